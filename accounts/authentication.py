@@ -1,0 +1,33 @@
+"""JWT authentication for the MongoEngine user.
+
+simplejwt's own `get_user` queries Django's SQL user table; this loads the MongoEngine `User`
+instead and refuses (401) a token whose user is malformed, missing, inactive, in the trash, or
+whose `ver` claim no longer matches the user's `token_version` (raised by a password change,
+which so revokes every token the user holds, access tokens included, at once).
+"""
+from bson import ObjectId
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+
+from accounts.documents import User
+
+TOKEN_VERSION_CLAIM = "ver"
+
+
+def user_for_token(token) -> User:
+    """The live user a validated token names, or AuthenticationFailed (401)."""
+    user_id = token.get(api_settings.USER_ID_CLAIM)
+    if not isinstance(user_id, str) or not ObjectId.is_valid(user_id):
+        raise InvalidToken("Token contained no recognizable user identification.")
+    user = User.objects(id=user_id).first()
+    if user is None or not user.is_active or user.in_trash:
+        raise AuthenticationFailed("User not found or not active.", code="user_not_found")
+    if token.get(TOKEN_VERSION_CLAIM) != user.token_version:
+        raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
+    return user
+
+
+class MongoJWTAuthentication(JWTAuthentication):
+    def get_user(self, validated_token) -> User:
+        return user_for_token(validated_token)

@@ -1,0 +1,165 @@
+"""The user and what `accounts` itself keeps about a user, as MongoEngine documents.
+
+Every document that belongs to a user holds `ReferenceField(User, reverse_delete_rule=CASCADE)`.
+That registration is what the chain delete (`services.users_chain_delete`) walks, so a new app
+that hangs data off a user is covered by declaring its reference that way, with no change here.
+Uniqueness is enforced by unique indexes (never check-then-insert), so it holds under races and
+across processes. Every query path has an index.
+"""
+from datetime import datetime, timezone
+
+from mongoengine import (
+    CASCADE,
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    ObjectIdField,
+    ReferenceField,
+    StringField,
+)
+
+ROLE_USER = "user"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_USER, ROLE_ADMIN)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def casefold_key(value: str) -> str:
+    """The form in which usernames and emails are compared, stored and indexed."""
+    return value.strip().casefold()
+
+
+class User(Document):
+    username = StringField(required=True, max_length=150)
+    # Case-insensitive uniqueness: the folded forms carry the unique indexes.
+    username_key = StringField(required=True, unique=True)
+    email = StringField(required=True, max_length=254)
+    email_key = StringField(required=True, unique=True)
+    password = StringField(required=True)  # a Django hasher's encoded hash; never rendered
+    role = StringField(choices=ROLES, default=ROLE_USER)
+    is_active = BooleanField(default=True)
+    # Set while the account is in the trash (its TrashEntry holds who, when and why).
+    in_trash = BooleanField(default=False)
+    # Part of every token; raising it revokes every token the user holds at once.
+    token_version = IntField(default=0)
+    has_avatar = BooleanField(default=False)
+    created_at = DateTimeField(default=now)
+    updated_at = DateTimeField(default=now)
+
+    meta = {
+        "collection": "users",
+        "indexes": [
+            # The admin listing: live accounts in a stable order (newest first).
+            {"fields": ["in_trash", "-created_at", "-_id"]},
+            {"fields": ["role"]},
+        ],
+    }
+
+    # What DRF and simplejwt ask of request.user.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+    def __str__(self) -> str:
+        return f"{self.username} <{self.id}>"
+
+
+class LinkedId(Document):
+    """An external id linked to a user; one document per id, each id held by one user at most."""
+
+    linked_id = StringField(required=True, unique=True, max_length=128)
+    user = ReferenceField(User, required=True, reverse_delete_rule=CASCADE)
+    created_at = DateTimeField(default=now)
+
+    meta = {"collection": "linked_ids", "indexes": [{"fields": ["user", "-created_at"]}]}
+
+
+class RevokedToken(Document):
+    """A refresh token that can no longer be used (logged out, or spent by a rotation).
+
+    The unique `jti` decides races: of many concurrent rotations of one token, exactly one
+    insert succeeds. MongoDB's TTL monitor drops the record once the token has expired anyway.
+    """
+
+    jti = StringField(required=True, unique=True)
+    user = ReferenceField(User, reverse_delete_rule=CASCADE)
+    expires_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "revoked_tokens",
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}, {"fields": ["user"]}],
+    }
+
+
+class LoginFailure(Document):
+    """Failed logins in the current window, per account (`account:<email>`) or per client
+    address (`ip:<address>`). Incremented atomically; the TTL index ends the window, so an
+    attacker cannot lock anybody out for longer than that.
+    """
+
+    key = StringField(required=True, unique=True)
+    user = ReferenceField(User, reverse_delete_rule=CASCADE)
+    count = IntField(default=0)
+    expires_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "login_failures",
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}, {"fields": ["user"]}],
+    }
+
+
+class TrashEntry(Document):
+    """A soft-deleted account: who moved it to the trash, when and why."""
+
+    user = ReferenceField(User, required=True, unique=True, reverse_delete_rule=CASCADE)
+    deleted_by = ObjectIdField(required=True)
+    deleted_at = DateTimeField(default=now)
+    reason = StringField(required=True, max_length=500)
+
+    meta = {"collection": "trash", "indexes": [{"fields": ["deleted_at"]}]}
+
+
+class AuditEvent(Document):
+    """Security events: logins, password changes, revocations, role changes, trash moves.
+
+    Holds the actor, the action, the target and the client address; never a password, hash or
+    token. Events about a user go with the user in the chain delete.
+    """
+
+    action = StringField(required=True)
+    actor_id = ObjectIdField(null=True)
+    target = ReferenceField(User, null=True, reverse_delete_rule=CASCADE)
+    ip = StringField(null=True)
+    at = DateTimeField(default=now)
+    detail = DictField()
+
+    meta = {"collection": "audit_events", "indexes": [{"fields": ["target", "-at"]}, {"fields": ["-at"]}]}
+
+
+class DeletionRecord(Document):
+    """What remains of a chain-deleted user: the id, who, when, why and how many documents
+    went from each collection. Deliberately no reference to the user and nothing personal."""
+
+    user_id = ObjectIdField(required=True)
+    deleted_by = ObjectIdField(null=True)  # null when run from a management command
+    deleted_at = DateTimeField(default=now)
+    reason = StringField(default="")
+    counts = DictField()
+
+    meta = {"collection": "deletion_records", "indexes": [{"fields": ["user_id"]}, {"fields": ["-deleted_at"]}]}
+
+
+def user_dependents() -> list[tuple[type[Document], str]]:
+    """(document class, field name) for every document declared as belonging to a user, that is
+    holding `ReferenceField(User, reverse_delete_rule=CASCADE)`, whatever app declares it.
+    The chain delete and the export walk this list."""
+    rules = User._meta.get("delete_rules") or {}
+    return [(cls, field) for (cls, field), rule in rules.items() if rule == CASCADE and not cls._meta.get("abstract")]

@@ -1,0 +1,80 @@
+"""Reads of users. Each selector names its round trips in its docstring."""
+import re
+from collections import defaultdict
+
+from bson import ObjectId
+from rest_framework.exceptions import NotFound
+
+from accounts.documents import LinkedId, TrashEntry, User, casefold_key
+
+
+def user_get(*, user_id: str, caller: User | None = None) -> User:
+    """The user, or a 404 for a malformed or unknown id. A trashed account is a 404 to
+    everybody but admins. One query."""
+    if not ObjectId.is_valid(user_id):
+        raise NotFound("No user with this id.")
+    user = User.objects(id=user_id).first()
+    if user is None or (user.in_trash and not (caller and caller.is_admin)):
+        raise NotFound("No user with this id.")
+    return user
+
+
+def linked_ids_by_user(user_ids: list[ObjectId]) -> dict[ObjectId, list[str]]:
+    """Each user's linked ids, oldest first. One query for any number of users."""
+    result: dict[ObjectId, list[str]] = defaultdict(list)
+    rows = LinkedId._get_collection().find({"user": {"$in": user_ids}}, {"user": 1, "linked_id": 1}).sort("created_at", 1)
+    for row in rows:
+        result[row["user"]].append(row["linked_id"])
+    return result
+
+
+def linked_ids_attach(users: list[User]) -> list[User]:
+    """Attach each user's `linked_ids`, for the user representation. One query for all."""
+    linked = linked_ids_by_user([u.id for u in users])
+    for user in users:
+        user.linked_ids = linked.get(user.id, [])
+    return users
+
+
+def users_query(*, q: str = ""):
+    """Live (not trashed) users, newest first with the id as tie-breaker, `q` matching part of
+    the username or email ignoring case, as plain text (regex metacharacters are escaped).
+    A QuerySet: the pagination counts it and reads one page."""
+    query = User.objects(in_trash=False)
+    if q:
+        pattern = re.escape(casefold_key(q))
+        query = query.filter(__raw__={"$or": [{"username_key": {"$regex": pattern}}, {"email_key": {"$regex": pattern}}]})
+    return query.order_by("-created_at", "-id")
+
+
+def user_by_linked_id(*, linked_id: str) -> User:
+    """The user holding a linked id, or 404. Two queries."""
+    link = LinkedId.objects(linked_id=linked_id).first()
+    if link is None:
+        raise NotFound("No user holds this linked id.")
+    return linked_ids_attach([link.user])[0]
+
+
+def trash_query():
+    """Trashed accounts, most recently trashed first (a QuerySet, for the pagination)."""
+    return TrashEntry.objects.order_by("-deleted_at", "-id").no_dereference()
+
+
+def trash_rows(entries: list[TrashEntry]) -> list[dict]:
+    """Trash entries joined with their users' names and emails. One query."""
+    ids = [entry.user.id for entry in entries]
+    users = {u.id: u for u in User.objects(id__in=ids).only("id", "username", "email")}
+    rows = []
+    for entry in entries:
+        user = users.get(entry.user.id)
+        rows.append(
+            {
+                "user_id": str(entry.user.id),
+                "username": user.username if user else None,
+                "email": user.email if user else None,
+                "deleted_by": str(entry.deleted_by),
+                "deleted_at": entry.deleted_at,
+                "reason": entry.reason,
+            }
+        )
+    return rows

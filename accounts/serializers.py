@@ -1,0 +1,138 @@
+"""Input and output shapes of the accounts endpoints. Validation only; rules live in services."""
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from accounts.documents import ROLES
+
+USERNAME_VALIDATOR = RegexValidator(
+    r"^[\w .-]{3,150}\Z", "3-150 characters: letters, digits, spaces and . _ - only."
+)
+LINKED_ID_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9._:@-]{1,128}\Z", "1-128 characters: letters, digits and . _ : @ - only."
+)
+OBJECT_ID_VALIDATOR = RegexValidator(r"^[0-9a-fA-F]{24}\Z", "Not a valid id.")
+# Long enough for any passphrase, short enough that hashing it is not a denial of service.
+PASSWORD_MAX_LENGTH = 1024
+
+
+class PasswordField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("max_length", PASSWORD_MAX_LENGTH)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
+
+
+class UsernameField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_length", 3)
+        kwargs.setdefault("max_length", 150)
+        kwargs.setdefault("validators", [USERNAME_VALIDATOR])
+        super().__init__(**kwargs)
+
+
+class RegisterInput(serializers.Serializer):
+    """Unknown keys (such as `role`) are ignored: nobody makes themselves an admin here."""
+
+    username = UsernameField()
+    email = serializers.EmailField(max_length=254)
+    password = PasswordField()
+
+
+class RegisterOutput(serializers.Serializer):
+    message = serializers.CharField()
+    user_id = serializers.CharField()
+
+
+class LoginInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = PasswordField()
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LoginOutput(TokenPairOutput):
+    message = serializers.CharField()
+    user_id = serializers.CharField()
+
+
+class RefreshInput(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class UserIdInput(serializers.Serializer):
+    user_id = serializers.CharField(max_length=64)
+
+
+class LinkIdInput(UserIdInput):
+    linked_id = serializers.CharField(max_length=128, validators=[LINKED_ID_VALIDATOR])
+
+
+class LinkIdOutput(serializers.Serializer):
+    message = serializers.CharField()
+    linked_id = serializers.CharField()
+
+
+class MessageOutput(serializers.Serializer):
+    message = serializers.CharField()
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=ROLES)
+    linked_ids = serializers.ListField(child=serializers.CharField(), default=list)
+    avatar_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_avatar_url(self, user) -> str | None:
+        if not getattr(user, "has_avatar", False):
+            return None
+        path = f"/users/{user.id}/avatar"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class UserUpdateInput(serializers.Serializer):
+    username = UsernameField(required=False)
+    email = serializers.EmailField(max_length=254, required=False)
+    role = serializers.ChoiceField(choices=ROLES, required=False, help_text="Admins only.")
+
+
+class PasswordChangeInput(serializers.Serializer):
+    current_password = PasswordField()
+    new_password = PasswordField()
+
+
+class ReasonQuery(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class BulkDeleteInput(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False, max_length=1000)
+    reason = serializers.CharField(max_length=500)
+
+
+class BulkDeleteOutput(serializers.Serializer):
+    deleted_now = serializers.ListField(child=serializers.CharField())
+    already_deleted = serializers.ListField(child=serializers.CharField())
+    not_found = serializers.ListField(child=serializers.CharField())
+
+
+class TrashEntryOutput(serializers.Serializer):
+    user_id = serializers.CharField()
+    username = serializers.CharField(allow_null=True)
+    email = serializers.EmailField(allow_null=True)
+    deleted_by = serializers.CharField()
+    deleted_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class UserQuery(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200)

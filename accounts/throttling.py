@@ -1,0 +1,76 @@
+"""Throttling: DRF's rate throttles per endpoint, and failed-login counting in MongoDB.
+
+DRF's throttles keep their state in Django's cache (`CACHE_URL`; use Redis with several
+processes). Failed logins are counted in MongoDB instead, so the limit holds across every
+process and server: one counter per account and one per client address, in fixed windows of
+`LOGIN_FAILURE_WINDOW_SECONDS`, incremented atomically with `$inc` upserts. Each window's key
+is new, so a lock-out ends with its window: nobody can be locked out for longer than that.
+"""
+import math
+import time
+from datetime import datetime, timezone
+
+from django.conf import settings
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
+from rest_framework.exceptions import Throttled
+from rest_framework.throttling import BaseThrottle
+
+from accounts.documents import LoginFailure
+
+
+def client_ip(request) -> str:
+    """The client address, trusting X-Forwarded-For only as far as NUM_PROXIES says."""
+    return BaseThrottle().get_ident(request)
+
+
+def _window() -> tuple[int, float]:
+    size = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    return int(time.time() // size), size
+
+
+def _keys(email_key: str, ip: str) -> tuple[str, str]:
+    index, _ = _window()
+    return f"account:{email_key}:{index}", f"ip:{ip}:{index}"
+
+
+def _seconds_left() -> int:
+    index, size = _window()
+    return max(1, math.ceil((index + 1) * size - time.time()))
+
+
+def login_guard_check(*, email_key: str, ip: str) -> dict[str, int]:
+    """Raise Throttled (429 with Retry-After) when the account or the address is past its limit.
+
+    Returns the current counts by key, so a successful login can clear the account's counter.
+    """
+    account_key, ip_key = _keys(email_key, ip)
+    counts = {d["key"]: d["count"] for d in LoginFailure._get_collection().find({"key": {"$in": [account_key, ip_key]}}, {"key": 1, "count": 1})}
+    if counts.get(account_key, 0) >= settings.LOGIN_FAILURE_LIMIT or counts.get(ip_key, 0) >= settings.LOGIN_FAILURE_LIMIT_PER_IP:
+        raise Throttled(wait=_seconds_left(), detail="Too many failed login attempts. Try again later.")
+    return counts
+
+
+def login_failure_record(*, email_key: str, ip: str, user_id=None) -> None:
+    """Count one failure for the account and for the address: one round trip, atomic."""
+    account_key, ip_key = _keys(email_key, ip)
+    index, size = _window()
+    # Kept a window past its end, so a clock skew between processes cannot reopen it early.
+    expires_at = datetime.fromtimestamp((index + 2) * size, tz=timezone.utc)
+    ops = [
+        UpdateOne({"key": account_key}, {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at, "user": user_id}}, upsert=True),
+        UpdateOne({"key": ip_key}, {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}}, upsert=True),
+    ]
+    try:
+        LoginFailure._get_collection().bulk_write(ops, ordered=False)
+    except BulkWriteError as exc:
+        # Two first failures raced to insert one key: apply the loser's increment again.
+        failed = [ops[error["index"]] for error in exc.details.get("writeErrors", [])]
+        LoginFailure._get_collection().bulk_write([UpdateOne(op._filter, {"$inc": {"count": 1}}) for op in failed])
+
+
+def login_failures_clear(*, email_key: str, ip: str, counts: dict[str, int]) -> None:
+    """After a successful login, forget the account's failures (only if there were any)."""
+    account_key, _ = _keys(email_key, ip)
+    if counts.get(account_key):
+        LoginFailure._get_collection().delete_one({"key": account_key})

@@ -1,0 +1,262 @@
+"""Accounts endpoints. Thin: validate input, check who may act, call one service, render.
+
+| path                                         | viewset action              |
+|----------------------------------------------|-----------------------------|
+| POST /login, /auth/refresh, /auth/logout     | AuthViewSet.login/refresh/logout |
+| POST /users/register                         | RegisterViewSet.register    |
+| POST /users/link_id                          | UserViewSet.link_id         |
+| DELETE /users/delete_user/{user_id}          | UserViewSet.delete_user     |
+| GET /users (admin)                           | UserViewSet.list            |
+| GET, PATCH, DELETE /users/{user_id}          | UserViewSet.retrieve/partial_update/destroy |
+| POST /users/{user_id}/password               | UserViewSet.password        |
+| DELETE /users/{user_id}/linked_ids/{linked_id} | UserViewSet.unlink        |
+| GET /users/by_linked_id/{linked_id} (admin)  | UserViewSet.by_linked_id    |
+| /trash...                                    | TrashViewSet                |
+"""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts import selectors, services
+from accounts.documents import User
+from accounts.pagination import EnvelopePagination
+from accounts.permissions import IsAdmin, IsOwnerOrAdmin, check_owner_or_admin
+from accounts.serializers import (
+    LINKED_ID_VALIDATOR,
+    BulkDeleteInput,
+    BulkDeleteOutput,
+    LinkIdInput,
+    LinkIdOutput,
+    LoginInput,
+    LoginOutput,
+    MessageOutput,
+    PasswordChangeInput,
+    ReasonQuery,
+    RefreshInput,
+    RegisterInput,
+    RegisterOutput,
+    TokenPairOutput,
+    TrashEntryOutput,
+    UserOutput,
+    UserQuery,
+    UserUpdateInput,
+)
+from accounts.throttling import client_ip
+
+USER_ID = r"[0-9a-fA-F]{24}"
+LINKED_ID = r"[A-Za-z0-9._:@-]{1,128}"
+
+Detail = inline_serializer("Detail", {"detail": serializers.CharField()})
+ValidationErrors = OpenApiTypes.OBJECT
+COMMON = {400: ValidationErrors, 401: Detail, 403: Detail, 404: Detail}
+UsernameConflict = inline_serializer(
+    "Conflict", {"detail": serializers.CharField(), "suggested_usernames": serializers.ListField(child=serializers.CharField(), required=False)}
+)
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PublicMixin:
+    """Endpoints anyone may call. They authenticate nobody, yet a bad token they are given is a
+    401 with a `WWW-Authenticate` header (DRF would otherwise turn it into a 403)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    def get_serializer_class(self):
+        return LoginInput if self.action == "login" else RefreshInput
+
+    @extend_schema(request=LoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
+    @action(detail=False, methods=["post"], url_path="login")
+    def login(self, request):
+        data = _valid(LoginInput, request.data)
+        user, refresh = services.user_login(email=data["email"], password=data["password"], ip=client_ip(request))
+        return Response(
+            {"message": "Login successful", "user_id": str(user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
+        )
+
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
+    @action(detail=False, methods=["post"], url_path="auth/refresh")
+    def refresh(self, request):
+        data = _valid(RefreshInput, request.data)
+        refresh = services.token_refresh(raw_refresh=data["refresh"])
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+
+    @extend_schema(request=RefreshInput, responses={204: None, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
+    @action(detail=False, methods=["post"], url_path="auth/logout")
+    def logout(self, request):
+        data = _valid(RefreshInput, request.data)
+        services.token_revoke(raw_refresh=data["refresh"], ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
+    serializer_class = RegisterInput
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+    @extend_schema(request=RegisterInput, responses={201: RegisterOutput, 400: ValidationErrors, 409: UsernameConflict, 429: Detail}, auth=[])
+    @action(detail=False, methods=["post"], url_path="register")
+    def register(self, request):
+        data = _valid(RegisterInput, request.data)
+        user = services.user_register(**data)
+        return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)
+
+
+class UserViewSet(viewsets.GenericViewSet):
+    lookup_url_kwarg = "user_id"
+    lookup_value_regex = USER_ID
+    pagination_class = EnvelopePagination
+    serializer_classes = {
+        "link_id": LinkIdInput,
+        "partial_update": UserUpdateInput,
+        "password": PasswordChangeInput,
+    }
+
+    def get_serializer_class(self):
+        return self.serializer_classes.get(self.action, UserOutput)
+
+    def get_permissions(self):
+        if self.action in ("list", "by_linked_id"):
+            return [IsAuthenticated(), IsAdmin()]
+        return [IsAuthenticated(), IsOwnerOrAdmin()]
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+    def _user(self, user_id: str) -> User:
+        return selectors.user_get(user_id=user_id, caller=self.request.user)
+
+    def _render(self, user: User) -> dict:
+        return UserOutput(selectors.linked_ids_attach([user])[0], context={"request": self.request}).data
+
+    # --- seed-compatible ------------------------------------------------------------------
+    @extend_schema(request=LinkIdInput, responses={200: LinkIdOutput, 409: Detail, **COMMON})
+    @action(detail=False, methods=["post"], url_path="link_id")
+    def link_id(self, request):
+        data = _valid(LinkIdInput, request.data)
+        check_owner_or_admin(request.user, data["user_id"])
+        link = services.linked_id_add(user=self._user(data["user_id"]), linked_id=data["linked_id"])
+        return Response({"message": "ID linked successfully", "linked_id": link.linked_id})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("reason", str, required=False, description="Kept in the deletion record.")],
+        responses={200: MessageOutput, **COMMON},
+    )
+    @action(detail=False, methods=["delete"], url_path=rf"delete_user/(?P<user_id>{USER_ID})")
+    def delete_user(self, request, user_id: str):
+        user = self._user(user_id)
+        reason = request.query_params.get("reason", "")[:500] or "delete_user"
+        services.user_delete(user=user, actor=request.user, reason=reason)
+        return Response({"message": "User and associated data deleted successfully"})
+
+    # --- the account ----------------------------------------------------------------------
+    @extend_schema(responses={200: UserOutput, **COMMON})
+    def retrieve(self, request, user_id: str):
+        return Response(self._render(self._user(user_id)))
+
+    @extend_schema(request=UserUpdateInput, responses={200: UserOutput, 409: Detail, **COMMON})
+    def partial_update(self, request, user_id: str):
+        data = _valid(UserUpdateInput, request.data)
+        user = self._user(user_id)
+        user = services.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
+        return Response(self._render(user))
+
+    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, **COMMON})
+    def destroy(self, request, user_id: str):
+        """Soft delete: the account goes to the trash (restore or purge it under /trash)."""
+        reason = _valid(ReasonQuery, request.query_params)["reason"]
+        user = self._user(user_id)
+        services.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=PasswordChangeInput, responses={204: None, **COMMON})
+    @action(detail=True, methods=["post"], url_path="password")
+    def password(self, request, user_id: str):
+        data = _valid(PasswordChangeInput, request.data)
+        if str(request.user.id) != user_id:
+            # Only the owner: an admin who could set passwords could become anybody.
+            self.permission_denied(request, message="Only the account's owner may change its password.")
+        services.user_password_change(user=request.user, ip=client_ip(request), **data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={204: None, **COMMON})
+    @action(detail=True, methods=["delete"], url_path=rf"linked_ids/(?P<linked_id>{LINKED_ID})")
+    def unlink(self, request, user_id: str, linked_id: str):
+        services.linked_id_remove(user=self._user(user_id), linked_id=linked_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- admin ----------------------------------------------------------------------------
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=False, description="Part of a username or email, any case.")],
+        responses={200: UserOutput(many=True), 400: ValidationErrors, 401: Detail, 403: Detail},
+    )
+    def list(self, request):
+        q = _valid(UserQuery, request.query_params).get("q", "")
+        page = self.paginate_queryset(selectors.users_query(q=q))
+        users = selectors.linked_ids_attach(page)
+        return self.get_paginated_response(UserOutput(users, many=True, context={"request": request}).data)
+
+    @extend_schema(responses={200: UserOutput, 401: Detail, 403: Detail, 404: Detail})
+    @action(detail=False, methods=["get"], url_path=rf"by_linked_id/(?P<linked_id>{LINKED_ID})")
+    def by_linked_id(self, request, linked_id: str):
+        user = selectors.user_by_linked_id(linked_id=linked_id)
+        return Response(UserOutput(user, context={"request": request}).data)
+
+
+class TrashViewSet(viewsets.GenericViewSet):
+    """Admins only: the trashed accounts, their restore and their permanent deletion."""
+
+    permission_classes = [IsAuthenticated, IsAdmin]
+    lookup_url_kwarg = "user_id"
+    lookup_value_regex = USER_ID
+    pagination_class = EnvelopePagination
+
+    def get_serializer_class(self):
+        return BulkDeleteInput if self.action == "bulk_delete" else TrashEntryOutput
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+    def _user(self, user_id: str) -> User:
+        return selectors.user_get(user_id=user_id, caller=self.request.user)
+
+    @extend_schema(responses={200: TrashEntryOutput(many=True), 400: ValidationErrors, 401: Detail, 403: Detail})
+    def list(self, request):
+        page = self.paginate_queryset(selectors.trash_query())
+        return self.get_paginated_response(TrashEntryOutput(selectors.trash_rows(page), many=True).data)
+
+    @extend_schema(request=BulkDeleteInput, responses={200: BulkDeleteOutput, 400: ValidationErrors, 401: Detail, 403: Detail})
+    @action(detail=False, methods=["post"], url_path="bulk_delete")
+    def bulk_delete(self, request):
+        """Move up to 1000 accounts to the trash at once."""
+        data = _valid(BulkDeleteInput, request.data)
+        return Response(services.users_trash_bulk(ids=data["ids"], actor=request.user, reason=data["reason"]))
+
+    @extend_schema(request=None, responses={200: UserOutput, 401: Detail, 403: Detail, 404: Detail})
+    @action(detail=True, methods=["post"], url_path="restore")
+    def restore(self, request, user_id: str):
+        user = services.user_restore(user=self._user(user_id), actor=request.user, ip=client_ip(request))
+        return Response(UserOutput(selectors.linked_ids_attach([user])[0], context={"request": request}).data)
+
+    @extend_schema(responses={204: None, 401: Detail, 403: Detail, 404: Detail})
+    def destroy(self, request, user_id: str):
+        """Purge: the permanent chain delete of a trashed account."""
+        services.user_purge(user=self._user(user_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

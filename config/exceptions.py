@@ -1,0 +1,41 @@
+"""DRF's exception handler, extended so that no database error becomes a bare 500."""
+import logging
+
+from mongoengine.errors import DoesNotExist, ValidationError as MongoValidationError
+from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, code=None, **extra):
+        super().__init__(detail, code)
+        # Extra keys (such as suggested_usernames) rendered beside "detail".
+        self.extra = extra
+
+
+class ServiceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database cannot be reached. Try again later."
+    default_code = "service_unavailable"
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DoesNotExist):
+        exc = NotFound()
+    elif isinstance(exc, MongoValidationError):
+        exc = ValidationError({"detail": [str(exc.message)]})
+    elif isinstance(exc, (ConnectionFailure, ServerSelectionTimeoutError)):
+        logger.exception("database unreachable")
+        exc = ServiceUnavailable()
+    response = drf_exception_handler(exc, context)
+    if response is not None and getattr(exc, "extra", None):
+        response.data.update(exc.extra)
+    return response

@@ -1,0 +1,37 @@
+"""Every path of API.md. Find an endpoint's code: the path's prefix names the viewset below,
+and each viewset's docstring table maps paths to actions."""
+from django.http import JsonResponse
+from django.urls import include, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from accounts.views import AuthViewSet, RegisterViewSet, TrashViewSet, UserViewSet
+from config.health import health
+from config.routers import OptionalSlashRouter
+from profiles.views import ProfileViewSet
+
+router = OptionalSlashRouter()
+router.register("users", RegisterViewSet, basename="register")
+router.register("users", ProfileViewSet, basename="profile")
+router.register("users", UserViewSet, basename="user")
+router.register("trash", TrashViewSet, basename="trash")
+router.register("", AuthViewSet, basename="auth")
+
+urlpatterns = [
+    re_path(r"^health/?$", health, name="health"),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^api/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(r"^", include(router.urls)),
+]
+
+
+def not_found(request, exception=None):
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request):
+    return JsonResponse({"detail": "A server error occurred."}, status=500)
+
+
+handler404 = not_found
+handler500 = server_error

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ProfilesConfig(AppConfig):
+    name = "profiles"
+
+    def ready(self) -> None:
+        # Declaring the documents registers their CASCADE rules on User: the chain delete
+        # reaches them from the moment the app is loaded.
+        from profiles import documents  # noqa: F401

@@ -1,0 +1,65 @@
+"""Reads in `profiles`: the user-with-details join and the export."""
+from datetime import datetime
+
+from bson import ObjectId
+from mongoengine import FileField
+from rest_framework.exceptions import NotFound
+
+from accounts.documents import LinkedId, User, user_dependents
+from profiles.documents import Details
+
+USER_FIELDS = {"username": 1, "email": 1, "role": 1, "created_at": 1, "in_trash": 1}
+
+
+def user_with_details(*, user_id: str, caller: User) -> dict:
+    """The user joined with their linked ids and details: one aggregation, one round trip.
+
+    `linked_id` is the most recently linked id (None if none), `linked_ids` all of them, oldest
+    first. A trashed account is a 404 to everybody but admins."""
+    if not ObjectId.is_valid(user_id):
+        raise NotFound("No user with this id.")
+    pipeline = [
+        {"$match": {"_id": ObjectId(user_id)}},
+        {"$project": USER_FIELDS},
+        {"$lookup": {"from": LinkedId._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "links"}},
+        {"$lookup": {"from": Details._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "details"}},
+    ]
+    rows = list(User._get_collection().aggregate(pipeline))
+    if not rows or (rows[0].get("in_trash") and not caller.is_admin):
+        raise NotFound("No user with this id.")
+    row = rows[0]
+    links = sorted(row.pop("links"), key=lambda link: (link["created_at"], link["_id"]))
+    row["linked_ids"] = [link["linked_id"] for link in links]
+    row["linked_id"] = row["linked_ids"][-1] if links else None
+    details = row.pop("details")
+    return {"user": row, "details": details[0] if details else None}
+
+
+def _plain(value):
+    """A BSON value as JSON-friendly Python."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def user_export(*, user: User) -> dict:
+    """Everything stored about a user, from every collection that holds their data (the same
+    list the chain delete walks), plus stored files' metadata. No password hash."""
+    account = user.to_mongo().to_dict()
+    account.pop("password", None)
+    collections: dict[str, list] = {}
+    for cls, field in user_dependents():
+        docs = list(cls._get_collection().find({cls._fields[field].db_field: user.id}))
+        for doc in docs:
+            for name, f in cls._fields.items():
+                if isinstance(f, FileField) and doc.get(f.db_field) is not None:
+                    meta = cls._get_collection().database[f"{f.collection_name}.files"].find_one({"_id": doc[f.db_field]})
+                    doc[f.db_field] = {k: meta.get(k) for k in ("_id", "length", "contentType", "uploadDate", "md5")} if meta else None
+        collections.setdefault(cls._get_collection_name(), []).extend(docs)
+    return {"user": _plain(account), "collections": _plain(collections)}

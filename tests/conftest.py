@@ -1,0 +1,93 @@
+"""Fixtures for the whole suite. Tests run on mongomock, or on a real MongoDB when
+TEST_MONGODB_URI is set; they never use Django's SQL `db` fixture (there is no SQL database)."""
+import pytest
+from django.conf import settings
+from mongoengine.connection import get_db
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.documents import ROLE_ADMIN, User
+from tests.roundtrips import COUNTER
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def clean_database():
+    """Every test starts on empty collections (indexes kept, as MongoEngine created them)."""
+    db = get_db()
+    for name in db.list_collection_names():
+        if not name.startswith("system."):
+            db[name].delete_many({})
+    yield
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def make_user():
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, email: str | None = None, password: str = PASSWORD, role: str = "user") -> User:
+        n = next(counter)
+        username = username or f"person{n}"
+        email = email or f"{username.replace(' ', '')}@example.com"
+        return services.user_register(username=username, email=email, password=password, role=role)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user) -> User:
+    return make_user("alice", "alice@example.com")
+
+
+@pytest.fixture
+def other(make_user) -> User:
+    return make_user("bob", "bob@example.com")
+
+
+@pytest.fixture
+def admin(make_user) -> User:
+    return make_user("root admin", "admin@example.com", role=ROLE_ADMIN)
+
+
+def bearer(user: User) -> str:
+    return f"Bearer {services.token_pair_for(user).access_token}"
+
+
+@pytest.fixture
+def client_for():
+    """An APIClient signed in as the given user (None: anonymous)."""
+
+    def make(user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=bearer(user))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def round_trips():
+    """Count database round trips: `with round_trips() as n: ...; n.count`."""
+    if not settings.MONGODB_URI:
+        COUNTER.patch_mongomock()
+
+    class Counting:
+        def __call__(self):
+            return self
+
+        def __enter__(self):
+            COUNTER.reset()
+            return self
+
+        def __exit__(self, *exc):
+            self.count = COUNTER.count
+            self.commands = list(COUNTER.commands)
+
+    return Counting()
