@@ -5,7 +5,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import documents  # noqa: F401  (registers the CASCADE rules)
+        from accounts import documents, schema  # noqa: F401  (CASCADE rules; OpenAPI extension)
         from config import mongo
 
         mongo.connect()
