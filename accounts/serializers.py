@@ -136,3 +136,19 @@ class TrashEntryOutput(serializers.Serializer):
 
 class UserQuery(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class ImportUserInput(serializers.Serializer):
+    """One user of the older systems, as `manage.py import_users` reads it."""
+
+    username = UsernameField()
+    email = serializers.EmailField(max_length=254)
+    password_hash = serializers.CharField(trim_whitespace=False)
+    linked_id = serializers.CharField(max_length=128, required=False, allow_null=True, validators=[LINKED_ID_VALIDATOR])
+
+    def validate_password_hash(self, value: str) -> str:
+        from accounts.hashers import LegacyBcryptPasswordHasher
+
+        if not LegacyBcryptPasswordHasher.is_raw_bcrypt(value):
+            raise serializers.ValidationError("Expected a bcrypt hash ($2b$...).")
+        return value

@@ -16,6 +16,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from mongoengine import FileField, NotUniqueError
 from mongoengine.connection import get_db
+from pymongo.errors import BulkWriteError
 from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -81,9 +82,9 @@ def _dummy_hash() -> None:
 
 
 # --- Registration and the user ----------------------------------------------------------------
-def _unique_conflict(*, email_key: str, username: str) -> Conflict:
+def _unique_conflict(*, email_key: str, username: str, exclude_id: ObjectId | None = None) -> Conflict:
     """Which unique index refused a write (MongoDB's error does not say so portably)."""
-    if User.objects(email_key=email_key).only("id").first() is not None:
+    if User.objects(email_key=email_key, id__ne=exclude_id).only("id").first() is not None:
         return Conflict(EMAIL_TAKEN)
     return Conflict(USERNAME_TAKEN, suggested_usernames=username_suggestions(username=username))
 
@@ -137,7 +138,7 @@ def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> 
     try:
         user.save()
     except NotUniqueError:
-        raise _unique_conflict(email_key=user.email_key, username=user.username) from None
+        raise _unique_conflict(email_key=user.email_key, username=user.username, exclude_id=user.id) from None
     if user.role != old_role:
         audit_record(action="role_change", actor=actor, target=user, ip=ip, old=old_role, new=user.role)
     return user
@@ -293,19 +294,19 @@ def users_trash_bulk(*, ids: list[str], actor: User, reason: str) -> dict[str, l
 
 
 # --- The chain delete -------------------------------------------------------------------------
-def _files_delete(document_cls, query: dict) -> int:
-    """Delete the GridFS files (and chunks) that the matched documents' FileFields point at.
-    A plain QuerySet.delete() would leave them behind."""
-    deleted = 0
-    for name, field in document_cls._fields.items():
+def _files_delete(document_cls, query: dict) -> dict[str, int]:
+    """Delete the GridFS files (and chunks) that the matched documents' FileFields point at,
+    which a plain QuerySet.delete() would leave behind. Returns counts by files collection."""
+    counts = {}
+    for field in document_cls._fields.values():
         if not isinstance(field, FileField):
             continue
         grid_ids = [i for i in document_cls._get_collection().distinct(field.db_field, query) if i is not None]
         if grid_ids:
             db = get_db()
             db[f"{field.collection_name}.chunks"].delete_many({"files_id": {"$in": grid_ids}})
-            deleted += db[f"{field.collection_name}.files"].delete_many({"_id": {"$in": grid_ids}}).deleted_count
-    return deleted
+            counts[f"{field.collection_name}.files"] = db[f"{field.collection_name}.files"].delete_many({"_id": {"$in": grid_ids}}).deleted_count
+    return counts
 
 
 def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, reason: str) -> dict[str, int]:
@@ -332,9 +333,7 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
         for row in collection.aggregate([{"$match": query}, {"$group": {"_id": f"${db_field}", "n": {"$sum": 1}}}]):
             if row["_id"] in per_user:
                 per_user[row["_id"]][name] += row["n"]
-        files = _files_delete(cls, query)
-        if files:
-            totals[f"{name}.files"] += files
+        totals.update(_files_delete(cls, query))
         totals[name] += cls.objects(**{f"{field}__in": user_ids}).delete()
     live = User.objects(id__in=user_ids).distinct("id")
     totals["users"] += User._get_collection().delete_many({"_id": {"$in": user_ids}}).deleted_count
@@ -345,6 +344,20 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
         records.append(DeletionRecord(user_id=user_id, deleted_by=actor_id, reason=reason, counts=counts).to_mongo())
     if records:
         DeletionRecord._get_collection().insert_many(records)
+    return {k: v for k, v in totals.items() if v}
+
+
+def users_chain_delete_counts(*, user_ids: list[ObjectId]) -> dict[str, int]:
+    """What `users_chain_delete` would remove, per collection, without removing anything."""
+    totals: Counter = Counter()
+    for cls, field in user_dependents():
+        query = {cls._fields[field].db_field: {"$in": user_ids}}
+        collection = cls._get_collection()
+        totals[collection.name] += collection.count_documents(query)
+        for f in cls._fields.values():
+            if isinstance(f, FileField):
+                totals[f"{f.collection_name}.files"] += len([i for i in collection.distinct(f.db_field, query) if i is not None])
+    totals["users"] += User._get_collection().count_documents({"_id": {"$in": user_ids}})
     return {k: v for k, v in totals.items() if v}
 
 
@@ -360,6 +373,108 @@ def user_purge(*, user: User, actor: User) -> dict[str, int]:
     if entry is None:
         raise NotFound("This user is not in the trash.")
     return user_delete(user=user, actor=actor, reason=entry.reason)
+
+
+# --- Import from the older systems --------------------------------------------------------------
+def users_import(*, rows: list[dict], dry_run: bool = False) -> int:
+    """Insert checked users (`username`, `email`, wrapped legacy `password`, optional `id`
+    and `linked_id`, and the file `line`), all or nothing.
+
+    Refuses (ValueError listing every problem by line) duplicates within the rows and names,
+    emails or linked ids already taken. There are no transactions to lean on, so if the
+    database refuses a write midway, what this call inserted is deleted again."""
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        for key in (f"username:{casefold_key(row['username'])}", f"email:{casefold_key(row['email'])}", f"linked_id:{row.get('linked_id')}"):
+            if key.endswith(":None"):
+                continue
+            if key in seen:
+                problems.append(f"line {row['line']}: {key.split(':')[0]} repeats line {seen[key]}")
+            seen.setdefault(key, row["line"])
+    taken_names = set(User.objects(username_key__in=[casefold_key(r["username"]) for r in rows]).distinct("username_key"))
+    taken_emails = set(User.objects(email_key__in=[casefold_key(r["email"]) for r in rows]).distinct("email_key"))
+    taken_links = set(LinkedId.objects(linked_id__in=[r["linked_id"] for r in rows if r.get("linked_id")]).distinct("linked_id"))
+    taken_ids = set(User.objects(id__in=[r["id"] for r in rows if r.get("id")]).distinct("id"))
+    for row in rows:
+        if casefold_key(row["username"]) in taken_names:
+            problems.append(f"line {row['line']}: username {row['username']!r} is taken")
+        if casefold_key(row["email"]) in taken_emails:
+            problems.append(f"line {row['line']}: email {row['email']!r} is taken")
+        if row.get("linked_id") in taken_links:
+            problems.append(f"line {row['line']}: linked_id {row['linked_id']!r} is taken")
+        if row.get("id") in taken_ids:
+            problems.append(f"line {row['line']}: _id {row['id']} exists")
+    if problems:
+        raise ValueError("\n".join(sorted(problems, key=lambda p: int(p.split(":")[0].split()[1]))))
+    if dry_run:
+        return len(rows)
+    users = []
+    for row in rows:
+        user = User(
+            username=row["username"],
+            username_key=casefold_key(row["username"]),
+            email=row["email"],
+            email_key=casefold_key(row["email"]),
+            password=row["password"],
+        )
+        user.id = row.get("id") or ObjectId()
+        users.append(user)
+    links = [LinkedId(linked_id=r["linked_id"], user=u.id) for r, u in zip(rows, users) if r.get("linked_id")]
+    user_ids = [u.id for u in users]
+    try:
+        User._get_collection().insert_many([u.to_mongo() for u in users], ordered=True)
+        if links:
+            LinkedId._get_collection().insert_many([link.to_mongo() for link in links], ordered=True)
+    except BulkWriteError as exc:
+        LinkedId._get_collection().delete_many({"user": {"$in": user_ids}})
+        User._get_collection().delete_many({"_id": {"$in": user_ids}})
+        raise ValueError(f"the database refused a write ({exc.details.get('writeErrors', [{}])[0].get('errmsg', exc)}); nothing was kept") from exc
+    return len(users)
+
+
+# --- Integrity --------------------------------------------------------------------------------
+def orphans_find() -> dict[str, list]:
+    """Per collection (and GridFS bucket), the ids of documents whose user no longer exists.
+    One aggregation per collection ($lookup of the user), so it scales with the database."""
+    users = User._get_collection_name()
+    found: dict[str, list] = {}
+    for cls, field in user_dependents():
+        db_field = cls._fields[field].db_field
+        collection = cls._get_collection()
+        pipeline = [
+            {"$match": {db_field: {"$ne": None}}},
+            {"$lookup": {"from": users, "localField": db_field, "foreignField": "_id", "as": "_owner"}},
+            {"$match": {"_owner.0": {"$exists": False}}},
+            {"$project": {"_id": 1}},
+        ]
+        found[collection.name] = [row["_id"] for row in collection.aggregate(pipeline)]
+        for f in cls._fields.values():
+            if isinstance(f, FileField):
+                referenced = set(collection.distinct(f.db_field))
+                bucket = get_db()[f"{f.collection_name}.files"]
+                found[bucket.name] = [row["_id"] for row in bucket.find({}, {"_id": 1}) if row["_id"] not in referenced]
+    return found
+
+
+def orphans_delete(found: dict[str, list]) -> dict[str, int]:
+    """Remove what `orphans_find` found (documents first, with their files; then stray files)."""
+    removed: dict[str, int] = {}
+    db = get_db()
+    for cls, _ in user_dependents():
+        name = cls._get_collection_name()
+        if found.get(name):
+            query = {"_id": {"$in": found[name]}}
+            for files_name, count in _files_delete(cls, query).items():
+                removed[files_name] = removed.get(files_name, 0) + count
+            removed[name] = cls._get_collection().delete_many(query).deleted_count
+        for f in cls._fields.values():
+            files_name = f"{getattr(f, 'collection_name', '')}.files"
+            if isinstance(f, FileField) and found.get(files_name):
+                ids = found[files_name]
+                db[f"{f.collection_name}.chunks"].delete_many({"files_id": {"$in": ids}})
+                removed[files_name] = removed.get(files_name, 0) + db[files_name].delete_many({"_id": {"$in": ids}}).deleted_count
+    return removed
 
 
 # --- Admins -----------------------------------------------------------------------------------

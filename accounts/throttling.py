@@ -11,8 +11,7 @@ import time
 from datetime import datetime, timezone
 
 from django.conf import settings
-from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError
+from pymongo.errors import DuplicateKeyError
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
@@ -52,21 +51,18 @@ def login_guard_check(*, email_key: str, ip: str) -> dict[str, int]:
 
 
 def login_failure_record(*, email_key: str, ip: str, user_id=None) -> None:
-    """Count one failure for the account and for the address: one round trip, atomic."""
+    """Count one failure for the account and for the address, each with an atomic upsert."""
     account_key, ip_key = _keys(email_key, ip)
     index, size = _window()
     # Kept a window past its end, so a clock skew between processes cannot reopen it early.
     expires_at = datetime.fromtimestamp((index + 2) * size, tz=timezone.utc)
-    ops = [
-        UpdateOne({"key": account_key}, {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at, "user": user_id}}, upsert=True),
-        UpdateOne({"key": ip_key}, {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}}, upsert=True),
-    ]
-    try:
-        LoginFailure._get_collection().bulk_write(ops, ordered=False)
-    except BulkWriteError as exc:
-        # Two first failures raced to insert one key: apply the loser's increment again.
-        failed = [ops[error["index"]] for error in exc.details.get("writeErrors", [])]
-        LoginFailure._get_collection().bulk_write([UpdateOne(op._filter, {"$inc": {"count": 1}}) for op in failed])
+    collection = LoginFailure._get_collection()
+    for key, on_insert in ((account_key, {"expires_at": expires_at, "user": user_id}), (ip_key, {"expires_at": expires_at})):
+        try:
+            collection.update_one({"key": key}, {"$inc": {"count": 1}, "$setOnInsert": on_insert}, upsert=True)
+        except DuplicateKeyError:
+            # Two first failures raced to insert this key; the document exists now.
+            collection.update_one({"key": key}, {"$inc": {"count": 1}})
 
 
 def login_failures_clear(*, email_key: str, ip: str, counts: dict[str, int]) -> None:

@@ -1,0 +1,32 @@
+"""manage.py check_integrity [--fix]: documents whose user no longer exists, per collection.
+
+Such orphans appear when a chain delete was interrupted between its steps, or when data was
+written by something other than this service. `--fix` removes them (and their stored files).
+"""
+from django.core.management.base import BaseCommand
+
+from accounts.services import orphans_delete, orphans_find
+
+
+class Command(BaseCommand):
+    help = "List (and with --fix remove) documents whose user no longer exists."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--fix", action="store_true", help="Remove the orphaned documents.")
+
+    def handle(self, *args, fix: bool, **options):
+        found = orphans_find()
+        if not any(found.values()):
+            self.stdout.write(self.style.SUCCESS("No orphaned documents."))
+            return
+        for name, ids in found.items():
+            shown = ", ".join(str(i) for i in ids[:5]) + (" ..." if len(ids) > 5 else "")
+            self.stdout.write(f"{name:<24} {len(ids)} orphaned   {shown}")
+        if fix:
+            removed = orphans_delete(found)
+            for name, count in removed.items():
+                self.stdout.write(self.style.SUCCESS(f"removed {count} from {name}"))
+        else:
+            self.stdout.write("Run again with --fix to remove them.")
+            # A non-zero exit lets a scheduled check alert on findings.
+            raise SystemExit(1)

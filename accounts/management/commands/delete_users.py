@@ -1,0 +1,155 @@
+"""manage.py delete_users: the chain delete in bulk.
+
+Selects users by `--ids`, `--file` (one id a line), `--email-domain` or `--trashed-older-than
+DAYS`, and deletes them with everything of theirs, in batches. Never holds the whole selection
+in memory: ids are read from the file or the database one batch at a time, and after each
+batch the database is asked again, so an interrupted run is finished by running it again.
+"""
+import re
+import sys
+from collections import Counter
+from datetime import timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from bson import ObjectId
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from accounts.documents import TrashEntry, User, now
+from accounts.services import users_chain_delete, users_chain_delete_counts
+
+DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class Command(BaseCommand):
+    help = "Delete users and all their data (the chain delete), in batches."
+
+    def add_arguments(self, parser):
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--ids", nargs="+", metavar="ID", help="User ids (ObjectId hex).")
+        which.add_argument("--file", type=Path, help="A file with one user id a line.")
+        which.add_argument("--email-domain", help="Every user whose email is at this domain.")
+        which.add_argument("--trashed-older-than", type=int, metavar="DAYS", help="Users in the trash for longer than DAYS.")
+        parser.add_argument("--dry-run", action="store_true", help="Print what would go, collection by collection.")
+        parser.add_argument("--yes", action="store_true", help="Do not ask before deleting.")
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--reason", default="", help="Kept in each deletion record.")
+
+    # --- selection ----------------------------------------------------------------------------
+    def _selection(self, options) -> tuple | None:
+        """(collection, filter, user id field) for the database-side selections; None for
+        --ids and --file."""
+        if options["email_domain"] is not None:
+            domain = options["email_domain"].strip().lstrip("@").casefold()
+            if not DOMAIN.match(domain):
+                raise CommandError(f"Not a domain name: {options['email_domain']!r}")
+            return User._get_collection(), {"email_key": {"$regex": f"@{re.escape(domain)}$"}}, "_id"
+        if options["trashed_older_than"] is not None:
+            days = options["trashed_older_than"]
+            if days < 0:
+                raise CommandError("--trashed-older-than takes a number of days, 0 or more.")
+            return TrashEntry._get_collection(), {"deleted_at": {"$lt": now() - timedelta(days=days)}}, "user"
+        return None
+
+    def _listed_ids(self, options) -> Iterator[str]:
+        if options["ids"] is not None:
+            for raw in options["ids"]:
+                yield from (part for part in raw.split(",") if part.strip())
+            return
+        path: Path = options["file"]
+        try:
+            handle = path.open(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
+        with handle:
+            for line in handle:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    yield line
+
+    def _check_listed(self, options) -> int:
+        """Validate every listed id before deleting anything (one streaming pass)."""
+        bad, total = [], 0
+        for number, raw in enumerate(self._listed_ids(options), start=1):
+            total += 1
+            if not ObjectId.is_valid(raw.strip()):
+                bad.append(f"  {'line' if options['file'] else 'id'} {number}: {raw.strip()[:60]!r}")
+        if bad:
+            raise CommandError("Not valid user ids:\n" + "\n".join(bad[:20]) + (f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""))
+        return total
+
+    @staticmethod
+    def _next_batch(selection: tuple, size: int, after: ObjectId | None) -> list[ObjectId]:
+        """The next `size` matching user ids. Deleted users no longer match, so a real run
+        asks from the start each time; a dry run (which deletes nothing) pages by id."""
+        collection, filters, field = selection
+        if after is not None:
+            filters = {**filters, field: {"$gt": after}}
+        rows = collection.find(filters, {field: 1}).sort(field, 1).limit(size)
+        return [row[field] for row in rows]
+
+    def _batches(self, options, selection: tuple | None, dry_run: bool) -> Iterator[list[ObjectId]]:
+        size = options["batch_size"]
+        if selection is None:
+            for batch in batched(self._listed_ids(options), size):
+                yield [ObjectId(raw.strip()) for raw in batch]
+            return
+        after = None
+        while batch := self._next_batch(selection, size, after):
+            yield batch
+            if dry_run:
+                after = batch[-1]
+
+    # --- run ----------------------------------------------------------------------------------
+    def handle(self, *args, **options):
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        selection = self._selection(options)
+        if selection is None:
+            total = self._check_listed(options)
+        else:
+            collection, filters, _ = selection
+            total = collection.count_documents(filters)
+        dry_run = options["dry_run"]
+        if total == 0:
+            self.stdout.write("No users match; nothing to do.")
+            return
+        if not dry_run and not options["yes"]:
+            if not sys.stdin or not sys.stdin.isatty():
+                raise CommandError(f"{total} users would be deleted. Run again with --yes to confirm (no terminal to ask on).")
+            answer = input(f"Delete {total} users and all their data? Type 'yes' to confirm: ")
+            if answer.strip().lower() != "yes":
+                raise CommandError("Nothing deleted.")
+
+        totals: Counter = Counter()
+        done = 0
+        bar = tqdm(total=total, unit="user", desc="dry run" if dry_run else "deleting", file=self.stderr, disable=None)
+        try:
+            for batch in self._batches(options, selection, dry_run):
+                if dry_run:
+                    totals.update(users_chain_delete_counts(user_ids=batch))
+                else:
+                    totals.update(users_chain_delete(user_ids=batch, actor_id=None, reason=options["reason"] or "manage.py delete_users"))
+                done += len(batch)
+                bar.update(len(batch))
+        except KeyboardInterrupt:
+            bar.close()
+            self.stderr.write(f"Interrupted after {done} users. Every finished batch is complete; run the same command again to go on.")
+            sys.exit(130)
+        bar.close()
+        self._report(totals, dry_run)
+
+    def _report(self, totals: Counter, dry_run: bool) -> None:
+        title = "Would delete (dry run, nothing deleted):" if dry_run else "Deleted:"
+        self.stdout.write(title)
+        if not totals:
+            self.stdout.write("  nothing")
+        for name in sorted(totals):
+            self.stdout.write(f"  {name:<24} {totals[name]}")

@@ -1,0 +1,82 @@
+"""manage.py import_users FILE: bring in the users of the older FastAPI systems.
+
+Reads their `users` collection as `mongoexport` writes it: JSON lines (the default) or one JSON
+array (`--jsonArray`), in MongoDB Extended JSON. Each user needs `username`, `email` and a
+bcrypt hash (`password`, `hashed_password` or `hash`); `linked_id` is optional. Their people
+then log in with their old passwords (verified by `accounts.hashers.LegacyBcryptPasswordHasher`,
+upgraded to Argon2 at that login).
+
+All or nothing: every line is checked first and any error stops the import with every problem
+listed by line; if the database refuses a write midway (a user registered meanwhile), what this
+run inserted is removed again.
+"""
+from pathlib import Path
+
+from bson import ObjectId, json_util
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.hashers import LegacyBcryptPasswordHasher
+from accounts.serializers import ImportUserInput
+from accounts.services import users_import
+
+
+def _records(text: str) -> list[tuple[int, object]]:
+    """(line number, parsed value) for a JSON array or JSON lines; parse errors as strings."""
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            values = json_util.loads(text)
+        except ValueError as exc:
+            raise CommandError(f"The file is not a valid JSON array: {exc}") from exc
+        return [(n, value) for n, value in enumerate(values, start=1)]
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append((number, json_util.loads(line)))
+            except ValueError as exc:
+                records.append((number, f"not valid JSON ({exc})"))
+    return records
+
+
+class Command(BaseCommand):
+    help = "Import users (with their bcrypt hashes) from a mongoexport file of the older systems."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--dry-run", action="store_true", help="Check the file and import nothing.")
+
+    def handle(self, *args, file: Path, dry_run: bool, **options):
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"Cannot read {file}: {exc}") from exc
+        rows, errors = [], []
+        for number, value in _records(text):
+            if isinstance(value, str):
+                errors.append(f"line {number}: {value}")
+                continue
+            if not isinstance(value, dict):
+                errors.append(f"line {number}: expected an object")
+                continue
+            value = {**value, "password_hash": value.get("password") or value.get("hashed_password") or value.get("hash")}
+            checked = ImportUserInput(data=value)
+            if not checked.is_valid():
+                problems = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in checked.errors.items())
+                errors.append(f"line {number}: {problems}")
+                continue
+            row = dict(checked.validated_data, line=number)
+            row["password"] = LegacyBcryptPasswordHasher.wrap(row.pop("password_hash"))
+            old_id = value.get("_id")
+            row["id"] = old_id if isinstance(old_id, ObjectId) else None
+            rows.append(row)
+        if not rows and not errors:
+            raise CommandError("The file holds no users.")
+        try:
+            if errors:
+                raise ValueError("\n".join(errors))
+            imported = users_import(rows=rows, dry_run=dry_run)
+        except ValueError as exc:
+            raise CommandError(f"Nothing imported. Fix these and run again:\n{exc}") from exc
+        verb = "would import" if dry_run else "imported"
+        self.stdout.write(self.style.SUCCESS(f"{verb} {imported} users"))

@@ -1,0 +1,128 @@
+"""POST /auth/refresh (rotation), POST /auth/logout, and revocation at once."""
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import services
+from accounts.documents import RevokedToken, User
+from tests.conftest import PASSWORD
+
+
+def login(api, email, password=PASSWORD):
+    r = api.post("/login", {"email": email, "password": password}, format="json")
+    assert r.status_code == 200, r.content
+    return r.json()
+
+
+def test_refresh_rotates_and_revokes_the_old_token(api, user):
+    tokens = login(api, user.email)
+    r = api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert r.status_code == 200
+    assert set(r.json()) == {"access", "refresh"}
+    assert r.json()["refresh"] != tokens["refresh"]
+    again = api.post("/auth/refresh/", {"refresh": tokens["refresh"]}, format="json")
+    assert again.status_code == 401
+    assert RevokedToken.objects(jti=RefreshToken(tokens["refresh"])["jti"]).count() == 1
+    # The new access token works.
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {r.json()['access']}")
+    assert api.get("/users/me").status_code == 200
+
+
+def test_concurrent_refreshes_of_one_token_have_exactly_one_winner(user):
+    raw = str(services.token_pair_for(user))
+
+    def attempt(_):
+        try:
+            services.token_refresh(raw_refresh=raw)
+            return "ok"
+        except Exception as exc:  # noqa: BLE001 - the losers must fail with a 401
+            return getattr(exc, "status_code", repr(exc))
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(attempt, range(16)))
+    assert results.count("ok") == 1, results
+    assert set(results) == {"ok", 401}
+
+
+@pytest.mark.parametrize("body", [{}, {"refresh": ""}, {"refresh": "not-a-jwt"}, {"refresh": 12}, {"refresh": "a.b.c"}])
+def test_refresh_with_bad_input_is_400_or_401(api, body):
+    r = api.post("/auth/refresh", body, format="json")
+    assert r.status_code in (400, 401), r.content
+    assert r.json()
+
+
+def test_an_access_token_is_not_a_refresh_token(api, user):
+    access = str(services.token_pair_for(user).access_token)
+    assert api.post("/auth/refresh", {"refresh": access}, format="json").status_code == 401
+
+
+def test_expired_refresh_token_is_401(api, user):
+    token = services.token_pair_for(user)
+    token.set_exp(lifetime=-timedelta(seconds=1))
+    r = api.post("/auth/refresh", {"refresh": str(token)}, format="json")
+    assert r.status_code == 401
+    assert "WWW-Authenticate" in r
+
+
+def test_logout_revokes_the_refresh_token(api, user):
+    tokens = login(api, user.email)
+    r = api.post("/auth/logout", {"refresh": tokens["refresh"]}, format="json")
+    assert r.status_code == 204
+    assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+    assert api.post("/auth/logout", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+
+
+def test_tokens_of_a_deleted_user_fail_at_once(api, user, client_for):
+    tokens = login(api, user.email)
+    services.user_delete(user=user, actor=user, reason="test")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api.get("/users/me").status_code == 401
+    assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+
+
+def test_tokens_of_a_trashed_user_fail_at_once(api, user, admin):
+    tokens = login(api, user.email)
+    services.user_trash(user=user, actor=admin, reason="spam")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api.get("/users/me").status_code == 401
+    assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+
+
+def test_tokens_of_a_deactivated_user_fail_at_once(api, user):
+    tokens = login(api, user.email)
+    User.objects(id=user.id).update_one(set__is_active=False)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api.get("/users/me").status_code == 401
+    assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+
+
+def test_password_change_revokes_every_token_access_included(api, user, client_for):
+    first = login(api, user.email)
+    second = login(api, user.email)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {first['access']}")
+    r = api.post(f"/users/{user.id}/password", {"current_password": PASSWORD, "new_password": "a whole new passphrase"}, format="json")
+    assert r.status_code == 204, r.content
+    for tokens in (first, second):
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+        assert api.get("/users/me").status_code == 401
+        assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+    fresh = login(api, user.email, "a whole new passphrase")
+    assert fresh["user_id"] == str(user.id)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer", "Bearer not.a.token", "Bearer a b", "Token abc", "Bearer " + "x" * 5000],
+)
+def test_malformed_authorization_headers_are_401(api, header):
+    r = api.get("/users/me", HTTP_AUTHORIZATION=header)
+    assert r.status_code == 401
+
+
+def test_token_naming_a_malformed_or_missing_user_is_401(api, user):
+    for user_id in ("not-an-object-id", "0" * 24):
+        token = services.token_pair_for(user).access_token
+        token["user_id"] = user_id
+        assert api.get("/users/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
