@@ -1,0 +1,29 @@
+"""GET /users/{user_id}/export: everything stored about the user, from every collection."""
+from accounts import services
+from accounts.documents import user_dependents
+from profiles.services import details_upsert
+
+
+def test_export_holds_every_collection_and_no_password(client_for, user, admin):
+    services.linked_id_add(user=user, linked_id="ext-9")
+    details_upsert(user=user, address="Main St 1", preferences={"lang": "en"})
+    services.token_revoke(raw_refresh=str(services.token_pair_for(user)))
+    r = client_for(user).get(f"/users/{user.id}/export")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["user"]["_id"] == str(user.id) and body["user"]["email"] == user.email
+    assert "password" not in body["user"] and "argon2" not in r.content.decode() and "md5$" not in r.content.decode()
+    collections = body["collections"]
+    assert collections["linked_ids"][0]["linked_id"] == "ext-9"
+    assert collections["details"][0]["address"] == "Main St 1"
+    assert len(collections["revoked_tokens"]) == 1
+    assert any(e["action"] == "logout" for e in collections["audit_events"])
+    declared = {cls._get_collection_name() for cls, _ in user_dependents()}
+    assert set(collections) <= declared
+
+
+def test_export_matrix(client_for, user, other, admin):
+    assert client_for(admin).get(f"/users/{user.id}/export").status_code == 200
+    assert client_for(other).get(f"/users/{user.id}/export").status_code == 403
+    assert client_for(None).get(f"/users/{user.id}/export").status_code == 401
+    assert client_for(admin).get("/users/" + "f" * 24 + "/export").status_code == 404
