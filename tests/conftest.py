@@ -2,6 +2,7 @@
 TEST_MONGODB_URI is set; they never use Django's SQL `db` fixture (there is no SQL database)."""
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from mongoengine.connection import get_db
 from rest_framework.test import APIClient
 
@@ -14,7 +15,9 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture(autouse=True)
 def clean_database():
-    """Every test starts on empty collections (indexes kept, as MongoEngine created them)."""
+    """Every test starts on empty collections (indexes kept, as MongoEngine created them)
+    and an empty cache (DRF's throttle counters)."""
+    cache.clear()
     db = get_db()
     for name in db.list_collection_names():
         if not name.startswith("system."):
