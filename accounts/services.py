@@ -125,6 +125,9 @@ def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> 
     """Change username, email or (admins only) role. 409 when the name or email is taken."""
     if "role" in fields and not actor.is_admin:
         raise PermissionDenied("Only an admin may change a role.")
+    if fields.get("role", user.role) != user.role and actor.id == user.id:
+        # So that the last admin cannot lock everybody out of the admin endpoints by accident.
+        raise PermissionDenied("Admins cannot change their own role; ask another admin.")
     old_role = user.role
     if "username" in fields:
         user.username = fields["username"]

@@ -26,12 +26,20 @@ urlpatterns = [
 
 
 def not_found(request, exception=None):
+    """Unknown paths answer in DRF's error shape, in DEBUG too (where handler404 is bypassed)."""
     return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def bad_request(request, exception=None):
+    return JsonResponse({"detail": "Bad request."}, status=400)
 
 
 def server_error(request):
     return JsonResponse({"detail": "A server error occurred."}, status=500)
 
 
+urlpatterns.append(re_path(r"^", not_found))
+
+handler400 = bad_request
 handler404 = not_found
 handler500 = server_error

@@ -101,3 +101,10 @@ def test_only_the_owner_changes_a_password(client_for, user, admin, other):
     body = {"current_password": PASSWORD, "new_password": "fresh river stone"}
     assert client_for(admin).post(f"/users/{user.id}/password", body, format="json").status_code == 403
     assert client_for(other).post(f"/users/{user.id}/password", body, format="json").status_code == 403
+
+
+def test_an_admin_cannot_demote_themselves(client_for, admin):
+    r = client_for(admin).patch(f"/users/{admin.id}", {"role": "user"}, format="json")
+    assert r.status_code == 403
+    assert User.objects.get(id=admin.id).role == "admin"
+    assert client_for(admin).patch(f"/users/{admin.id}", {"role": "admin"}, format="json").status_code == 200
