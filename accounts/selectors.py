@@ -10,9 +10,11 @@ from accounts.documents import LinkedId, TrashEntry, User, casefold_key
 
 def user_get(*, user_id: str, caller: User | None = None) -> User:
     """The user, or a 404 for a malformed or unknown id. A trashed account is a 404 to
-    everybody but admins. One query."""
+    everybody but admins. One query, none when the caller asks for themselves."""
     if not ObjectId.is_valid(user_id):
         raise NotFound("No user with this id.")
+    if caller is not None and str(caller.id) == user_id.lower():
+        return caller  # authentication has just loaded this very document
     user = User.objects(id=user_id).first()
     if user is None or (user.in_trash and not (caller and caller.is_admin)):
         raise NotFound("No user with this id.")

@@ -264,9 +264,9 @@ def user_restore(*, user: User, actor: User, ip: str | None = None) -> User:
     """Take an account out of the trash; 404 if it is not there."""
     if not TrashEntry.objects(user=user.id).delete():
         raise NotFound("This user is not in the trash.")
-    User.objects(id=user.id).update_one(set__in_trash=False, set__updated_at=now())
+    user.in_trash, user.updated_at = False, now()
+    User.objects(id=user.id).update_one(set__in_trash=False, set__updated_at=user.updated_at)
     audit_record(action="restore", actor=actor, target=user, ip=ip)
-    user.reload()
     return user
 
 
@@ -333,11 +333,15 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
         query = {db_field: {"$in": user_ids}}
         collection = cls._get_collection()
         name = collection.name
-        for row in collection.aggregate([{"$match": query}, {"$group": {"_id": f"${db_field}", "n": {"$sum": 1}}}]):
-            if row["_id"] in per_user:
-                per_user[row["_id"]][name] += row["n"]
+        if len(user_ids) > 1:  # one user's counts are the delete's own counts
+            for row in collection.aggregate([{"$match": query}, {"$group": {"_id": f"${db_field}", "n": {"$sum": 1}}}]):
+                if row["_id"] in per_user:
+                    per_user[row["_id"]][name] += row["n"]
         totals.update(_files_delete(cls, query))
-        totals[name] += cls.objects(**{f"{field}__in": user_ids}).delete()
+        deleted = cls.objects(**{f"{field}__in": user_ids}).delete()
+        totals[name] += deleted
+        if len(user_ids) == 1:
+            per_user[user_ids[0]][name] += deleted
     live = User.objects(id__in=user_ids).distinct("id")
     totals["users"] += User._get_collection().delete_many({"_id": {"$in": user_ids}}).deleted_count
     records = []
