@@ -4,7 +4,7 @@ import logging
 from mongoengine.errors import DoesNotExist, ValidationError as MongoValidationError
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ParseError, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
@@ -27,8 +27,21 @@ class ServiceUnavailable(APIException):
     default_code = "service_unavailable"
 
 
+def _raised_by_json_decoding(exc: BaseException) -> bool:
+    """True when `exc` came from inside the json module, as RecursionError does for a body nested
+    past the interpreter's recursion limit (DRF's JSONParser only turns ValueError into a 400)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith("json"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def exception_handler(exc, context):
-    if isinstance(exc, DoesNotExist):
+    if isinstance(exc, RecursionError) and _raised_by_json_decoding(exc):
+        exc = ParseError("JSON parse error - the document is nested too deeply.")
+    elif isinstance(exc, DoesNotExist):
         exc = NotFound()
     elif isinstance(exc, MongoValidationError):
         exc = ValidationError({"detail": [str(exc.message)]})

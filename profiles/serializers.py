@@ -1,4 +1,6 @@
 """Input and output shapes of `profiles`, nested for the user-with-details join."""
+import math
+
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
@@ -32,8 +34,11 @@ class PreferencesField(serializers.DictField):
 
     @staticmethod
     def _scalar(value) -> bool:
-        if value is None or isinstance(value, (bool, float)):
+        if value is None or isinstance(value, bool):
             return True
+        if isinstance(value, float):
+            # 1e400 parses as infinity, which no JSON response can carry: every read would 500.
+            return math.isfinite(value)
         if isinstance(value, int):
             return -INT64 <= value < INT64  # what MongoDB can store
         return isinstance(value, str) and len(value) <= 1000 and "\x00" not in value
