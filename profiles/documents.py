@@ -1,8 +1,21 @@
-"""What hangs off a user in `profiles`: details (and avatars). Each references the user with
+"""What hangs off a user in `profiles`: details and the avatar. Each references the user with
 CASCADE, so the chain delete in `accounts` reaches it without knowing about it."""
-from mongoengine import CASCADE, DateTimeField, DictField, Document, ReferenceField, StringField
+from mongoengine import (
+    CASCADE,
+    DateTimeField,
+    DictField,
+    Document,
+    FileField,
+    IntField,
+    ReferenceField,
+    StringField,
+)
 
 from accounts.documents import User, now
+
+# The GridFS bucket: the bytes live in `avatars.files` and `avatars.chunks`.
+AVATAR_BUCKET = "avatars"
+AVATAR_CONTENT_TYPES = ("image/jpeg", "image/png")
 
 
 class Details(Document):
@@ -16,3 +29,24 @@ class Details(Document):
     updated_at = DateTimeField(default=now)
 
     meta = {"collection": "details"}
+
+
+class Avatar(Document):
+    """One per user: the re-encoded image in GridFS and what an HTTP response needs about it.
+
+    Declaring the bytes as a FileField is what lets the generic chain delete and the integrity
+    check in `accounts` find and remove the GridFS file and its chunks. No uploaded file name is
+    kept anywhere.
+    """
+
+    user = ReferenceField(User, required=True, unique=True, reverse_delete_rule=CASCADE)
+    file = FileField(collection_name=AVATAR_BUCKET, required=True)
+    content_type = StringField(required=True, choices=AVATAR_CONTENT_TYPES)
+    # Hex SHA-256 of the stored bytes; the HTTP ETag is this value quoted.
+    etag = StringField(required=True)
+    size = IntField(required=True, min_value=1)
+    width = IntField(required=True)
+    height = IntField(required=True)
+    updated_at = DateTimeField(default=now)
+
+    meta = {"collection": "avatars"}

@@ -1,12 +1,16 @@
-"""Reads in `profiles`: the user-with-details join and the export."""
+"""Reads in `profiles`: the user-with-details join, the export and the avatar."""
 from datetime import datetime
 
+import gridfs
 from bson import ObjectId
 from mongoengine import FileField
+from mongoengine.connection import get_db
 from rest_framework.exceptions import NotFound
 
 from accounts.documents import LinkedId, User, user_dependents
-from profiles.documents import Details
+from profiles.documents import AVATAR_BUCKET, Avatar, Details
+
+NO_AVATAR = "This user has no avatar."
 
 USER_FIELDS = {"username": 1, "email": 1, "role": 1, "created_at": 1, "in_trash": 1}
 
@@ -63,3 +67,27 @@ def user_export(*, user: User) -> dict:
                     doc[f.db_field] = {k: meta.get(k) for k in ("_id", "length", "contentType", "uploadDate", "md5")} if meta else None
         collections.setdefault(cls._get_collection_name(), []).extend(docs)
     return {"user": _plain(account), "collections": _plain(collections)}
+
+
+def avatar_get(*, user: User) -> Avatar:
+    """The user's avatar record (type, ETag, size; not the bytes), or 404. One query."""
+    avatar = Avatar.objects(user=user.id).first()
+    if avatar is None:
+        raise NotFound(NO_AVATAR)
+    return avatar
+
+
+def avatar_content(*, user: User, avatar: Avatar) -> tuple[Avatar, bytes]:
+    """The stored bytes, with the record they belong to. Two queries (file, chunks).
+
+    A concurrent replace may delete the file between reading the record and its bytes; then the
+    record is read once more and the new file returned (a concurrent delete is a 404)."""
+    bucket = gridfs.GridFS(get_db(), collection=AVATAR_BUCKET)
+    for attempt in range(2):
+        try:
+            return avatar, bucket.get(avatar.file.grid_id).read()
+        except (gridfs.errors.NoFile, gridfs.errors.CorruptGridFile):
+            if attempt:
+                break
+            avatar = avatar_get(user=user)
+    raise NotFound(NO_AVATAR)

@@ -73,3 +73,14 @@ class UserWithDetailsOutput(serializers.Serializer):
 
     user = JoinedUserOutput()
     details = DetailsOutput(allow_null=True)
+
+
+class AvatarInput(serializers.Serializer):
+    """The upload. Only its bytes count: the file name and declared type are ignored."""
+
+    file = serializers.FileField(help_text="A JPEG or PNG image of at most AVATAR_MAX_BYTES (5 MB by default).")
+
+
+class AvatarOutput(serializers.Serializer):
+    message = serializers.CharField()
+    avatar_url = serializers.CharField()

@@ -6,20 +6,41 @@
 | GET /users/user_with_details/{user_id}    | ProfileViewSet.user_with_details |
 | GET /users/me                             | ProfileViewSet.me              |
 | GET /users/{user_id}/export               | ProfileViewSet.export          |
+| PUT, GET, DELETE /users/{user_id}/avatar  | ProfileViewSet.avatar          |
 """
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags, quote_etag
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import selectors as account_selectors
+from accounts.documents import User
 from accounts.permissions import IsOwnerOrAdmin, check_owner_or_admin
 from accounts.serializers import MessageOutput
-from accounts.views import COMMON, USER_ID, Detail, _valid
+from accounts.views import COMMON, USER_ID, Detail, ValidationErrors, _valid
 from profiles import selectors, services
-from profiles.serializers import AddDetailsInput, UserWithDetailsOutput
+from profiles.serializers import AddDetailsInput, AvatarInput, AvatarOutput, UserWithDetailsOutput
+
+# The image may change at the same URL: caches keep it but ask again (a 304 when unchanged).
+AVATAR_CACHE_CONTROL = "private, no-cache"
+AVATAR_HEADERS = [
+    OpenApiParameter("ETag", str, OpenApiParameter.HEADER, response=[200, 304], description="The stored image's version."),
+    OpenApiParameter("Cache-Control", str, OpenApiParameter.HEADER, response=[200, 304], description=AVATAR_CACHE_CONTROL),
+]
+
+
+def _etag_listed(header: str | None, etag: str) -> bool:
+    """If-None-Match's weak comparison (RFC 9110 13.1.2): `*`, or the tag with or without W/."""
+    if not header:
+        return False
+    tags = parse_etags(header)
+    return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
 
 
 class ProfileViewSet(viewsets.GenericViewSet):
@@ -28,10 +49,15 @@ class ProfileViewSet(viewsets.GenericViewSet):
     lookup_value_regex = USER_ID
 
     def get_serializer_class(self):
-        return AddDetailsInput if self.action == "add_details" else UserWithDetailsOutput
+        return {"add_details": AddDetailsInput, "avatar": AvatarInput}.get(self.action, UserWithDetailsOutput)
 
     def get_authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+    def perform_content_negotiation(self, request, force=False):
+        # An <img> or a client that accepts only image/* gets the bytes (a plain HttpResponse,
+        # past DRF's renderers) and, when something fails, a JSON error rather than a 406.
+        return super().perform_content_negotiation(request, force=force or self.action == "avatar")
 
     @extend_schema(request=AddDetailsInput, responses={200: MessageOutput, **COMMON})
     @action(detail=False, methods=["post"], url_path="add_details")
@@ -60,3 +86,73 @@ class ProfileViewSet(viewsets.GenericViewSet):
     def export(self, request, user_id: str):
         user = account_selectors.user_get(user_id=user_id, caller=request.user)
         return Response(selectors.user_export(user=user))
+
+    @extend_schema(
+        methods=["PUT"],
+        summary="Upload or replace the avatar",
+        description="JPEG or PNG, decided by decoding the file (not by its name or declared type). "
+        "Stored re-encoded, without EXIF, GPS, text chunks or other metadata.",
+        request={"multipart/form-data": AvatarInput},
+        responses={
+            200: AvatarOutput,
+            400: OpenApiResponse(ValidationErrors, description="No file, not a JPEG or PNG, damaged, or too many pixels."),
+            401: Detail,
+            403: Detail,
+            404: Detail,
+            413: OpenApiResponse(Detail, description="Larger than AVATAR_MAX_BYTES."),
+            415: OpenApiResponse(Detail, description="The body is not multipart/form-data."),
+        },
+    )
+    @extend_schema(
+        methods=["GET"],
+        summary="The avatar image",
+        parameters=[
+            OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, description="An ETag from an earlier answer."),
+            *AVATAR_HEADERS,
+        ],
+        responses={
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+            304: OpenApiResponse(description="Not modified: If-None-Match names the current ETag."),
+            401: Detail,
+            403: Detail,
+            404: OpenApiResponse(Detail, description="No such user, or the user has no avatar."),
+        },
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Delete the avatar",
+        responses={204: None, 401: Detail, 403: Detail, 404: OpenApiResponse(Detail, description="No such user, or no avatar.")},
+    )
+    @action(detail=True, methods=["put", "get", "delete"], url_path="avatar", parser_classes=[MultiPartParser])
+    def avatar(self, request, user_id: str):
+        user = account_selectors.user_get(user_id=user_id, caller=request.user)
+        if request.method == "PUT":
+            return self._avatar_put(request, user)
+        if request.method == "DELETE":
+            services.avatar_delete(user=user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._avatar_file(request, user)
+
+    def _avatar_put(self, request, user: User) -> Response:
+        try:
+            content_length = int(request.META.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            content_length = None
+        services.avatar_request_size_check(content_length=content_length)
+        data = _valid(AvatarInput, request.data)
+        services.avatar_replace(user=user, upload=data["file"])
+        url = request.build_absolute_uri(f"/users/{user.id}/avatar")
+        return Response({"message": "Image uploaded successfully", "avatar_url": url})
+
+    def _avatar_file(self, request, user: User) -> HttpResponse:
+        avatar = selectors.avatar_get(user=user)
+        if _etag_listed(request.headers.get("If-None-Match"), quote_etag(avatar.etag)):
+            response = HttpResponseNotModified()
+        else:
+            avatar, content = selectors.avatar_content(user=user, avatar=avatar)
+            response = HttpResponse(content, content_type=avatar.content_type)
+        response["ETag"] = quote_etag(avatar.etag)
+        response["Cache-Control"] = AVATAR_CACHE_CONTROL
+        patch_vary_headers(response, ["Authorization"])
+        return response
