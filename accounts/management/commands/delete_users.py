@@ -2,8 +2,8 @@
 
 Selects users by `--ids`, `--file` (one id a line), `--email-domain` or `--trashed-older-than
 DAYS`, and deletes them with everything of theirs, in batches. Never holds the whole selection
-in memory: ids are read from the file or the database one batch at a time, and after each
-batch the database is asked again, so an interrupted run is finished by running it again.
+in memory: ids are read from the file, or from the database in id order, one batch at a time.
+Each batch is a complete chain delete, so an interrupted run is finished by running it again.
 """
 import re
 import sys
@@ -87,15 +87,16 @@ class Command(BaseCommand):
 
     @staticmethod
     def _next_batch(selection: tuple, size: int, after: ObjectId | None) -> list[ObjectId]:
-        """The next `size` matching user ids. Deleted users no longer match, so a real run
-        asks from the start each time; a dry run (which deletes nothing) pages by id."""
+        """The next `size` matching user ids after `after`, in id order (an index walk, so the
+        whole run reads each candidate once). A new run starts from the beginning again, which
+        is what makes an interrupted run safe to repeat."""
         collection, filters, field = selection
         if after is not None:
             filters = {**filters, field: {"$gt": after}}
         rows = collection.find(filters, {field: 1}).sort(field, 1).limit(size)
         return [row[field] for row in rows]
 
-    def _batches(self, options, selection: tuple | None, dry_run: bool) -> Iterator[list[ObjectId]]:
+    def _batches(self, options, selection: tuple | None) -> Iterator[list[ObjectId]]:
         size = options["batch_size"]
         if selection is None:
             for batch in batched(self._listed_ids(options), size):
@@ -104,8 +105,7 @@ class Command(BaseCommand):
         after = None
         while batch := self._next_batch(selection, size, after):
             yield batch
-            if dry_run:
-                after = batch[-1]
+            after = batch[-1]
 
     # --- run ----------------------------------------------------------------------------------
     def handle(self, *args, **options):
@@ -132,7 +132,7 @@ class Command(BaseCommand):
         done = 0
         bar = tqdm(total=total, unit="user", desc="dry run" if dry_run else "deleting", file=self.stderr, disable=None)
         try:
-            for batch in self._batches(options, selection, dry_run):
+            for batch in self._batches(options, selection):
                 if dry_run:
                     totals.update(users_chain_delete_counts(user_ids=batch))
                 else:
