@@ -13,9 +13,8 @@
 | GET /users/by_linked_id/{linked_id} (admin)  | UserViewSet.by_linked_id    |
 | /trash...                                    | TrashViewSet                |
 """
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -25,8 +24,10 @@ from accounts import selectors, services
 from accounts.documents import User
 from accounts.pagination import EnvelopePagination
 from accounts.permissions import IsAdmin, IsOwnerOrAdmin, check_owner_or_admin
+from accounts.schema import ERRORS, Detail, UsernameConflict, ValidationErrors
 from accounts.serializers import (
-    LINKED_ID_VALIDATOR,
+    LINKED_ID,
+    USER_ID,
     BulkDeleteInput,
     BulkDeleteOutput,
     LinkIdInput,
@@ -44,24 +45,9 @@ from accounts.serializers import (
     UserOutput,
     UserQuery,
     UserUpdateInput,
+    validated,
 )
 from accounts.throttling import client_ip
-
-USER_ID = r"[0-9a-fA-F]{24}"
-LINKED_ID = r"[A-Za-z0-9._:@-]{1,128}"
-
-Detail = inline_serializer("Detail", {"detail": serializers.CharField()})
-ValidationErrors = OpenApiTypes.OBJECT
-COMMON = {400: ValidationErrors, 401: Detail, 403: Detail, 404: Detail}
-UsernameConflict = inline_serializer(
-    "Conflict", {"detail": serializers.CharField(), "suggested_usernames": serializers.ListField(child=serializers.CharField(), required=False)}
-)
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class PublicMixin:
@@ -85,7 +71,7 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     @extend_schema(request=LoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
     @action(detail=False, methods=["post"], url_path="login")
     def login(self, request):
-        data = _valid(LoginInput, request.data)
+        data = validated(LoginInput, request.data)
         user, refresh = services.user_login(email=data["email"], password=data["password"], ip=client_ip(request))
         return Response(
             {"message": "Login successful", "user_id": str(user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
@@ -94,14 +80,14 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
     @action(detail=False, methods=["post"], url_path="auth/refresh")
     def refresh(self, request):
-        data = _valid(RefreshInput, request.data)
+        data = validated(RefreshInput, request.data)
         refresh = services.token_refresh(raw_refresh=data["refresh"])
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
     @extend_schema(request=RefreshInput, responses={204: None, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
     @action(detail=False, methods=["post"], url_path="auth/logout")
     def logout(self, request):
-        data = _valid(RefreshInput, request.data)
+        data = validated(RefreshInput, request.data)
         services.token_revoke(raw_refresh=data["refresh"], ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -114,7 +100,7 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
     @extend_schema(request=RegisterInput, responses={201: RegisterOutput, 400: ValidationErrors, 409: UsernameConflict, 429: Detail}, auth=[])
     @action(detail=False, methods=["post"], url_path="register")
     def register(self, request):
-        data = _valid(RegisterInput, request.data)
+        data = validated(RegisterInput, request.data)
         user = services.user_register(**data)
         return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)
 
@@ -147,17 +133,17 @@ class UserViewSet(viewsets.GenericViewSet):
         return UserOutput(selectors.linked_ids_attach([user])[0], context={"request": self.request}).data
 
     # --- seed-compatible ------------------------------------------------------------------
-    @extend_schema(request=LinkIdInput, responses={200: LinkIdOutput, 409: Detail, **COMMON})
+    @extend_schema(request=LinkIdInput, responses={200: LinkIdOutput, 409: Detail, **ERRORS})
     @action(detail=False, methods=["post"], url_path="link_id")
     def link_id(self, request):
-        data = _valid(LinkIdInput, request.data)
+        data = validated(LinkIdInput, request.data)
         check_owner_or_admin(request.user, data["user_id"])
         link = services.linked_id_add(user=self._user(data["user_id"]), linked_id=data["linked_id"])
         return Response({"message": "ID linked successfully", "linked_id": link.linked_id})
 
     @extend_schema(
         parameters=[OpenApiParameter("reason", str, required=False, description="Kept in the deletion record.")],
-        responses={200: MessageOutput, **COMMON},
+        responses={200: MessageOutput, **ERRORS},
     )
     @action(detail=False, methods=["delete"], url_path=rf"delete_user/(?P<user_id>{USER_ID})")
     def delete_user(self, request, user_id: str):
@@ -167,36 +153,36 @@ class UserViewSet(viewsets.GenericViewSet):
         return Response({"message": "User and associated data deleted successfully"})
 
     # --- the account ----------------------------------------------------------------------
-    @extend_schema(responses={200: UserOutput, **COMMON})
+    @extend_schema(responses={200: UserOutput, **ERRORS})
     def retrieve(self, request, user_id: str):
         return Response(self._render(self._user(user_id)))
 
-    @extend_schema(request=UserUpdateInput, responses={200: UserOutput, 409: Detail, **COMMON})
+    @extend_schema(request=UserUpdateInput, responses={200: UserOutput, 409: Detail, **ERRORS})
     def partial_update(self, request, user_id: str):
-        data = _valid(UserUpdateInput, request.data)
+        data = validated(UserUpdateInput, request.data)
         user = self._user(user_id)
         user = services.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(self._render(user))
 
-    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, **COMMON})
+    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, **ERRORS})
     def destroy(self, request, user_id: str):
         """Soft delete: the account goes to the trash (restore or purge it under /trash)."""
-        reason = _valid(ReasonQuery, request.query_params)["reason"]
+        reason = validated(ReasonQuery, request.query_params)["reason"]
         user = self._user(user_id)
         services.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=PasswordChangeInput, responses={204: None, **COMMON})
+    @extend_schema(request=PasswordChangeInput, responses={204: None, **ERRORS})
     @action(detail=True, methods=["post"], url_path="password")
     def password(self, request, user_id: str):
-        data = _valid(PasswordChangeInput, request.data)
+        data = validated(PasswordChangeInput, request.data)
         if str(request.user.id) != user_id:
             # Only the owner: an admin who could set passwords could become anybody.
             self.permission_denied(request, message="Only the account's owner may change its password.")
         services.user_password_change(user=request.user, ip=client_ip(request), **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses={204: None, **COMMON})
+    @extend_schema(responses={204: None, **ERRORS})
     @action(detail=True, methods=["delete"], url_path=rf"linked_ids/(?P<linked_id>{LINKED_ID})")
     def unlink(self, request, user_id: str, linked_id: str):
         services.linked_id_remove(user=self._user(user_id), linked_id=linked_id)
@@ -208,7 +194,7 @@ class UserViewSet(viewsets.GenericViewSet):
         responses={200: UserOutput(many=True), 400: ValidationErrors, 401: Detail, 403: Detail},
     )
     def list(self, request):
-        q = _valid(UserQuery, request.query_params).get("q", "")
+        q = validated(UserQuery, request.query_params).get("q", "")
         page = self.paginate_queryset(selectors.users_query(q=q))
         users = selectors.linked_ids_attach(page)
         return self.get_paginated_response(UserOutput(users, many=True, context={"request": request}).data)
@@ -246,7 +232,7 @@ class TrashViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="bulk_delete")
     def bulk_delete(self, request):
         """Move up to 1000 accounts to the trash at once."""
-        data = _valid(BulkDeleteInput, request.data)
+        data = validated(BulkDeleteInput, request.data)
         return Response(services.users_trash_bulk(ids=data["ids"], actor=request.user, reason=data["reason"]))
 
     @extend_schema(request=None, responses={200: UserOutput, 401: Detail, 403: Detail, 404: Detail})

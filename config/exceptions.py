@@ -1,7 +1,8 @@
 """DRF's exception handler, extended so that no database error becomes a bare 500."""
 import logging
 
-from mongoengine.errors import DoesNotExist, ValidationError as MongoValidationError
+from mongoengine.errors import DoesNotExist
+from mongoengine.errors import ValidationError as MongoValidationError
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ParseError, ValidationError

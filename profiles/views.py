@@ -22,8 +22,8 @@ from rest_framework.response import Response
 from accounts import selectors as account_selectors
 from accounts.documents import User
 from accounts.permissions import IsOwnerOrAdmin, check_owner_or_admin
-from accounts.serializers import MessageOutput
-from accounts.views import COMMON, USER_ID, Detail, ValidationErrors, _valid
+from accounts.schema import ERRORS, Detail, ValidationErrors
+from accounts.serializers import USER_ID, MessageOutput, validated
 from profiles import selectors, services
 from profiles.serializers import AddDetailsInput, AvatarInput, AvatarOutput, UserWithDetailsOutput
 
@@ -59,10 +59,10 @@ class ProfileViewSet(viewsets.GenericViewSet):
         # past DRF's renderers) and, when something fails, a JSON error rather than a 406.
         return super().perform_content_negotiation(request, force=force or self.action == "avatar")
 
-    @extend_schema(request=AddDetailsInput, responses={200: MessageOutput, **COMMON})
+    @extend_schema(request=AddDetailsInput, responses={200: MessageOutput, **ERRORS})
     @action(detail=False, methods=["post"], url_path="add_details")
     def add_details(self, request):
-        data = _valid(AddDetailsInput, request.data)
+        data = validated(AddDetailsInput, request.data)
         user_id = data.pop("user_id")
         check_owner_or_admin(request.user, user_id)
         user = account_selectors.user_get(user_id=user_id, caller=request.user)
@@ -140,7 +140,7 @@ class ProfileViewSet(viewsets.GenericViewSet):
         except ValueError:
             content_length = None
         services.avatar_request_size_check(content_length=content_length)
-        data = _valid(AvatarInput, request.data)
+        data = validated(AvatarInput, request.data)
         services.avatar_replace(user=user, upload=data["file"])
         url = request.build_absolute_uri(f"/users/{user.id}/avatar")
         return Response({"message": "Image uploaded successfully", "avatar_url": url})
