@@ -1,5 +1,6 @@
 """The MongoDB connection: a real server when MONGODB_URI is set, otherwise an in-memory one."""
 import logging
+from datetime import datetime
 
 import mongoengine
 from django.conf import settings
@@ -31,6 +32,7 @@ def connect() -> None:
     import mongomock.gridfs
 
     mongomock.gridfs.enable_gridfs_integration()
+    _aggregate_match_first()
     mongoengine.connect(
         settings.MONGODB_DB,
         host="mongodb://localhost",
@@ -39,6 +41,44 @@ def connect() -> None:
         tz_aware=True,
     )
     logger.warning(IN_MEMORY_WARNING)
+
+
+def _has_datetime(value) -> bool:
+    if isinstance(value, dict):
+        return any(_has_datetime(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_datetime(v) for v in value)
+    return isinstance(value, datetime)
+
+
+def _aggregate_match_first() -> None:
+    """Make the in-memory store's aggregate() start from a leading $match's documents.
+
+    mongomock's aggregate() deep-copies every document of the collection before the first stage
+    runs, so the user-with-details join (`$match` on one `_id`, then `$lookup`s) cost as much as
+    reading all users. Here a leading `$match` first selects its documents with find() (the same
+    filter code, the same copies), and then the whole pipeline, that `$match` included, runs on
+    them: the result is the same, the work is that of the matched documents. A filter holding a
+    datetime is left alone (mongomock adjusts time zones in `$match` but not in find()).
+    Only the in-memory store is touched; a real MongoDB never sees this. Idempotent.
+    """
+    import mongomock.aggregate
+    from mongomock.collection import Collection
+
+    if getattr(Collection.aggregate, "match_first", False):
+        return
+    original = Collection.aggregate
+
+    def aggregate(self, pipeline, session=None, **kwargs):
+        pipeline = list(pipeline)
+        first = pipeline[0] if pipeline else None
+        if session is None and isinstance(first, dict) and list(first) == ["$match"] and not _has_datetime(first["$match"]):
+            return mongomock.aggregate.process_pipeline(list(self.find(first["$match"])), self.database, pipeline, None)
+        return original(self, pipeline, session=session, **kwargs)
+
+    aggregate.match_first = True
+    aggregate.__wrapped__ = original
+    Collection.aggregate = aggregate
 
 
 def ping() -> bool:
