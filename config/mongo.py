@@ -33,6 +33,7 @@ def connect() -> None:
 
     mongomock.gridfs.enable_gridfs_integration()
     _aggregate_match_first()
+    _find_by_id_direct()
     mongoengine.connect(
         settings.MONGODB_DB,
         host="mongodb://localhost",
@@ -79,6 +80,37 @@ def _aggregate_match_first() -> None:
     aggregate.match_first = True
     aggregate.__wrapped__ = original
     Collection.aggregate = aggregate
+
+
+def _find_by_id_direct() -> None:
+    """Make the in-memory store find a document by its `_id` without scanning the collection.
+
+    mongomock tests every document of a collection against every filter, so loading the caller
+    of each request (`{"_id": ...}`) cost more the more users there were. Its store is keyed by
+    `_id`: a filter that is exactly one ObjectId `_id` now reads that key (the store's own lookup,
+    which drops expired TTL documents as a scan would) and still tests the filter on it. Every
+    other filter scans as before. Used by find, update and delete alike. Idempotent.
+    """
+    from bson import ObjectId
+    from mongomock.collection import Collection
+    from mongomock.filtering import filter_applies
+
+    if getattr(Collection._iter_documents, "by_id", False):
+        return
+    original = Collection._iter_documents
+
+    def _iter_documents(self, filter):
+        if type(filter) is dict and len(filter) == 1 and type(filter.get("_id")) is ObjectId:
+            try:
+                document = self._store[filter["_id"]]
+            except KeyError:
+                return iter(())
+            return iter([document] if filter_applies(filter, document) else [])
+        return original(self, filter)
+
+    _iter_documents.by_id = True
+    _iter_documents.__wrapped__ = original
+    Collection._iter_documents = _iter_documents
 
 
 def ping() -> bool:

@@ -1,5 +1,5 @@
-"""The in-memory store's aggregate() with a leading $match (config/mongo.py) answers exactly as
-mongomock's own aggregate() does, for the pipelines the service runs and for the edge cases."""
+"""The in-memory store's shortcuts (config/mongo.py) answer exactly as mongomock's own code: aggregate()
+with a leading $match, and find by _id. Checked on the pipelines the service runs and on edge cases."""
 import inspect
 from datetime import datetime, timezone
 
@@ -64,3 +64,32 @@ def test_the_join_selector_is_unchanged(make_user, client_for):
     body = client.get(f"/users/user_with_details/{user.id}").json()
     assert body["user"]["_id"] == str(user.id) and body["user"]["linked_ids"] == ["ext-1"]
     assert body["details"]["address"] == "1 Main St"
+
+
+# --- find by _id (config/mongo.py reads the store's key instead of scanning) ---------------------
+def test_find_by_id_is_installed():
+    assert getattr(Collection._iter_documents, "by_id", False)
+
+
+def test_find_by_id_same_answer_as_a_scan(people):
+    collection, ids, stamp = people
+    scan = inspect.unwrap(Collection._iter_documents)
+    for filter_ in ({"_id": ids[2]}, {"_id": ObjectId()}, {"_id": ids[2], "group": 0}, {"_id": {"$in": ids[:2]}}, {"_id": str(ids[0])}):
+        assert list(collection._iter_documents(filter_)) == list(scan(collection, filter_)), filter_
+    assert collection.find_one({"_id": ids[1]})["name"] == "p1"
+    assert collection.update_one({"_id": ids[1]}, {"$set": {"name": "renamed"}}).modified_count == 1
+    assert collection.find_one({"_id": ids[1]})["name"] == "renamed"
+    assert collection.delete_one({"_id": ids[1]}).deleted_count == 1
+    assert collection.find_one({"_id": ids[1]}) is None
+
+
+def test_find_by_id_leaves_out_expired_documents():
+    collection = get_db().bench_expiring
+    collection.create_index("expires_at", expireAfterSeconds=0)
+    gone, kept = ObjectId(), ObjectId()
+    collection.insert_many([
+        {"_id": gone, "expires_at": datetime(2000, 1, 1, tzinfo=timezone.utc)},
+        {"_id": kept, "expires_at": datetime(2999, 1, 1, tzinfo=timezone.utc)},
+    ])
+    assert collection.find_one({"_id": gone}) is None
+    assert collection.find_one({"_id": kept})["_id"] == kept
