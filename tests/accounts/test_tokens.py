@@ -74,25 +74,18 @@ def test_logout_revokes_the_refresh_token(api, user):
     assert api.post("/auth/logout", {"refresh": tokens["refresh"]}, format="json").status_code == 401
 
 
-def test_tokens_of_a_deleted_user_fail_at_once(api, user, client_for):
+@pytest.mark.parametrize(
+    "what_happens",
+    [
+        lambda user, admin: services.user_delete(user=user, actor=user, reason="test"),
+        lambda user, admin: services.user_trash(user=user, actor=admin, reason="spam"),
+        lambda user, admin: User.objects(id=user.id).update_one(set__is_active=False),
+    ],
+    ids=["deleted", "trashed", "deactivated"],
+)
+def test_tokens_fail_at_once_when_the_user_goes(api, user, admin, what_happens):
     tokens = login(api, user.email)
-    services.user_delete(user=user, actor=user, reason="test")
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
-    assert api.get("/users/me").status_code == 401
-    assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
-
-
-def test_tokens_of_a_trashed_user_fail_at_once(api, user, admin):
-    tokens = login(api, user.email)
-    services.user_trash(user=user, actor=admin, reason="spam")
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
-    assert api.get("/users/me").status_code == 401
-    assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
-
-
-def test_tokens_of_a_deactivated_user_fail_at_once(api, user):
-    tokens = login(api, user.email)
-    User.objects(id=user.id).update_one(set__is_active=False)
+    what_happens(user, admin)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert api.get("/users/me").status_code == 401
     assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
