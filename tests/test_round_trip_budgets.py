@@ -3,11 +3,14 @@
 The budgets are the table in README.md ("Round trips per request"). Run with `-s` to print the
 measured figures. Index creation, done once per process by MongoEngine, is not counted.
 """
+import io
+
 import pytest
 from bson import ObjectId
+from PIL import Image
 
 from accounts import services
-from profiles.services import details_upsert
+from profiles.services import avatar_replace, details_upsert
 from tests.conftest import PASSWORD
 
 # (name, caller, method, path, body, budget). `{id}` is the user's id, `{other}` a trashed user's.
@@ -34,8 +37,19 @@ CASES = [
     ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 5),
     ("restore", "admin", "post", "/trash/{other}/restore", None, 6),
     ("purge", "admin", "delete", "/trash/{other}", None, 16),
+    ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
+    ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
+    ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),
     ("health", None, "get", "/health", None, 1),
 ]
+
+
+def png() -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), "teal").save(buffer, "PNG")
+    buffer.seek(0)
+    buffer.name = "me.png"
+    return buffer
 
 
 def fill(text, ids):
@@ -54,12 +68,18 @@ def test_round_trips_within_budget(name, caller, method, path, body, budget, use
     details_upsert(user=user, address="somewhere")
     services.user_trash(user=other, actor=admin, reason="test")
     ids = {"id": str(user.id), "other": str(other.id)}
+    kwargs = {"format": "json"}
     if body == "REFRESH":
         body = {"refresh": str(services.token_pair_for(user))}
+    elif body == "IMAGE":
+        body, kwargs = {"file": png()}, {"format": "multipart"}
+    elif body == "WITH_AVATAR":
+        avatar_replace(user=user, upload=png())
+        body = None
     client = client_for({"user": user, "admin": admin, None: None}[caller])
     client.get("/health")  # MongoEngine creates indexes on first use; keep that out of the count
     with round_trips() as n:
-        response = getattr(client, method)(fill(path, ids), fill(body, ids), format="json")
+        response = getattr(client, method)(fill(path, ids), fill(body, ids), **kwargs)
     assert response.status_code < 300, (name, response.status_code, response.content[:300])
     print(f"{name:<22} {n.count:>3}  (budget {budget})  {n.commands}")
     assert n.count <= budget, (name, n.count, n.commands)
