@@ -1,9 +1,10 @@
 """Request ids and the one-line-per-request log.
 
 Each request gets an id (the client's `X-Request-ID` if it is a sane token, else a new one),
-returned in the `X-Request-ID` response header and added to every log line written while the
-request runs. The request line holds method, path, status, duration and user id: never a
-header, body, query string or token, so no secret can reach the log.
+returned in the `X-Request-ID` response header and carried by every log record created while the
+request runs (audit events included), whichever logger or handler writes it. The request line
+holds method, path, status, duration and user id: never a header, body, query string or token,
+so no secret can reach the log. LOG_JSON switches the console handler to one JSON object a line.
 """
 import logging
 import re
@@ -12,14 +13,47 @@ import uuid
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
-logger = logging.getLogger("requests")
+logger = logging.getLogger("access")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
+def _install_record_factory() -> None:
+    """Stamp `request_id` on every record at creation, so handlers that are not ours (pytest's
+    caplog, an error tracker) see it too. Idempotent: installed once per process."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "stamps_request_id", False):
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
         record.request_id = request_id_var.get()
+        return record
+
+    factory.stamps_request_id = True
+    logging.setLogRecordFactory(factory)
+
+
+_install_record_factory()
+
+
+class RequestIdFilter(logging.Filter):
+    """Makes sure a formatter that names `%(request_id)s` always finds it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class DropRequestObjectFilter(logging.Filter):
+    """Django's loggers (django.request, django.security.*) attach the request object; a JSON
+    formatter would write its repr, query string included. Keep method and path only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and not isinstance(request, str):
+            record.request = f"{getattr(request, 'method', '')} {getattr(request, 'path', '')}".strip()
         return True
 
 
@@ -35,19 +69,20 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
             user = getattr(request, "user", None)
             logger.info(
                 "%s %s %s %.1fms",
                 request.method,
                 request.path,
                 response.status_code,
-                (time.perf_counter() - started) * 1000,
+                duration_ms,
                 extra={
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "user_id": str(getattr(user, "id", "")) or None,
+                    "duration_ms": duration_ms,
+                    "user_id": str(getattr(user, "id", "") or "") or None,
                 },
             )
             return response

@@ -1,7 +1,7 @@
 """Every path of API.md. Find an endpoint's code: the path's prefix names the viewset below,
 and each viewset's docstring table maps paths to actions."""
 from django.http import JsonResponse
-from django.urls import include, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import AuthViewSet, RegisterViewSet, TrashViewSet, UserViewSet
@@ -21,6 +21,8 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # The browser login (its namespace, `rest_framework`, makes the browsable API link to it).
+    path("api-auth/", include("accounts.browser")),
     re_path(r"^", include(router.urls)),
 ]
 

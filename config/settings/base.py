@@ -45,7 +45,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ (Swagger UI, ReDoc, the browsable API) under gunicorn, with no web server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Only Django views (the browser login page) rely on it: DRF's views are csrf_exempt, and
+    # accounts.browser.CookieJWTAuthentication runs the same check itself.
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -71,6 +76,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off, hashed and compressed
+# files, cached for ever; run `manage.py collectstatic` first (the Dockerfile does). With DEBUG,
+# served from the apps' folders, no collectstatic needed. Decided from the environment here, not
+# from settings.DEBUG at start-up, which the test runner turns off.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -104,7 +122,11 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Django REST Framework --------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.MongoJWTAuthentication"],
+    # Bearer first; then the browser login's cookie (accounts/browser.py), CSRF-checked.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.MongoJWTAuthentication",
+        "accounts.browser.CookieJWTAuthentication",
+    ],
     # Closed by default: an endpoint opens itself up on purpose.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -170,6 +192,10 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# The load balancer's or the container's health check speaks plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+# Origins (scheme://host) allowed to POST forms when a proxy rewrites the Host header.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -180,7 +206,10 @@ LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.logging.RequestIdFilter"},
+        "no_request_object": {"()": "config.logging.DropRequestObjectFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -192,13 +221,17 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_JSON else "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "no_request_object"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own loggers write through our handler only (its defaults add another console
+        # handler and, with DEBUG off, mail_admins, which would send request data by email).
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # Our request log replaces Django's own, which would log each request a second time.
         "django.server": {"handlers": [], "propagate": False},
+        # 5xx only (4xx are in the request log): path and traceback, never headers or body.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
