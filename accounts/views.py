@@ -105,9 +105,24 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
         return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)
 
 
-class UserViewSet(viewsets.GenericViewSet):
+class UserRouteMixin:
+    """For viewsets whose URLs name a user: `{user_id}` matches an ObjectId, and `get_object()`
+    is that user (404 if malformed or unknown; a trashed one only for admins). There is no
+    queryset: DRF's generic machinery (OPTIONS, the browsable API) calls `get_object()` too."""
+
     lookup_url_kwarg = "user_id"
     lookup_value_regex = USER_ID
+
+    def get_object(self) -> User:
+        user = selectors.user_get(user_id=self.kwargs[self.lookup_url_kwarg], caller=self.request.user)
+        self.check_object_permissions(self.request, user)
+        return user
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     pagination_class = EnvelopePagination
     serializer_classes = {
         "link_id": LinkIdInput,
@@ -123,12 +138,6 @@ class UserViewSet(viewsets.GenericViewSet):
             return [IsAuthenticated(), IsAdmin()]
         return [IsAuthenticated(), IsOwnerOrAdmin()]
 
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'
-
-    def _user(self, user_id: str) -> User:
-        return selectors.user_get(user_id=user_id, caller=self.request.user)
-
     def _render(self, user: User) -> dict:
         return UserOutput(selectors.linked_ids_attach([user])[0], context={"request": self.request}).data
 
@@ -138,7 +147,8 @@ class UserViewSet(viewsets.GenericViewSet):
     def link_id(self, request):
         data = validated(LinkIdInput, request.data)
         check_owner_or_admin(request.user, data["user_id"])
-        link = services.linked_id_add(user=self._user(data["user_id"]), linked_id=data["linked_id"])
+        user = selectors.user_get(user_id=data["user_id"], caller=request.user)
+        link = services.linked_id_add(user=user, linked_id=data["linked_id"])
         return Response({"message": "ID linked successfully", "linked_id": link.linked_id})
 
     @extend_schema(
@@ -147,7 +157,7 @@ class UserViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["delete"], url_path=rf"delete_user/(?P<user_id>{USER_ID})")
     def delete_user(self, request, user_id: str):
-        user = self._user(user_id)
+        user = self.get_object()
         reason = request.query_params.get("reason", "")[:500] or "delete_user"
         services.user_delete(user=user, actor=request.user, reason=reason)
         return Response({"message": "User and associated data deleted successfully"})
@@ -155,12 +165,12 @@ class UserViewSet(viewsets.GenericViewSet):
     # --- the account ----------------------------------------------------------------------
     @extend_schema(responses={200: UserOutput, **ERRORS})
     def retrieve(self, request, user_id: str):
-        return Response(self._render(self._user(user_id)))
+        return Response(self._render(self.get_object()))
 
     @extend_schema(request=UserUpdateInput, responses={200: UserOutput, 409: Detail, **ERRORS})
     def partial_update(self, request, user_id: str):
         data = validated(UserUpdateInput, request.data)
-        user = self._user(user_id)
+        user = self.get_object()
         user = services.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(self._render(user))
 
@@ -168,7 +178,7 @@ class UserViewSet(viewsets.GenericViewSet):
     def destroy(self, request, user_id: str):
         """Soft delete: the account goes to the trash (restore or purge it under /trash)."""
         reason = validated(ReasonQuery, request.query_params)["reason"]
-        user = self._user(user_id)
+        user = self.get_object()
         services.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -185,7 +195,7 @@ class UserViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={204: None, **ERRORS})
     @action(detail=True, methods=["delete"], url_path=rf"linked_ids/(?P<linked_id>{LINKED_ID})")
     def unlink(self, request, user_id: str, linked_id: str):
-        services.linked_id_remove(user=self._user(user_id), linked_id=linked_id)
+        services.linked_id_remove(user=self.get_object(), linked_id=linked_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     # --- admin ----------------------------------------------------------------------------
@@ -206,22 +216,14 @@ class UserViewSet(viewsets.GenericViewSet):
         return Response(UserOutput(user, context={"request": request}).data)
 
 
-class TrashViewSet(viewsets.GenericViewSet):
+class TrashViewSet(UserRouteMixin, viewsets.GenericViewSet):
     """Admins only: the trashed accounts, their restore and their permanent deletion."""
 
     permission_classes = [IsAuthenticated, IsAdmin]
-    lookup_url_kwarg = "user_id"
-    lookup_value_regex = USER_ID
     pagination_class = EnvelopePagination
 
     def get_serializer_class(self):
         return BulkDeleteInput if self.action == "bulk_delete" else TrashEntryOutput
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'
-
-    def _user(self, user_id: str) -> User:
-        return selectors.user_get(user_id=user_id, caller=self.request.user)
 
     @extend_schema(responses={200: TrashEntryOutput(many=True), 400: ValidationErrors, 401: Detail, 403: Detail})
     def list(self, request):
@@ -238,11 +240,11 @@ class TrashViewSet(viewsets.GenericViewSet):
     @extend_schema(request=None, responses={200: UserOutput, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["post"], url_path="restore")
     def restore(self, request, user_id: str):
-        user = services.user_restore(user=self._user(user_id), actor=request.user, ip=client_ip(request))
+        user = services.user_restore(user=self.get_object(), actor=request.user, ip=client_ip(request))
         return Response(UserOutput(selectors.linked_ids_attach([user])[0], context={"request": request}).data)
 
     @extend_schema(responses={204: None, 401: Detail, 403: Detail, 404: Detail})
     def destroy(self, request, user_id: str):
         """Purge: the permanent chain delete of a trashed account."""
-        services.user_purge(user=self._user(user_id), actor=request.user)
+        services.user_purge(user=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

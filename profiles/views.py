@@ -24,6 +24,7 @@ from accounts.documents import User
 from accounts.permissions import IsOwnerOrAdmin, check_owner_or_admin
 from accounts.schema import ERRORS, Detail, ValidationErrors
 from accounts.serializers import USER_ID, MessageOutput, validated
+from accounts.views import UserRouteMixin
 from profiles import selectors, services
 from profiles.serializers import AddDetailsInput, AvatarInput, AvatarOutput, UserWithDetailsOutput
 
@@ -43,16 +44,11 @@ def _etag_listed(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
 
 
-class ProfileViewSet(viewsets.GenericViewSet):
+class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsOwnerOrAdmin]
-    lookup_url_kwarg = "user_id"
-    lookup_value_regex = USER_ID
 
     def get_serializer_class(self):
         return {"add_details": AddDetailsInput, "avatar": AvatarInput}.get(self.action, UserWithDetailsOutput)
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'
 
     def perform_content_negotiation(self, request, force=False):
         # An <img> or a client that accepts only image/* gets the bytes (a plain HttpResponse,
@@ -84,8 +80,7 @@ class ProfileViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["get"], url_path="export")
     def export(self, request, user_id: str):
-        user = account_selectors.user_get(user_id=user_id, caller=request.user)
-        return Response(selectors.user_export(user=user))
+        return Response(selectors.user_export(user=self.get_object()))
 
     @extend_schema(
         methods=["PUT"],
@@ -126,7 +121,7 @@ class ProfileViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["put", "get", "delete"], url_path="avatar", parser_classes=[MultiPartParser])
     def avatar(self, request, user_id: str):
-        user = account_selectors.user_get(user_id=user_id, caller=request.user)
+        user = self.get_object()
         if request.method == "PUT":
             return self._avatar_put(request, user)
         if request.method == "DELETE":
