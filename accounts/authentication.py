@@ -20,7 +20,9 @@ def user_for_token(token) -> User:
     user_id = token.get(api_settings.USER_ID_CLAIM)
     if not isinstance(user_id, str) or not ObjectId.is_valid(user_id):
         raise InvalidToken("Token contained no recognizable user identification.")
-    user = User.objects(id=user_id).first()
+    # Straight from the collection: the same document, without building a QuerySet per request.
+    son = User._get_collection().find_one({"_id": ObjectId(user_id)})
+    user = User._from_son(son) if son is not None else None
     if user is None or not user.is_active or user.in_trash:
         raise AuthenticationFailed("User not found or not active.", code="user_not_found")
     if token.get(TOKEN_VERSION_CLAIM) != user.token_version:

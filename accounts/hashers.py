@@ -5,8 +5,14 @@ stores it as `legacy_bcrypt$` + that hash. On the user's next login the password
 and Django's `check_password` re-hashes it with the preferred hasher (Argon2), because this
 hasher is never the preferred one.
 """
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import bcrypt
-from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
+from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher, BasePasswordHasher, mask_hash
 from django.utils.crypto import constant_time_compare
 
 BCRYPT_MAX_BYTES = 72  # passlib silently truncated here; bcrypt 5.0 raises instead
@@ -64,3 +70,41 @@ class LegacyBcryptPasswordHasher(BasePasswordHasher):
 
     def must_update(self, encoded: str) -> bool:
         return True
+
+
+# --- Argon2, yielding the CPU to cheap requests -------------------------------------------------
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+_pool_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    """Lower the CPU priority of this hashing thread. On Linux niceness belongs to the thread, and
+    the threads Argon2 starts for its lanes inherit it; elsewhere nothing changes."""
+    if sys.platform == "linux":
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), settings.PASSWORD_HASHING_NICE)
+        except OSError:
+            pass
+
+
+def _hashing_pool() -> ThreadPoolExecutor:
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():  # a forked worker makes its own
+            _pool = ThreadPoolExecutor(settings.PASSWORD_HASHING_THREADS, "hashing", initializer=_lower_priority)
+            _pool_pid = os.getpid()
+        return _pool
+
+
+class LowPriorityArgon2PasswordHasher(Argon2PasswordHasher):
+    """Django's Argon2 hasher (same algorithm name, parameters and stored hashes, so either reads
+    the other's), run on a few threads of low CPU priority: a login still costs one full hash,
+    but while logins are hashed, requests that need little CPU are served first. At most
+    PASSWORD_HASHING_THREADS hashes run at once (each takes ~100 MiB), the rest wait their turn."""
+
+    def encode(self, password, salt):
+        return _hashing_pool().submit(super().encode, password, salt).result()
+
+    def verify(self, password, encoded):
+        return _hashing_pool().submit(super().verify, password, encoded).result()

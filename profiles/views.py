@@ -44,6 +44,11 @@ def _etag_listed(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
 
 
+# Built once and shared: DRF deep-copies a serializer's declared fields each time one is created,
+# and rendering (to_representation) keeps no state on the serializer.
+JOINED_OUTPUT = UserWithDetailsOutput()
+
+
 class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsOwnerOrAdmin]
 
@@ -69,13 +74,13 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path=rf"user_with_details/(?P<user_id>{USER_ID})")
     def user_with_details(self, request, user_id: str):
         joined = selectors.user_with_details(user_id=user_id, caller=request.user)
-        return Response(UserWithDetailsOutput(joined).data)
+        return Response(JOINED_OUTPUT.to_representation(joined))
 
     @extend_schema(responses={200: UserWithDetailsOutput, 401: Detail})
     @action(detail=False, methods=["get"], url_path="me")
     def me(self, request):
         joined = selectors.user_with_details(user_id=str(request.user.id), caller=request.user)
-        return Response(UserWithDetailsOutput(joined).data)
+        return Response(JOINED_OUTPUT.to_representation(joined))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["get"], url_path="export")

@@ -105,11 +105,15 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Passwords (OWASP Password Storage Cheat Sheet: Argon2id first) --------------------------
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Django's Argon2 with its default parameters, hashed at low CPU priority (accounts/hashers.py).
+    "accounts.hashers.LowPriorityArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "accounts.hashers.LegacyBcryptPasswordHasher",
 ]
+# Hashes run at once (more wait their turn) and their niceness (0-19; 19 yields the most).
+PASSWORD_HASHING_THREADS = env.int("PASSWORD_HASHING_THREADS", default=4)
+PASSWORD_HASHING_NICE = env.int("PASSWORD_HASHING_NICE", default=19)
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
