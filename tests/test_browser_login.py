@@ -257,4 +257,4 @@ def test_the_schema_documents_the_cookie(api):
         "name": ACCESS_COOKIE,
         "description": schema["components"]["securitySchemes"]["cookieJwtAuth"]["description"],
     }
-    assert {"cookieJwtAuth": []} in schema["paths"]["/users/me/"]["get"]["security"]
+    assert {"cookieJwtAuth": []} in schema["paths"]["/users/me"]["get"]["security"]
