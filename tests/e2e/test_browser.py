@@ -243,7 +243,8 @@ def test_browsable_api_login_use_and_logout(server, context):
 
     # Log out: the user menu's "Log out" posts with the CSRF token.
     page.locator(".navbar .dropdown-toggle").first.click()
-    with page.expect_navigation():
+    # The link's href="#" is a navigation of its own; wait for the form's POST and redirect.
+    with page.expect_navigation(url=re.compile(r"/users/me$")):
         page.get_by_role("link", name="Log out").click()
     page.wait_for_load_state()
     assert "HTTP 401 Unauthorized" in page.locator(".response-info").inner_text()
