@@ -19,6 +19,8 @@ def clean_database():
     and an empty cache (DRF's throttle counters)."""
     cache.clear()
     db = get_db()
+    # The suite empties every collection: never let it near a database that is not a test one.
+    assert "test" in db.name, f"TEST_MONGODB_URI names the database {db.name!r}; use one whose name contains 'test'"
     for name in db.list_collection_names():
         if not name.startswith("system."):
             db[name].delete_many({})
