@@ -20,3 +20,15 @@ def test_unsafe_request_to_an_unknown_path_with_cookies_is_a_json_404(client_for
     r = client.patch("/users/not-an-id/", {"username": "zzz"}, format="json")
     assert r.status_code == 404
     assert r.json() == {"detail": "Not found."}
+
+
+def test_every_operation_with_a_body_documents_415(api):
+    import yaml
+
+    schema = yaml.safe_load(api.get("/api/schema/").content)
+    with_body = [(path, method) for path, item in schema["paths"].items() for method, op in item.items() if "requestBody" in op]
+    assert len(with_body) >= 10
+    for path, method in with_body:
+        assert "415" in schema["paths"][path][method]["responses"], (path, method)
+    r = api.post("/users/register", "username=x", content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 415 and "detail" in r.json()

@@ -188,6 +188,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.paths_without_trailing_slash",
+        "config.openapi.unsupported_media_type",
     ],
 }
 
