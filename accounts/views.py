@@ -63,7 +63,11 @@ class PublicMixin:
 
 class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+
+    @property
+    def throttle_scope(self) -> str:
+        # Refreshes are routine for a signed-in client: they get their own, larger budget.
+        return "login" if self.action == "login" else "token"
 
     def get_serializer_class(self):
         return LoginInput if self.action == "login" else RefreshInput

@@ -145,6 +145,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env("THROTTLE_LOGIN", default="20/min"),
         "register": env("THROTTLE_REGISTER", default="10/min"),
+        "token": env("THROTTLE_TOKEN", default="60/min"),
     },
 }
 

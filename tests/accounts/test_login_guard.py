@@ -97,3 +97,18 @@ def test_drf_throttles_on_login_and_register(api, user, monkeypatch):
     bodies = [{"username": f"new{n}", "email": f"n{n}@example.com", "password": PASSWORD} for n in range(3)]
     codes = [api.post("/users/register", b, format="json", REMOTE_ADDR="10.5.5.6").status_code for b in bodies]
     assert codes == [201, 201, 429]
+
+
+def test_refresh_has_its_own_throttle_budget(api, user, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"login": "1/min", "register": "1/min", "token": "3/min"})
+    tokens = attempt(api, user.email, PASSWORD, ip="10.7.7.7").json()
+    assert attempt(api, user.email, PASSWORD, ip="10.7.7.7").status_code == 429
+    refresh = tokens["refresh"]
+    codes = []
+    for _ in range(4):
+        r = api.post("/auth/refresh", {"refresh": refresh}, format="json", REMOTE_ADDR="10.7.7.7")
+        codes.append(r.status_code)
+        refresh = r.json().get("refresh", refresh)
+    assert codes == [200, 200, 200, 429]
