@@ -136,7 +136,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         try:
             if not throttle.allow_request(request, None):
                 raise exceptions.Throttled(wait=throttle.wait())
-            user, refresh = services.user_login(
+            _, refresh = services.user_login(
                 email=form.cleaned_data["email"], password=form.cleaned_data["password"], ip=client_ip(request)
             )
         except exceptions.APIException as exc:  # 401 invalid email or password, 429 throttled
