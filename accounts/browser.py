@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from rest_framework import exceptions
 from rest_framework.authentication import CSRFCheck
 from rest_framework.throttling import SimpleRateThrottle
@@ -127,6 +128,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
     # while rest_framework.views is still loading, and services leads back to it.
     from accounts import services
     from accounts.throttling import client_ip
+    from config.exceptions import ServiceUnavailable
 
     next_url = _next_url(request)
     status = 200
@@ -142,6 +144,10 @@ def login_page(request: HttpRequest) -> HttpResponse:
         except exceptions.APIException as exc:  # 401 invalid email or password, 429 throttled
             form.add_error(None, str(exc.detail))
             status = exc.status_code
+        except (ConnectionFailure, ServerSelectionTimeoutError):
+            # The same answer as the API's (config/exceptions.py): 503, never a 500.
+            form.add_error(None, str(ServiceUnavailable.default_detail))
+            status = ServiceUnavailable.status_code
         else:
             response = HttpResponseRedirect(next_url)
             response.set_cookie(

@@ -258,3 +258,19 @@ def test_the_schema_documents_the_cookie(api):
         "description": schema["components"]["securitySchemes"]["cookieJwtAuth"]["description"],
     }
     assert {"cookieJwtAuth": []} in schema["paths"]["/users/me"]["get"]["security"]
+
+
+def test_login_page_answers_503_when_the_database_is_unreachable(monkeypatch):
+    from django.test import Client
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    from accounts import services
+
+    def unreachable(**kwargs):
+        raise ServerSelectionTimeoutError("no server")
+
+    monkeypatch.setattr(services, "user_login", unreachable)
+    client = Client(enforce_csrf_checks=False)
+    r = client.post("/api-auth/login/", {"email": "a@example.com", "password": "whatever pass"})
+    assert r.status_code == 503
+    assert b"database cannot be reached" in r.content
