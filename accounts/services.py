@@ -297,6 +297,13 @@ def users_trash_bulk(*, ids: list[str], actor: User, reason: str) -> dict[str, l
 
 
 # --- The chain delete -------------------------------------------------------------------------
+def _grid_files_delete(bucket: str, grid_ids: list) -> int:
+    """Delete GridFS files of `bucket` by id: chunks first, then the file documents."""
+    db = get_db()
+    db[f"{bucket}.chunks"].delete_many({"files_id": {"$in": grid_ids}})
+    return db[f"{bucket}.files"].delete_many({"_id": {"$in": grid_ids}}).deleted_count
+
+
 def _files_delete(document_cls, query: dict) -> dict[str, int]:
     """Delete the GridFS files (and chunks) that the matched documents' FileFields point at,
     which a plain QuerySet.delete() would leave behind. Returns counts by files collection."""
@@ -306,9 +313,7 @@ def _files_delete(document_cls, query: dict) -> dict[str, int]:
             continue
         grid_ids = [i for i in document_cls._get_collection().distinct(field.db_field, query) if i is not None]
         if grid_ids:
-            db = get_db()
-            db[f"{field.collection_name}.chunks"].delete_many({"files_id": {"$in": grid_ids}})
-            counts[f"{field.collection_name}.files"] = db[f"{field.collection_name}.files"].delete_many({"_id": {"$in": grid_ids}}).deleted_count
+            counts[f"{field.collection_name}.files"] = _grid_files_delete(field.collection_name, grid_ids)
     return counts
 
 
@@ -467,7 +472,6 @@ def orphans_find() -> dict[str, list]:
 def orphans_delete(found: dict[str, list]) -> dict[str, int]:
     """Remove what `orphans_find` found (documents first, with their files; then stray files)."""
     removed: dict[str, int] = {}
-    db = get_db()
     for cls, _ in user_dependents():
         name = cls._get_collection_name()
         if found.get(name):
@@ -478,9 +482,7 @@ def orphans_delete(found: dict[str, list]) -> dict[str, int]:
         for f in cls._fields.values():
             files_name = f"{getattr(f, 'collection_name', '')}.files"
             if isinstance(f, FileField) and found.get(files_name):
-                ids = found[files_name]
-                db[f"{f.collection_name}.chunks"].delete_many({"files_id": {"$in": ids}})
-                removed[files_name] = removed.get(files_name, 0) + db[files_name].delete_many({"_id": {"$in": ids}}).deleted_count
+                removed[files_name] = removed.get(files_name, 0) + _grid_files_delete(f.collection_name, found[files_name])
     return removed
 
 
