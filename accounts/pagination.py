@@ -16,10 +16,7 @@ class PageQuery(serializers.Serializer):
 
 
 class EnvelopePagination(PageNumberPagination):
-    page_query_param = "page"
-    page_size_query_param = "per_page"
-    page_size = 10
-    max_page_size = 30
+    """`page` and `per_page`, with their limits, are PageQuery's."""
 
     def paginate_queryset(self, queryset, request, view=None):
         params = PageQuery(data=request.query_params)
