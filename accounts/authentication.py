@@ -3,7 +3,9 @@
 simplejwt's own `get_user` queries Django's SQL user table; this loads the MongoEngine `User`
 instead and refuses (401) a token whose user is malformed, missing, inactive, in the trash, or
 whose `ver` claim no longer matches the user's `token_version` (raised by a password change,
-which so revokes every token the user holds, access tokens included, at once).
+which so revokes every token the user holds, access tokens included, at once), or whose
+session (`sid` claim) has ended: the ids of the user's live sessions are on the user document
+(accounts/sessions.py), so this check costs no round trip.
 """
 from bson import ObjectId
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -13,10 +15,13 @@ from rest_framework_simplejwt.settings import api_settings
 from accounts.documents import User
 
 TOKEN_VERSION_CLAIM = "ver"
+SESSION_CLAIM = "sid"
 
 
-def user_for_token(token) -> User:
-    """The live user a validated token names, or AuthenticationFailed (401)."""
+def user_for_token(token, *, session_required: bool = True) -> User:
+    """The live user a validated token names, or AuthenticationFailed (401). Unless
+    `session_required` is off (the second step of a two-factor login, which has no session
+    yet), the token must also belong to one of the user's live sessions."""
     user_id = token.get(api_settings.USER_ID_CLAIM)
     if not isinstance(user_id, str) or not ObjectId.is_valid(user_id):
         raise InvalidToken("Token contained no recognizable user identification.")
@@ -27,6 +32,10 @@ def user_for_token(token) -> User:
         raise AuthenticationFailed("User not found or not active.", code="user_not_found")
     if token.get(TOKEN_VERSION_CLAIM) != user.token_version:
         raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
+    if session_required:
+        sid = token.get(SESSION_CLAIM)
+        if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (user.session_ids or ()):
+            raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
     return user
 
 

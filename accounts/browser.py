@@ -15,6 +15,7 @@ Authorization header is decided by the header alone.
 The views are registered under the `rest_framework` namespace (config/urls.py), which is what
 makes the browsable API show its "Log in" and "Log out" links.
 """
+from bson import ObjectId
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -98,6 +99,13 @@ class LoginForm(forms.Form):
         max_length=4096,
         widget=forms.PasswordInput(attrs={"class": "form-control", "autocomplete": "current-password"}),
     )
+    code = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Two-factor code",
+        help_text="Only if two-factor login is on: the app's six digits, or a recovery code.",
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "one-time-code"}),
+    )
 
 
 class LoginPageThrottle(SimpleRateThrottle):
@@ -108,6 +116,24 @@ class LoginPageThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view):
         # The same key as ScopedRateThrottle gives an anonymous POST /login.
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def _second_factor(request: HttpRequest, form: LoginForm, outcome):
+    """A user with two-factor on gives the code in the same form: the login's mfa_token is
+    spent here at once, with the same rules as POST /auth/mfa."""
+    from accounts import two_factor
+    from accounts.throttling import client_ip, user_agent
+
+    given = "".join(form.cleaned_data.get("code", "").split())
+    if not given:
+        raise exceptions.AuthenticationFailed("Two-factor code required.")
+    kind = "code" if given.isdigit() and len(given) == 6 else "recovery_code"
+    try:
+        return two_factor.mfa_login(
+            raw_token=outcome.mfa_token, ip=client_ip(request), user_agent=user_agent(request), **{kind: given}
+        )
+    except exceptions.ValidationError:
+        raise exceptions.AuthenticationFailed(two_factor.INVALID_CODE) from None
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -127,7 +153,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
     # Imported here, not at the top: DRF imports this module (for CookieJWTAuthentication)
     # while rest_framework.views is still loading, and services leads back to it.
     from accounts import services
-    from accounts.throttling import client_ip
+    from accounts.throttling import client_ip, user_agent
     from config.exceptions import ServiceUnavailable
 
     next_url = _next_url(request)
@@ -138,9 +164,15 @@ def login_page(request: HttpRequest) -> HttpResponse:
         try:
             if not throttle.allow_request(request, None):
                 raise exceptions.Throttled(wait=throttle.wait())
-            _, refresh = services.user_login(
-                email=form.cleaned_data["email"], password=form.cleaned_data["password"], ip=client_ip(request)
+            outcome = services.user_login(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                ip=client_ip(request),
+                user_agent=user_agent(request),
             )
+            if outcome.mfa_token is not None:
+                outcome = _second_factor(request, form, outcome)
+            refresh = outcome.refresh
         except exceptions.APIException as exc:  # 401 invalid email or password, 429 throttled
             form.add_error(None, str(exc.detail))
             status = exc.status_code
@@ -171,15 +203,19 @@ def login_page(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def logout_page(request: HttpRequest) -> HttpResponse:
-    """GET: a button (logging out by a link would let any page log a person out). POST: forget
-    the cookie and go to `next`. The access token itself stays valid until it expires."""
+    """GET: a button (logging out by a link would let any page log a person out). POST: end the
+    cookie token's session (so the token is refused from now on), forget the cookie, go to `next`."""
     if request.method == "GET":
         return render(request, "accounts/browser_logout.html", {"next": _next_url(request)})
     from accounts import services
     from accounts.throttling import client_ip
 
-    user = _cookie_user(request)
+    from accounts.authentication import SESSION_CLAIM
+    from accounts.sessions import user_sessions_end
+
+    user, token = _cookie_user(request)
     if user is not None:
+        user_sessions_end(user_id=user.id, session_ids=[ObjectId(token[SESSION_CLAIM])])
         services.audit_record(action="logout", actor=user, target=user, ip=client_ip(request), via="browser")
     response = HttpResponseRedirect(_next_url(request))
     response.delete_cookie(ACCESS_COOKIE, path="/", samesite="Lax")
@@ -188,14 +224,16 @@ def logout_page(request: HttpRequest) -> HttpResponse:
 
 
 def _cookie_user(request: HttpRequest):
+    """(user, token) of the cookie's access token, or (None, None)."""
     raw = request.COOKIES.get(ACCESS_COOKIE)
     if not raw:
-        return None
+        return None, None
     auth = MongoJWTAuthentication()
     try:
-        return auth.get_user(auth.get_validated_token(raw.encode()))
+        token = auth.get_validated_token(raw.encode())
+        return auth.get_user(token), token
     except exceptions.AuthenticationFailed:  # simplejwt's InvalidToken included
-        return None
+        return None, None
 
 
 # Included at /api-auth/ by config/urls.py. DRF's templates link to `rest_framework:login` and

@@ -15,6 +15,7 @@ from mongoengine import (
     DictField,
     Document,
     IntField,
+    ListField,
     ObjectIdField,
     ReferenceField,
     StringField,
@@ -48,6 +49,12 @@ class User(Document):
     # Part of every token; raising it revokes every token the user holds at once.
     token_version = IntField(default=0)
     has_avatar = BooleanField(default=False)
+    # The ids of the user's live sessions (accounts/sessions.py). Kept here, on the document that
+    # authentication loads anyway, so that checking a token's session costs no round trip; added
+    # and removed with atomic $addToSet/$pull. The Session documents hold the rest.
+    session_ids = ListField(ObjectIdField())
+    # Two-factor login is on (a confirmed TotpDevice exists); read by login with the password check.
+    mfa_enabled = BooleanField(default=False)
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
 
@@ -155,6 +162,55 @@ class DeletionRecord(Document):
     counts = DictField()
 
     meta = {"collection": "deletion_records", "indexes": [{"fields": ["user_id"]}, {"fields": ["-deleted_at"]}]}
+
+
+class Session(Document):
+    """One login: created by a password (and second-factor) login, kept alive by refreshes, ended
+    by logout, by its owner or an admin, by reuse of one of its spent refresh tokens, or by a
+    password change. Every token issued in it carries its id (`sid`); it is live while its id is
+    in `User.session_ids`. `refresh_jti` is the one refresh token of the session that may be
+    used next: a refresh swaps it atomically, so any other (spent) refresh token is a reuse.
+    The TTL index drops a session whose last refresh token has expired.
+    """
+
+    user = ReferenceField(User, required=True, reverse_delete_rule=CASCADE)
+    refresh_jti = StringField(required=True)
+    created_at = DateTimeField(default=now)
+    last_used_at = DateTimeField(default=now)
+    ip = StringField(null=True)
+    user_agent = StringField(default="", max_length=512)
+    expires_at = DateTimeField(required=True)
+
+    # What the export leaves out: not a credential, but of no use to the person either.
+    export_exclude = ("refresh_jti",)
+
+    meta = {
+        "collection": "sessions",
+        "indexes": [{"fields": ["user", "-last_used_at"]}, {"fields": ["expires_at"], "expireAfterSeconds": 0}],
+    }
+
+
+class TotpDevice(Document):
+    """A user's TOTP authenticator (RFC 6238) and recovery codes (accounts/two_factor.py).
+
+    `secret` is encrypted (Fernet, key from MFA_ENCRYPTION_KEYS); `last_step` is the time step of
+    the last accepted code, raised atomically so that no code (or an older one) is accepted twice;
+    `recovery_codes` are SHA-256 hashes of the unused recovery codes, each pulled atomically when
+    used. `confirmed` is false between enrolment's two steps.
+    """
+
+    user = ReferenceField(User, required=True, unique=True, reverse_delete_rule=CASCADE)
+    secret = StringField(required=True)
+    confirmed = BooleanField(default=False)
+    last_step = IntField(default=0)
+    recovery_codes = ListField(StringField())
+    created_at = DateTimeField(default=now)
+    confirmed_at = DateTimeField(null=True)
+
+    # Never exported: the export says whether TOTP is on, not how to produce its codes.
+    export_exclude = ("secret", "recovery_codes", "last_step")
+
+    meta = {"collection": "mfa_totp"}
 
 
 def user_dependents() -> list[tuple[type[Document], str]]:

@@ -69,6 +69,12 @@ class LoginOutput(TokenPairOutput):
     user_id = serializers.CharField()
 
 
+class MfaRequiredOutput(serializers.Serializer):
+    message = serializers.CharField()
+    mfa_required = serializers.BooleanField()
+    mfa_token = serializers.CharField(help_text="Present it with a code at POST /auth/mfa within 5 minutes; it works once.")
+
+
 class RefreshInput(serializers.Serializer):
     refresh = serializers.CharField(max_length=4096)
 
@@ -96,6 +102,7 @@ class UserOutput(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=ROLES)
     linked_ids = serializers.ListField(child=serializers.CharField(), default=list)
+    mfa_enabled = serializers.BooleanField(default=False)
     avatar_url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -161,3 +168,62 @@ class ImportUserInput(serializers.Serializer):
         if not LegacyBcryptPasswordHasher.is_raw_bcrypt(value):
             raise serializers.ValidationError("Expected a bcrypt hash ($2b$...).")
         return value
+
+
+# --- Sessions and two-factor ------------------------------------------------------------------
+SESSION_ID = r"[0-9a-fA-F]{24}"
+
+
+class SessionOutput(serializers.Serializer):
+    id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    ip = serializers.CharField(allow_null=True)
+    user_agent = serializers.CharField(allow_blank=True)
+    current = serializers.BooleanField(help_text="This is the session of the token that made the request.")
+
+
+class CurrentPasswordInput(serializers.Serializer):
+    current_password = PasswordField()
+
+
+class TotpStartOutput(serializers.Serializer):
+    secret = serializers.CharField(help_text="Base32; type it into an authenticator app, or use the URI.")
+    otpauth_uri = serializers.CharField(help_text="An otpauth://totp/ URI, for a QR code.")
+
+
+TOTP_CODE_VALIDATOR = RegexValidator(r"^[0-9]{6}\Z", "Six digits.")
+
+
+class TotpCodeField(serializers.CharField):
+    """Six digits; spaces (as apps show `123 456`) are dropped."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 16)
+        kwargs.setdefault("validators", [TOTP_CODE_VALIDATOR])
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        return "".join(value.split())
+
+
+class TotpConfirmInput(serializers.Serializer):
+    code = TotpCodeField()
+
+
+class RecoveryCodesOutput(serializers.Serializer):
+    recovery_codes = serializers.ListField(child=serializers.CharField(), help_text="Shown this once; each works once.")
+
+
+class MfaLoginInput(serializers.Serializer):
+    """`mfa_token` from the login, with either a TOTP `code` or a `recovery_code`."""
+
+    mfa_token = serializers.CharField(max_length=4096)
+    code = TotpCodeField(required=False)
+    recovery_code = serializers.CharField(required=False, max_length=64)
+
+    def validate(self, attrs):
+        if ("code" in attrs) == ("recovery_code" in attrs):
+            raise serializers.ValidationError({"code": ["Give either `code` or `recovery_code`."]})
+        return attrs

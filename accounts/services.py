@@ -6,7 +6,7 @@ PermissionDenied, Conflict) and never return a password hash to a caller that re
 import logging
 import secrets
 from collections import Counter
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 from bson import ObjectId
@@ -18,18 +18,16 @@ from mongoengine import FileField, NotUniqueError
 from mongoengine.connection import get_db
 from pymongo.errors import BulkWriteError
 from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
-from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import throttling
-from accounts.authentication import TOKEN_VERSION_CLAIM, user_for_token
+from accounts import sessions, throttling
+from accounts.audit import audit_record  # noqa: F401 - re-exported: callers use services.audit_record
 from accounts.documents import (
     ROLE_ADMIN,
     ROLE_USER,
     AuditEvent,
     DeletionRecord,
     LinkedId,
-    RevokedToken,
     TrashEntry,
     User,
     casefold_key,
@@ -43,19 +41,6 @@ logger = logging.getLogger(__name__)
 INVALID_LOGIN = "Invalid email or password."
 EMAIL_TAKEN = "A user with this email already exists."
 USERNAME_TAKEN = "This username is taken."
-
-
-# --- Audit ------------------------------------------------------------------------------------
-def audit_record(*, action: str, actor=None, target=None, ip: str | None = None, **detail) -> None:
-    """Record a security event. Callers pass no secrets; `detail` holds plain facts only."""
-    AuditEvent(
-        action=action,
-        actor_id=getattr(actor, "id", actor),
-        target=getattr(target, "id", target),
-        ip=ip,
-        detail=detail,
-    ).save(force_insert=True)
-    logger.info("audit %s actor=%s target=%s", action, getattr(actor, "id", actor), getattr(target, "id", target))
 
 
 # --- Passwords --------------------------------------------------------------------------------
@@ -148,31 +133,42 @@ def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> 
 
 
 def user_password_change(*, user: User, current_password: str, new_password: str, ip: str | None = None) -> None:
-    """Set a new password and revoke every token the user holds (their `ver` claim goes stale)."""
+    """Set a new password and end every session of the user, so every token they hold, access
+    tokens included, is refused at once."""
     if not check_password(current_password, user.password):
         raise ValidationError({"current_password": ["The current password is not correct."]})
     password_validate(new_password, username=user.username, email=user.email, field="new_password")
-    User.objects(id=user.id).update_one(
-        set__password=make_password(new_password), inc__token_version=1, set__updated_at=now()
-    )
+    User.objects(id=user.id).update_one(set__password=make_password(new_password), set__updated_at=now())
+    sessions.user_sessions_end(user_id=user.id)
     audit_record(action="password_change", actor=user, target=user, ip=ip)
 
 
 # --- Login and tokens -------------------------------------------------------------------------
-def token_pair_for(user: User) -> RefreshToken:
-    """A refresh token (its `.access_token` is the matching access token) for `user`."""
-    refresh = RefreshToken.for_user(user)
-    refresh[TOKEN_VERSION_CLAIM] = user.token_version
-    return refresh
+def token_pair_for(user: User, *, ip: str | None = None, user_agent: str = "") -> RefreshToken:
+    """Begin a session for `user` and return its refresh token (`.access_token` is the matching
+    access token). See accounts/sessions.py."""
+    return sessions.session_start(user=user, ip=ip, user_agent=user_agent)
 
 
-def user_login(*, email: str, password: str, ip: str) -> tuple[User, RefreshToken]:
-    """Check a password and issue tokens.
+@dataclass
+class LoginOutcome:
+    """A login that passed the password check: either tokens (`refresh`), or, for a user with
+    two-factor on, an `mfa_token` to present with a code at POST /auth/mfa."""
+
+    user: User
+    refresh: RefreshToken | None = None
+    mfa_token: str | None = None
+
+
+def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> LoginOutcome:
+    """Check a password and begin a session (or, with two-factor on, ask for the second factor).
 
     Every failure (unknown email, wrong password, inactive or trashed account) is the same 401
     and costs one hash, so neither the answer nor its timing tells which emails exist. Failures
     are counted per account and per address; past the limit the answer is 429. A hash from an
-    older hasher is upgraded to the preferred one (Argon2) on success.
+    older hasher is upgraded to the preferred one (Argon2) on success. For a user with
+    two-factor on, the right password yields no tokens but a short-lived, single-use mfa_token,
+    and the failure counter is cleared only once the second factor is right too.
     """
     email_key = casefold_key(email)
     counts = throttling.login_guard_check(email_key=email_key, ip=ip)
@@ -191,42 +187,25 @@ def user_login(*, email: str, password: str, ip: str) -> tuple[User, RefreshToke
         throttling.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
         audit_record(action="login_failed", target=user, ip=ip)
         raise AuthenticationFailed(INVALID_LOGIN)
+    if user.mfa_enabled:
+        from accounts import two_factor  # it builds on this module's login
+
+        audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
+        return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))
     throttling.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
-    return user, token_pair_for(user)
+    return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
 
 
-def _refresh_token_parse(raw: str) -> RefreshToken:
-    try:
-        return RefreshToken(raw)
-    except TokenError as exc:
-        raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
-
-
-def _refresh_token_claim(token: RefreshToken, user: User) -> None:
-    """Revoke `token` by inserting its jti; the unique index lets exactly one caller win."""
-    expires_at = datetime.fromtimestamp(token["exp"], tz=timezone.utc)
-    try:
-        RevokedToken(jti=token["jti"], user=user.id, expires_at=expires_at).save(force_insert=True)
-    except NotUniqueError:
-        raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
-
-
-def token_refresh(*, raw_refresh: str) -> RefreshToken:
-    """Rotate: the given refresh token is revoked and a new pair issued. Of many concurrent
-    uses of one refresh token exactly one succeeds; the rest are 401."""
-    token = _refresh_token_parse(raw_refresh)
-    user = user_for_token(token)
-    _refresh_token_claim(token, user)
-    return token_pair_for(user)
+def token_refresh(*, raw_refresh: str, ip: str | None = None, user_agent: str = "") -> RefreshToken:
+    """Rotate within the token's session (accounts/sessions.py): of many concurrent uses of one
+    refresh token exactly one succeeds; any other use of a spent token ends the session."""
+    return sessions.session_refresh(raw_refresh=raw_refresh, ip=ip, user_agent=user_agent)
 
 
 def token_revoke(*, raw_refresh: str, ip: str | None = None) -> None:
-    """Log out: the given refresh token can no longer be used."""
-    token = _refresh_token_parse(raw_refresh)
-    user = user_for_token(token)
-    _refresh_token_claim(token, user)
-    audit_record(action="logout", actor=user, target=user, ip=ip)
+    """Log out: the refresh token's session ends, and with it its refresh and access tokens."""
+    sessions.session_logout(raw_refresh=raw_refresh, ip=ip)
 
 
 # --- Linked ids -------------------------------------------------------------------------------

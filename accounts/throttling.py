@@ -23,6 +23,11 @@ def client_ip(request) -> str:
     return BaseThrottle().get_ident(request)
 
 
+def user_agent(request) -> str:
+    """The client's User-Agent header, cut to what a session keeps (it is the client's word)."""
+    return request.META.get("HTTP_USER_AGENT", "")[:512]
+
+
 def _window() -> tuple[int, float]:
     size = settings.LOGIN_FAILURE_WINDOW_SECONDS
     return int(time.time() // size), size

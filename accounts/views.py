@@ -13,7 +13,7 @@
 | GET /users/by_linked_id/{linked_id} (admin)  | UserViewSet.by_linked_id    |
 | /trash...                                    | TrashViewSet                |
 """
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -35,6 +35,7 @@ from accounts.serializers import (
     LoginInput,
     LoginOutput,
     MessageOutput,
+    MfaRequiredOutput,
     PasswordChangeInput,
     ReasonQuery,
     RefreshInput,
@@ -47,7 +48,15 @@ from accounts.serializers import (
     UserUpdateInput,
     validated,
 )
-from accounts.throttling import client_ip
+from accounts.throttling import client_ip, user_agent
+
+
+def login_body(outcome: "services.LoginOutcome") -> dict:
+    """The answer of a login (API.md): tokens, or the request for a second factor."""
+    if outcome.mfa_token is not None:
+        return {"message": "Two-factor code required.", "mfa_required": True, "mfa_token": outcome.mfa_token}
+    refresh = outcome.refresh
+    return {"message": "Login successful", "user_id": str(outcome.user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 class PublicMixin:
@@ -72,20 +81,25 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     def get_serializer_class(self):
         return LoginInput if self.action == "login" else RefreshInput
 
-    @extend_schema(request=LoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
+    @extend_schema(
+        request=LoginInput,
+        responses={200: PolymorphicProxySerializer("LoginResult", [LoginOutput, MfaRequiredOutput], None), 400: ValidationErrors, 401: Detail, 429: Detail},
+        auth=[],
+        description="With two-factor on, the answer carries no tokens but an `mfa_token` for POST /auth/mfa.",
+    )
     @action(detail=False, methods=["post"], url_path="login")
     def login(self, request):
         data = validated(LoginInput, request.data)
-        user, refresh = services.user_login(email=data["email"], password=data["password"], ip=client_ip(request))
-        return Response(
-            {"message": "Login successful", "user_id": str(user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
+        outcome = services.user_login(
+            email=data["email"], password=data["password"], ip=client_ip(request), user_agent=user_agent(request)
         )
+        return Response(login_body(outcome))
 
     @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
     @action(detail=False, methods=["post"], url_path="auth/refresh")
     def refresh(self, request):
         data = validated(RefreshInput, request.data)
-        refresh = services.token_refresh(raw_refresh=data["refresh"])
+        refresh = services.token_refresh(raw_refresh=data["refresh"], ip=client_ip(request), user_agent=user_agent(request))
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
     @extend_schema(request=RefreshInput, responses={204: None, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])

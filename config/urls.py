@@ -5,6 +5,8 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.session_views import SessionViewSet
+from accounts.two_factor_views import MfaLoginViewSet, TwoFactorViewSet
 from accounts.views import AuthViewSet, RegisterViewSet, TrashViewSet, UserViewSet
 from config.health import health
 from config.routers import OptionalSlashRouter
@@ -14,8 +16,11 @@ router = OptionalSlashRouter()
 router.register("users", RegisterViewSet, basename="register")
 router.register("users", ProfileViewSet, basename="profile")
 router.register("users", UserViewSet, basename="user")
+router.register("users", SessionViewSet, basename="session")
+router.register("users", TwoFactorViewSet, basename="two-factor")
 router.register("trash", TrashViewSet, basename="trash")
 router.register("", AuthViewSet, basename="auth")
+router.register("", MfaLoginViewSet, basename="mfa-login")
 
 urlpatterns = [
     re_path(r"^health/?$", health, name="health"),

@@ -54,12 +54,15 @@ def _plain(value):
 
 def user_export(*, user: User) -> dict:
     """Everything stored about a user, from every collection that holds their data (the same
-    list the chain delete walks), plus stored files' metadata. No password hash."""
+    list the chain delete walks), plus stored files' metadata. No password hash, and none of the
+    fields a document class lists in `export_exclude` (the TOTP secret and recovery codes)."""
     account = user.to_mongo().to_dict()
     account.pop("password", None)
     collections: dict[str, list] = {}
     for cls, field in user_dependents():
-        docs = list(cls._get_collection().find({cls._fields[field].db_field: user.id}))
+        # A document class may name fields that are never exported (secrets, such as TOTP's).
+        hidden = {cls._fields[name].db_field for name in getattr(cls, "export_exclude", ())}
+        docs = [{k: v for k, v in doc.items() if k not in hidden} for doc in cls._get_collection().find({cls._fields[field].db_field: user.id})]
         for doc in docs:
             for name, f in cls._fields.items():
                 if isinstance(f, FileField) and doc.get(f.db_field) is not None:

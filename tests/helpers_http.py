@@ -16,6 +16,8 @@ USER_FIELDS = {
     "linked_ids": "user",
     "details": "user",
     "revoked_tokens": "user",
+    "sessions": "user",
+    "mfa_totp": "user",
     "login_failures": "user",
     "trash": "user",
     "audit_events": "target",

@@ -196,7 +196,7 @@ def test_no_response_or_log_line_carries_a_password_or_hash_across_a_full_flow(a
     call("by_linked_id", boss, "get", "/users/by_linked_id/flow-1")
     call("admin join", boss, "get", f"/users/user_with_details/{user_id}")
     call("admin export", boss, "get", f"/users/{user_id}/export")
-    call("trash", own, "delete", f"/users/{user_id}?reason=flow")
+    call("trash", boss, "delete", f"/users/{user_id}?reason=flow")  # the logout ended own's session
     call("trash list", boss, "get", "/trash")
     call("restore", boss, "post", f"/trash/{user_id}/restore")
     call("bulk_delete", boss, "post", "/trash/bulk_delete", {"ids": [user_id], "reason": "flow"})

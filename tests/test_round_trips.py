@@ -31,11 +31,12 @@ def test_register_costs_at_most_3(warm, round_trips):
     assert n.count <= 3, f"register: {n.count} round trips {n.commands}"
 
 
-def test_login_costs_at_most_3(warm, user, round_trips):
+def test_login_costs_at_most_5(warm, user, round_trips):
     body = {"email": "alice@example.com", "password": PASSWORD}
     r, n = measure(round_trips, "login", lambda: warm.post("/login", body, format="json"))
     assert r.status_code == 200, r.content
-    assert n.count <= 3, f"login: {n.count} round trips {n.commands}"
+    # 3, and 2 for the session: its document and its id on the user (accounts/sessions.py).
+    assert n.count <= 5, f"login: {n.count} round trips {n.commands}"
 
 
 def test_user_with_details_costs_at_most_3_whatever_the_number_of_linked_ids(warm, client_for, make_user, round_trips):

@@ -170,6 +170,17 @@ LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES or None
 
+# --- Two-factor login (accounts/two_factor.py) -----------------------------------------------
+# Fernet keys (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`)
+# that encrypt TOTP secrets at rest, comma-separated: the first encrypts, all decrypt, so a key is
+# rotated by putting the new one first. Unset: one key derived from SECRET_KEY (a salted HMAC, as
+# Django derives its own keys); set it in production so SECRET_KEY can change on its own.
+MFA_ENCRYPTION_KEYS = env.list("MFA_ENCRYPTION_KEYS", default=[])
+# How long the mfa_token of a password-checked login waits for its second factor.
+MFA_TOKEN_SECONDS = env.int("MFA_TOKEN_SECONDS", default=300)
+# The name an authenticator app shows beside the account.
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="User service")
+
 # --- Avatars ----------------------------------------------------------------------------------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
 AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=25_000_000)

@@ -6,6 +6,7 @@ from accounts.documents import AuditEvent, DeletionRecord, LinkedId, LoginFailur
 from accounts.throttling import login_failure_record
 from profiles.documents import Details
 from profiles.services import details_upsert
+from tests.two_factor_helpers import enrol
 
 
 def fill(user, admin, links=3):
@@ -13,13 +14,15 @@ def fill(user, admin, links=3):
         services.linked_id_add(user=user, linked_id=f"{user.username.replace(' ', '')}-{n}")
     details_upsert(user=user, address="somewhere", phone="+15551234567", preferences={"a": 1})
     services.token_revoke(raw_refresh=str(services.token_pair_for(user)))
+    services.token_pair_for(user)  # a live session
+    enrol(user)
     login_failure_record(email_key=user.email_key, ip="10.0.0.1", user_id=user.id)
     services.user_trash(user=user, actor=admin, reason="test")
 
 
 def test_every_dependent_collection_is_declared():
     names = {cls._get_collection_name() for cls, _ in user_dependents()}
-    assert {"linked_ids", "details", "revoked_tokens", "login_failures", "trash", "audit_events"} <= names
+    assert {"linked_ids", "details", "revoked_tokens", "sessions", "mfa_totp", "login_failures", "trash", "audit_events"} <= names
 
 
 def test_chain_delete_removes_everything_of_the_user_and_nothing_else(user, other, admin):
@@ -27,7 +30,8 @@ def test_chain_delete_removes_everything_of_the_user_and_nothing_else(user, othe
     fill(other, admin)
     counts = services.user_delete(user=user, actor=admin, reason="gdpr")
     assert counts["users"] == 1 and counts["linked_ids"] == 3 and counts["details"] == 1
-    assert counts["revoked_tokens"] == 1 and counts["login_failures"] == 1 and counts["trash"] == 1
+    assert counts["sessions"] == 1 and counts["mfa_totp"] == 1
+    assert counts["login_failures"] == 1 and counts["trash"] == 1
     for cls, field in user_dependents():
         assert cls.objects(**{field: user.id}).count() == 0, cls
         assert cls.objects(**{field: other.id}).count() > 0 or cls is not LinkedId

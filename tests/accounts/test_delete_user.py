@@ -10,6 +10,7 @@ from accounts.documents import DeletionRecord, LinkedId, User
 from profiles import services as profile_services
 from profiles.documents import Details
 from tests.conftest import PASSWORD
+from tests.two_factor_helpers import code_at, enrol
 from tests.helpers_http import USER_FIELDS, count_for, counts_for, documents_mentioning
 
 OK = {"message": "User and associated data deleted successfully"}
@@ -32,7 +33,11 @@ def give_everything(api, user, *, email: str, linked_ids: int = 3) -> dict:
     profile_services.details_upsert(user=user, address="1 Secret Lane", phone="+919876543210", preferences={"theme": "dark"})
     tokens = login(api, email).json()  # an audit event
     spent = login(api, email).json()["refresh"]
-    assert api.post("/auth/logout", {"refresh": spent}, format="json").status_code == 204  # a revoked_tokens record
+    assert api.post("/auth/logout", {"refresh": spent}, format="json").status_code == 204  # the other session stays
+    # Two-factor on: a mfa_totp document; the second step of a login spends an mfa_token (a revoked_tokens record).
+    secret, _ = enrol(user)
+    mfa_token = login(api, email).json()["mfa_token"]
+    assert api.post("/auth/mfa", {"mfa_token": mfa_token, "code": code_at(secret)}, format="json").status_code == 200
     # Last, since a successful login clears the account's counter: a login_failures counter and an audit event.
     assert login(api, email, "definitely-not-it").status_code == 401
     return tokens

@@ -6,7 +6,7 @@ import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.documents import RevokedToken, User
+from accounts.documents import Session, User
 from tests.conftest import PASSWORD
 
 
@@ -22,12 +22,14 @@ def test_refresh_rotates_and_revokes_the_old_token(api, user):
     assert r.status_code == 200
     assert set(r.json()) == {"access", "refresh"}
     assert r.json()["refresh"] != tokens["refresh"]
-    again = api.post("/auth/refresh/", {"refresh": tokens["refresh"]}, format="json")
-    assert again.status_code == 401
-    assert RevokedToken.objects(jti=RefreshToken(tokens["refresh"])["jti"]).count() == 1
-    # The new access token works.
+    # The session now expects the new refresh token, and the new access token works.
+    session = Session.objects.get(id=RefreshToken(tokens["refresh"])["sid"])
+    assert session.refresh_jti == RefreshToken(r.json()["refresh"])["jti"]
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {r.json()['access']}")
     assert api.get("/users/me").status_code == 200
+    # The old one again is a reuse: 401, and the whole session ends (see test_sessions.py).
+    again = api.post("/auth/refresh/", {"refresh": tokens["refresh"]}, format="json")
+    assert again.status_code == 401
 
 
 def test_concurrent_refreshes_of_one_token_have_exactly_one_winner(user):

@@ -103,7 +103,8 @@ def test_bulk_delete_rejects_bad_input(client_for, admin, body):
 
 def test_bulk_delete_of_1000_ids_costs_a_constant_number_of_round_trips(client_for, admin, make_user, round_trips):
     ids = [str(make_user().id) for _ in range(5)] + [str(ObjectId()) for _ in range(995)]
+    client = client_for(admin)  # its login (a session) is not part of the count
     with round_trips() as n:
-        r = client_for(admin).post("/trash/bulk_delete", {"ids": ids, "reason": "bulk"}, format="json")
+        r = client.post("/trash/bulk_delete", {"ids": ids, "reason": "bulk"}, format="json")
     assert r.status_code == 200 and len(r.json()["deleted_now"]) == 5
     assert n.count <= 6, n.commands

@@ -2,12 +2,14 @@
 from accounts import services
 from accounts.documents import user_dependents
 from profiles.services import details_upsert
+from tests.two_factor_helpers import enrol
 
 
 def test_export_holds_every_collection_and_no_password(client_for, user, admin):
     services.linked_id_add(user=user, linked_id="ext-9")
     details_upsert(user=user, address="Main St 1", preferences={"lang": "en"})
     services.token_revoke(raw_refresh=str(services.token_pair_for(user)))
+    secret, codes = enrol(user)
     r = client_for(user).get(f"/users/{user.id}/export")
     assert r.status_code == 200
     body = r.json()
@@ -16,7 +18,13 @@ def test_export_holds_every_collection_and_no_password(client_for, user, admin):
     collections = body["collections"]
     assert collections["linked_ids"][0]["linked_id"] == "ext-9"
     assert collections["details"][0]["address"] == "Main St 1"
-    assert len(collections["revoked_tokens"]) == 1
+    # The live session (of this request's token) is there; the logged-out one is not.
+    assert len(collections["sessions"]) == 1 and "refresh_jti" not in collections["sessions"][0]
+    assert [str(i) for i in body["user"]["session_ids"]] == [collections["sessions"][0]["_id"]]
+    # Whether TOTP is on, and never the secret or the recovery codes (not even hashed).
+    assert body["user"]["mfa_enabled"] is True and collections["mfa_totp"][0]["confirmed"] is True
+    assert set(collections["mfa_totp"][0]) == {"_id", "user", "confirmed", "created_at", "confirmed_at"}
+    assert secret not in r.content.decode() and not any(code in r.content.decode() for code in codes)
     assert any(e["action"] == "logout" for e in collections["audit_events"])
     declared = {cls._get_collection_name() for cls, _ in user_dependents()}
     assert set(collections) <= declared
