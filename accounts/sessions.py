@@ -89,14 +89,13 @@ def user_sessions_end(*, user_id: ObjectId, session_ids: list[ObjectId] | None =
     Round trips: 2.
     """
     users = User._get_collection()
-    sessions = Session._get_collection()
     if session_ids is None:
         update = {"$pull": {"session_ids": {"$nin": [keep]}}} if keep is not None else {"$set": {"session_ids": []}}
         users.update_one({"_id": user_id}, update)
         query = {"user": user_id, "_id": {"$ne": keep}} if keep is not None else {"user": user_id}
-        return sessions.delete_many(query).deleted_count
+        return Session._get_collection().delete_many(query).deleted_count
     pulled = users.update_one({"_id": user_id}, {"$pull": {"session_ids": {"$in": session_ids}}}).modified_count
-    deleted = sessions.delete_many({"user": user_id, "_id": {"$in": session_ids}}).deleted_count
+    deleted = Session._get_collection().delete_many({"user": user_id, "_id": {"$in": session_ids}}).deleted_count
     return max(deleted, pulled)
 
 
