@@ -5,7 +5,7 @@ instead and refuses (401) a token whose user is malformed, missing, inactive, in
 whose `ver` claim no longer matches the user's `token_version` (raised by a password change,
 which so revokes every token the user holds, access tokens included, at once), or whose
 session (`sid` claim) has ended: the ids of the user's live sessions are on the user document
-(accounts/sessions.py), so this check costs no round trip.
+(accounts/services/sessions.py), so this check costs no round trip.
 """
 from bson import ObjectId
 from rest_framework_simplejwt.authentication import JWTAuthentication

@@ -1,7 +1,7 @@
 """Logging in from a browser, for DRF's browsable API.
 
 A browser cannot send `Authorization: Bearer`, so the page at /api-auth/login/ checks the
-password with `services.user_login` (the same lock-out, throttling and audit as POST /login) and
+password with `accounts.services.login.user_login` (the same lock-out, throttling and audit as POST /login) and
 keeps the access token in a cookie that page scripts cannot read (HttpOnly), that other sites'
 forms and scripts do not carry (SameSite=Lax), and that travels over HTTPS only unless DEBUG
 (Secure). No refresh token reaches the browser: the browser session ends with the access token
@@ -121,7 +121,8 @@ class LoginPageThrottle(SimpleRateThrottle):
 def _second_factor(request: HttpRequest, form: LoginForm, outcome):
     """A user with two-factor on gives the code in the same form: the login's mfa_token is
     spent here at once, with the same rules as POST /auth/mfa."""
-    from accounts import two_factor
+    from accounts.services import login as login_service
+    from accounts.services import two_factor
     from accounts.throttling import client_ip, user_agent
 
     given = "".join(form.cleaned_data.get("code", "").split())
@@ -129,7 +130,7 @@ def _second_factor(request: HttpRequest, form: LoginForm, outcome):
         raise exceptions.AuthenticationFailed("Two-factor code required.")
     kind = "code" if given.isdigit() and len(given) == 6 else "recovery_code"
     try:
-        return two_factor.mfa_login(
+        return login_service.mfa_login(
             raw_token=outcome.mfa_token, ip=client_ip(request), user_agent=user_agent(request), **{kind: given}
         )
     except exceptions.ValidationError:
@@ -152,9 +153,9 @@ def login_page(request: HttpRequest) -> HttpResponse:
     """GET: the form. POST: check email and password, set the token cookie, go to `next`."""
     # Imported here, not at the top: DRF imports this module (for CookieJWTAuthentication)
     # while rest_framework.views is still loading, and services leads back to it.
-    from accounts import services
+    from accounts.services import login as login_service
     from accounts.throttling import client_ip, user_agent
-    from config.exceptions import ServiceUnavailable
+    from common.exceptions import ServiceUnavailable
 
     next_url = _next_url(request)
     status = 200
@@ -164,7 +165,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         try:
             if not throttle.allow_request(request, None):
                 raise exceptions.Throttled(wait=throttle.wait())
-            outcome = services.user_login(
+            outcome = login_service.user_login(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 ip=client_ip(request),
@@ -207,16 +208,16 @@ def logout_page(request: HttpRequest) -> HttpResponse:
     cookie token's session (so the token is refused from now on), forget the cookie, go to `next`."""
     if request.method == "GET":
         return render(request, "accounts/browser_logout.html", {"next": _next_url(request)})
-    from accounts import services
+    from accounts.services.audit import audit_record
     from accounts.throttling import client_ip
 
     from accounts.authentication import SESSION_CLAIM
-    from accounts.sessions import user_sessions_end
+    from accounts.services.sessions import user_sessions_end
 
     user, token = _cookie_user(request)
     if user is not None:
         user_sessions_end(user_id=user.id, session_ids=[ObjectId(token[SESSION_CLAIM])])
-        services.audit_record(action="logout", actor=user, target=user, ip=client_ip(request), via="browser")
+        audit_record(action="logout", actor=user, target=user, ip=client_ip(request), via="browser")
     response = HttpResponseRedirect(_next_url(request))
     response.delete_cookie(ACCESS_COOKIE, path="/", samesite="Lax")
     rotate_token(request)

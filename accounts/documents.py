@@ -1,7 +1,7 @@
 """The user and what `accounts` itself keeps about a user, as MongoEngine documents.
 
 Every document that belongs to a user holds `ReferenceField(User, reverse_delete_rule=CASCADE)`.
-That registration is what the chain delete (`services.users_chain_delete`) walks, so a new app
+That registration is what the chain delete (`accounts.services.user_data`) walks, so a new app
 that hangs data off a user is covered by declaring its reference that way, with no change here.
 Uniqueness is enforced by unique indexes (never check-then-insert), so it holds under races and
 across processes. Every query path has an index.
@@ -49,7 +49,7 @@ class User(Document):
     # Part of every token; raising it revokes every token the user holds at once.
     token_version = IntField(default=0)
     has_avatar = BooleanField(default=False)
-    # The ids of the user's live sessions (accounts/sessions.py). Kept here, on the document that
+    # The ids of the user's live sessions (accounts/services/sessions.py). Kept here, on the document that
     # authentication loads anyway, so that checking a token's session costs no round trip; added
     # and removed with atomic $addToSet/$pull. The Session documents hold the rest.
     session_ids = ListField(ObjectIdField())
@@ -191,7 +191,7 @@ class Session(Document):
 
 
 class TotpDevice(Document):
-    """A user's TOTP authenticator (RFC 6238) and recovery codes (accounts/two_factor.py).
+    """A user's TOTP authenticator (RFC 6238) and recovery codes (accounts/services/two_factor.py).
 
     `secret` is encrypted (Fernet, key from MFA_ENCRYPTION_KEYS); `last_step` is the time step of
     the last accepted code, raised atomically so that no code (or an older one) is accepted twice;

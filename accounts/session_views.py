@@ -1,4 +1,4 @@
-"""Sessions endpoints (accounts/sessions.py holds the rules).
+"""Sessions endpoints (accounts/services/sessions.py holds the rules).
 
 | path                                            | viewset action          |
 |-------------------------------------------------|-------------------------|
@@ -11,13 +11,13 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import sessions
+from accounts.services import sessions
 from accounts.authentication import SESSION_CLAIM
 from accounts.permissions import IsOwnerOrAdmin
-from accounts.schema import ERRORS, Detail
 from accounts.serializers import SESSION_ID, SessionOutput
 from accounts.throttling import client_ip
-from accounts.views import UserRouteMixin
+from common.openapi import ERRORS, Detail
+from common.routes import UserRouteMixin
 
 
 def _caller_session(request) -> str | None:

@@ -1,4 +1,4 @@
-"""Two-factor endpoints (accounts/two_factor.py holds the rules).
+"""Two-factor endpoints (accounts/services/two_factor.py holds the rules).
 
 | path                                          | viewset action                    |
 |-----------------------------------------------|-----------------------------------|
@@ -15,9 +15,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts import two_factor
+from accounts.services import login as login_service
+from accounts.services import two_factor
 from accounts.permissions import IsAdmin, IsOwnerOrAdmin
-from accounts.schema import ERRORS, Detail, ValidationErrors
 from accounts.serializers import (
     CurrentPasswordInput,
     LoginOutput,
@@ -25,10 +25,12 @@ from accounts.serializers import (
     RecoveryCodesOutput,
     TotpConfirmInput,
     TotpStartOutput,
-    validated,
 )
 from accounts.throttling import client_ip, user_agent
-from accounts.views import PublicMixin, UserRouteMixin, login_body
+from accounts.views import PublicMixin, login_body
+from common.openapi import ERRORS, Detail, ValidationErrors
+from common.routes import UserRouteMixin
+from common.validation import validated
 
 OWNER_ONLY = "Only the account's owner may change its two-factor settings."
 
@@ -99,7 +101,7 @@ class MfaLoginViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="auth/mfa")
     def mfa(self, request):
         data = validated(MfaLoginInput, request.data)
-        outcome = two_factor.mfa_login(
+        outcome = login_service.mfa_login(
             raw_token=data["mfa_token"],
             code=data.get("code"),
             recovery_code=data.get("recovery_code"),

@@ -170,7 +170,7 @@ LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES or None
 
-# --- Two-factor login (accounts/two_factor.py) -----------------------------------------------
+# --- Two-factor login (accounts/services/two_factor.py) -----------------------------------------------
 # Fernet keys (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`)
 # that encrypt TOTP secrets at rest, comma-separated: the first encrypts, all decrypt, so a key is
 # rotated by putting the new one first. Unset: one key derived from SECRET_KEY (a salted HMAC, as

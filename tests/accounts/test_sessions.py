@@ -10,7 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from accounts import services, sessions
+from accounts.services import sessions, tokens
 from accounts.documents import AuditEvent, Session, User, now
 from tests.conftest import PASSWORD
 
@@ -229,14 +229,14 @@ def test_two_parties_racing_with_one_refresh_token(user):
 
 
 def test_concurrent_rotations_at_the_service_level_have_one_winner(user):
-    raw = str(services.token_pair_for(user))
+    raw = str(tokens.token_pair_for(user))
     barrier = threading.Barrier(8)
     outcomes = []
 
     def attempt():
         barrier.wait()
         try:
-            services.token_refresh(raw_refresh=raw)
+            tokens.token_refresh(raw_refresh=raw)
             outcomes.append("ok")
         except Exception as exc:  # noqa: BLE001 - the losers must be 401s
             outcomes.append(getattr(exc, "status_code", repr(exc)))

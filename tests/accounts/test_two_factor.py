@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import two_factor
+from accounts.services import two_factor
 from accounts.documents import AuditEvent, TotpDevice, User
 from tests.conftest import PASSWORD
 from tests.two_factor_helpers import code_at, enrol
@@ -203,11 +203,11 @@ def test_the_password_alone_does_not_clear_the_failure_count(user, settings):
 
 
 def test_a_trashed_or_deleted_user_cannot_finish_the_login(user, admin):
-    from accounts import services
+    from accounts.services import trash
 
     secret, _ = enrol(user)
     token = mfa_token(user)
-    services.user_trash(user=user, actor=admin, reason="spam")
+    trash.user_trash(user=user, actor=admin, reason="spam")
     assert mfa({"mfa_token": token, "code": code_at(secret)}).status_code == 401
 
 

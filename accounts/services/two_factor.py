@@ -38,10 +38,10 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
 from accounts import throttling
-from accounts.audit import audit_record
+from accounts.services.audit import audit_record
 from accounts.authentication import TOKEN_VERSION_CLAIM, user_for_token
 from accounts.documents import RevokedToken, TotpDevice, User, now
-from config.exceptions import Conflict
+from common.exceptions import Conflict
 
 RECOVERY_CODE_COUNT = 10
 INVALID_CODE = "Invalid code."
@@ -64,6 +64,7 @@ def _fernet() -> MultiFernet:
         # Derived from SECRET_KEY, as Django derives its own signing keys (salted HMAC, so this
         # key reveals nothing about SECRET_KEY and serves nothing else). Set MFA_ENCRYPTION_KEYS
         # in production so that SECRET_KEY can be rotated without losing every TOTP secret.
+        # The salt is a fixed label: changing it would make every stored secret unreadable.
         digest = salted_hmac("accounts.two_factor", "totp-secret-encryption", secret=settings.SECRET_KEY, algorithm="sha256").digest()
         keys = [base64.urlsafe_b64encode(digest)]
     return MultiFernet([Fernet(key) for key in keys])
@@ -227,14 +228,12 @@ def _recovery_accept(user: User, code: str) -> bool:
     )
 
 
-def mfa_login(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str, user_agent: str = ""):
+def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str) -> User:
     """The second step of a two-factor login: with a right code (or unused recovery code), spend
-    the mfa_token and begin a session; returns a LoginOutcome with tokens.
+    the mfa_token and return its user, for whom login then begins a session.
 
     401 for a bad, expired or spent mfa_token; 429 past the failed-login limit; 400 for a wrong,
     replayed or used code, counted as a failed login."""
-    from accounts.services import LoginOutcome, token_pair_for
-
     try:
         token = MfaToken(raw_token)
     except TokenError as exc:
@@ -255,4 +254,4 @@ def mfa_login(*, raw_token: str, code: str | None = None, recovery_code: str | N
         raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
     throttling.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
-    return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
+    return user

@@ -1,9 +1,9 @@
-"""The audit trail of security events (AuditEvent documents)."""
+"""The security event log: logins, password changes, revocations, role changes, trash moves."""
 import logging
 
 from accounts.documents import AuditEvent
 
-logger = logging.getLogger("accounts.services")
+logger = logging.getLogger(__name__)
 
 
 def audit_record(*, action: str, actor=None, target=None, ip: str | None = None, **detail) -> None:

@@ -29,7 +29,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.audit import audit_record
+from accounts.services.audit import audit_record
 from accounts.authentication import SESSION_CLAIM, TOKEN_VERSION_CLAIM, user_for_token
 from accounts.documents import Session, User, now
 
