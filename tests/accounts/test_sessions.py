@@ -248,3 +248,29 @@ def test_concurrent_rotations_at_the_service_level_have_one_winner(user):
         t.join()
     assert sorted(outcomes, key=str) == [401] * 7 + ["ok"], outcomes
     assert User.objects.get(id=user.id).session_ids == []
+
+
+# --- check_integrity ------------------------------------------------------------------------------
+def test_check_integrity_finds_and_fixes_sessions_out_of_step(user, other):
+    import io
+
+    from django.core.management import call_command
+
+    def run(*args):
+        out = io.StringIO()
+        call_command("check_integrity", *args, stdout=out)
+        return out.getvalue()
+
+    listed_only, document_only, orphan, fine = login(user.email), login(user.email), login(other.email), login(user.email)
+    Session.objects(id=sid(listed_only)).delete()  # as after a crash, or the TTL
+    User.objects(id=user.id).update_one(pull__session_ids=ObjectId(sid(document_only)))
+    Session.objects(id=sid(document_only)).update_one(set__created_at=now() - timedelta(minutes=5))
+    User._get_collection().delete_one({"_id": other.id})  # an orphaned session (the CASCADE's case)
+    with pytest.raises(SystemExit):
+        run()
+    out = run("--fix")
+    assert "users.session_ids" in out and "sessions (not listed)" in out and "sessions " in out
+    assert Session.objects(id=sid(document_only)).count() == 0 and Session.objects(id=sid(orphan)).count() == 0
+    assert [str(i) for i in User.objects.get(id=user.id).session_ids] == [sid(fine)]
+    assert device(fine).get("/users/me").status_code == 200
+    assert "No orphaned documents" in run()

@@ -1,10 +1,12 @@
 """manage.py check_integrity [--fix]: documents whose user no longer exists, per collection.
 
 Such orphans appear when a chain delete was interrupted between its steps, or when data was
-written by something other than this service. `--fix` removes them (and their stored files).
+written by something other than this service. It also checks that the user documents' lists of
+live sessions and the Session documents agree (accounts/services/sessions.py). `--fix` removes them (and their stored files).
 """
 from django.core.management.base import BaseCommand
 
+from accounts.services.sessions import sessions_integrity_find, sessions_integrity_fix
 from accounts.services.user_data import orphans_delete, orphans_find
 
 
@@ -16,6 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, fix: bool, **options):
         found = orphans_find()
+        # Session ids on users without their document, and Session documents on no user's list.
+        found.update(sessions_integrity_find())
         if not any(found.values()):
             self.stdout.write(self.style.SUCCESS("No orphaned documents."))
             return
@@ -23,7 +27,7 @@ class Command(BaseCommand):
             shown = ", ".join(str(i) for i in ids[:5]) + (" ..." if len(ids) > 5 else "")
             self.stdout.write(f"{name:<24} {len(ids)} orphaned   {shown}")
         if fix:
-            removed = orphans_delete(found)
+            removed = orphans_delete(found) | sessions_integrity_fix(found)
             for name, count in removed.items():
                 self.stdout.write(self.style.SUCCESS(f"removed {count} from {name}"))
         else:
