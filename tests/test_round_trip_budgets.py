@@ -42,6 +42,12 @@ CASES = [
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
     ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),
+    ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
+    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 4),
+    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 4),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 2),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
+    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 5),
     ("health", None, "get", "/health", None, 1),
 ]
 
@@ -56,7 +62,7 @@ def png() -> io.BytesIO:
 
 def fill(text, ids):
     if isinstance(text, str):
-        return text.replace("{id}", ids["id"]).replace("{other}", ids["other"])
+        return text.replace("{id}", ids["id"]).replace("{other}", ids["other"]).replace("{sid}", ids["sid"])
     if isinstance(text, dict):
         return {k: fill(v, ids) for k, v in text.items()}
     if isinstance(text, list):
@@ -69,7 +75,7 @@ def test_round_trips_within_budget(name, caller, method, path, body, budget, use
     linked_id_add(user=user, linked_id="ext-1")
     details_upsert(user=user, address="somewhere")
     user_trash(user=other, actor=admin, reason="test")
-    ids = {"id": str(user.id), "other": str(other.id)}
+    ids = {"id": str(user.id), "other": str(other.id), "sid": token_pair_for(user)["sid"]}
     kwargs = {"format": "json"}
     if body == "REFRESH":
         body = {"refresh": str(token_pair_for(user))}

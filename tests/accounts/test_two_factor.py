@@ -328,3 +328,24 @@ def test_no_secret_or_recovery_code_in_logs_or_other_responses(user, admin, clie
     text = b"\n".join(bodies).decode() + "\n".join(r.getMessage() for r in caplog.records)
     assert secret not in text and secret.lower() not in text
     assert not any(code in text or code.replace("-", "") in text for code in codes)
+
+
+# --- round trips ----------------------------------------------------------------------------------
+def test_round_trips_of_confirm_and_of_the_second_step(user, client_for, round_trips):
+    client = client_for(user)
+    client.get("/health")  # index creation stays out of the counts
+    secret = client.post(f"/users/{user.id}/mfa/totp", {"current_password": PASSWORD}, format="json").json()["secret"]
+    with round_trips() as confirm:
+        r = client.post(f"/users/{user.id}/mfa/totp/confirm", {"code": code_at(secret, steps=-1)}, format="json")
+    assert r.status_code == 200
+    confirm = (confirm.count, confirm.commands)  # the fixture's counter is reused below
+    token = mfa_token(user)
+    with round_trips() as second:
+        r = mfa({"mfa_token": token, "code": code_at(secret)})
+    assert r.status_code == 200
+    print(f"confirm {confirm}\nsecond step {second.count} {second.commands}")
+    # Authentication, the pending device, confirming it, the user's flag, the audit record.
+    assert confirm[0] <= 5, confirm
+    # The user, the lock-out's counters, the device, its last step, the spent mfa_token, the audit
+    # record, and the session (its document, the live ones, its id on the user).
+    assert second.count <= 9, second.commands
