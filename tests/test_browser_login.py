@@ -18,6 +18,7 @@ from accounts.services.tokens import token_pair_for
 from accounts.browser import ACCESS_COOKIE, DEFAULT_NEXT
 from accounts.documents import AuditEvent, LinkedId, User
 from tests.conftest import PASSWORD, bearer
+from tests.two_factor_helpers import code_at, enrol
 
 LOGIN = "/api-auth/login/"
 LOGOUT = "/api-auth/logout/"
@@ -242,6 +243,33 @@ def test_logout_forgets_the_cookie_and_is_audited(browser, user):
     assert r.cookies[ACCESS_COOKIE].value == "" and r.cookies[ACCESS_COOKIE]["max-age"] == 0
     assert browser.get("/users/me").status_code == 401
     assert AuditEvent.objects(action="logout", actor_id=user.id).count() == 1
+
+
+def test_logout_ends_the_session_so_a_copied_cookie_token_is_refused_too(browser, user):
+    r = log_in(browser, user.email)
+    stolen = r.cookies[ACCESS_COOKIE].value
+    page = browser.get(LOGOUT)
+    browser.post(LOGOUT, {"csrfmiddlewaretoken": form_token(page)})
+    assert Client().get("/users/me", HTTP_AUTHORIZATION=f"Bearer {stolen}").status_code == 401
+    assert User.objects.get(id=user.id).session_ids == []
+
+
+# --- Two-factor in the browser ------------------------------------------------------------------
+def test_a_user_with_two_factor_on_gives_the_code_in_the_form(browser, user):
+    secret, recovery = enrol(user)
+    r = log_in(browser, user.email)
+    assert r.status_code == 401 and "Two-factor code required." in r.content.decode()
+    assert ACCESS_COOKIE not in r.cookies
+    page = browser.get(LOGIN)
+    data = {"email": user.email, "password": PASSWORD, "code": "000000" if code_at(secret) != "000000" else "111111"}
+    r = browser.post(LOGIN, {**data, "csrfmiddlewaretoken": form_token(page)})
+    assert r.status_code == 401 and "Invalid code." in r.content.decode()
+    r = browser.post(LOGIN, {**data, "code": code_at(secret), "csrfmiddlewaretoken": form_token(page)})
+    assert r.status_code == 302 and AccessToken(r.cookies[ACCESS_COOKIE].value)["user_id"] == str(user.id)
+    other = Client(enforce_csrf_checks=True)
+    page = other.get(LOGIN)
+    r = other.post(LOGIN, {**data, "code": recovery[0], "csrfmiddlewaretoken": form_token(page)})
+    assert r.status_code == 302
 
 
 # --- OpenAPI ----------------------------------------------------------------------------------
