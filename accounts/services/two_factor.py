@@ -148,9 +148,11 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
     if user.mfa_enabled:
         raise Conflict(ALREADY_ON)
     collection = TotpDevice._get_collection()
-    device = collection.find_one({"user": user.id, "confirmed": False})
+    device = collection.find_one({"user": user.id})
     if device is None:
         raise ValidationError({"code": ["Start the enrolment first (POST /users/{user_id}/mfa/totp)."]})
+    if device["confirmed"]:  # a concurrent confirm won
+        raise Conflict(ALREADY_ON)
     secret = _decrypt(device["secret"])
     step = _matching_step(secret, code) if secret else None
     if step is None:

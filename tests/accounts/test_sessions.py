@@ -120,6 +120,7 @@ def test_owner_or_admin_only(user, other, admin, client_for):
     assert [row["id"] for row in rows] == [sid(tokens)] and rows[0]["current"] is False
     assert client_for(admin).delete(f"/users/{user.id}/sessions").status_code == 204
     assert device(tokens).get("/users/me").status_code == 401
+    assert client_for(admin).get(f"/users/{user.id}/sessions").json() == []
 
 
 def test_logout_ends_the_session_access_token_included(user):

@@ -349,3 +349,22 @@ def test_round_trips_of_confirm_and_of_the_second_step(user, client_for, round_t
     # The user, the lock-out's counters, the device, its last step, the spent mfa_token, the audit
     # record, and the session (its document, the live ones, its id on the user).
     assert second.count <= 9, second.commands
+
+
+def test_two_confirms_raced_turn_it_on_once(user, client_for):
+    secret = client_for(user).post(f"/users/{user.id}/mfa/totp", {"current_password": PASSWORD}, format="json").json()["secret"]
+    code = code_at(secret)
+    header = client_for(user)._credentials["HTTP_AUTHORIZATION"]
+    path = f"/users/{user.id}/mfa/totp/confirm"
+    codes = race([lambda: Client().post(path, {"code": code}, content_type="application/json", HTTP_AUTHORIZATION=header).status_code] * 4)
+    assert sorted(codes) == [200, 409, 409, 409], codes
+    assert AuditEvent.objects(action="mfa_enabled").count() == 1
+
+
+def test_a_crash_between_confirming_and_the_users_flag_is_mended_by_an_admin_reset(user, admin, client_for):
+    secret, _ = enrol(user)
+    User.objects(id=user.id).update_one(set__mfa_enabled=False)  # as if the flag's write was lost
+    r = client_for(user).post(f"/users/{user.id}/mfa/totp", {"current_password": PASSWORD}, format="json")
+    assert r.status_code == 409
+    assert client_for(admin).delete(f"/users/{user.id}/mfa").status_code == 204
+    assert client_for(user).post(f"/users/{user.id}/mfa/totp", {"current_password": PASSWORD}, format="json").status_code == 200
