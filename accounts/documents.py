@@ -1,8 +1,9 @@
 """The user and what `accounts` itself keeps about a user, as MongoEngine documents.
 
 Every document that belongs to a user holds `ReferenceField(User, reverse_delete_rule=CASCADE)`.
-That registration is what the chain delete (`accounts.services.user_data`) walks, so a new app
-that hangs data off a user is covered by declaring its reference that way, with no change here.
+That registration is what `accounts.services.user_data` walks (chain delete, counts, export,
+orphans), so a new app that hangs data off a user is covered by declaring its reference that
+way, with no change here.
 Uniqueness is enforced by unique indexes (never check-then-insert), so it holds under races and
 across processes. Every query path has an index.
 """
@@ -59,6 +60,9 @@ class User(Document):
             {"fields": ["role"]},
         ],
     }
+
+    # Never in an export (accounts.services.user_data reads this on every document class).
+    export_exclude = ("password",)
 
     # What DRF and simplejwt ask of request.user.
     is_authenticated = True
@@ -156,10 +160,3 @@ class DeletionRecord(Document):
 
     meta = {"collection": "deletion_records", "indexes": [{"fields": ["user_id"]}, {"fields": ["-deleted_at"]}]}
 
-
-def user_dependents() -> list[tuple[type[Document], str]]:
-    """(document class, field name) for every document declared as belonging to a user, that is
-    holding `ReferenceField(User, reverse_delete_rule=CASCADE)`, whatever app declares it.
-    The chain delete and the export walk this list."""
-    rules = User._meta.get("delete_rules") or {}
-    return [(cls, field) for (cls, field), rule in rules.items() if rule == CASCADE and not cls._meta.get("abstract")]

@@ -9,10 +9,12 @@
 | GET /users (admin)                           | UserViewSet.list            |
 | GET, PATCH, DELETE /users/{user_id}          | UserViewSet.retrieve/partial_update/destroy |
 | POST /users/{user_id}/password               | UserViewSet.password        |
+| GET /users/{user_id}/export                  | UserViewSet.export          |
 | DELETE /users/{user_id}/linked_ids/{linked_id} | UserViewSet.unlink        |
 | GET /users/by_linked_id/{linked_id} (admin)  | UserViewSet.by_linked_id    |
 | /trash...                                    | TrashViewSet                |
 """
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -169,6 +171,11 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         user = self.get_object()
         trash.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: Detail, 403: Detail, 404: Detail})
+    @action(detail=True, methods=["get"], url_path="export")
+    def export(self, request, user_id: str):
+        return Response(user_data.user_export(user=self.get_object()))
 
     @extend_schema(request=PasswordChangeInput, responses={204: None, **ERRORS})
     @action(detail=True, methods=["post"], url_path="password")

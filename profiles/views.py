@@ -5,7 +5,6 @@
 | POST /users/add_details                   | ProfileViewSet.add_details     |
 | GET /users/user_with_details/{user_id}    | ProfileViewSet.user_with_details |
 | GET /users/me                             | ProfileViewSet.me              |
-| GET /users/{user_id}/export               | ProfileViewSet.export          |
 | PUT, GET, DELETE /users/{user_id}/avatar  | ProfileViewSet.avatar          |
 """
 from django.http import HttpResponse, HttpResponseNotModified
@@ -81,11 +80,6 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def me(self, request):
         joined = selectors.user_with_details(user_id=str(request.user.id), caller=request.user)
         return Response(JOINED_OUTPUT.to_representation(joined))
-
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: Detail, 403: Detail, 404: Detail})
-    @action(detail=True, methods=["get"], url_path="export")
-    def export(self, request, user_id: str):
-        return Response(selectors.user_export(user=self.get_object()))
 
     @extend_schema(
         methods=["PUT"],
