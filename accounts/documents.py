@@ -121,14 +121,15 @@ class LoginFailure(Document):
 
 
 class TrashEntry(Document):
-    """A soft-deleted account: who moved it to the trash, when and why."""
+    """An account in the trash: who moved it there, when and why. The stored names
+    (`deleted_by`, `deleted_at`) predate the vocabulary and are what GET /trash answers."""
 
     user = ReferenceField(User, required=True, unique=True, reverse_delete_rule=CASCADE)
-    deleted_by = ObjectIdField(required=True)
-    deleted_at = DateTimeField(default=now)
+    trashed_by = ObjectIdField(required=True, db_field="deleted_by")
+    trashed_at = DateTimeField(default=now, db_field="deleted_at")
     reason = StringField(required=True, max_length=500)
 
-    meta = {"collection": "trash", "indexes": [{"fields": ["deleted_at"]}]}
+    meta = {"collection": "trash", "indexes": [{"fields": ["trashed_at"]}]}
 
 
 class AuditEvent(Document):

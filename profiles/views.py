@@ -124,7 +124,7 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
         if request.method == "PUT":
             return self._avatar_put(request, user)
         if request.method == "DELETE":
-            services.avatar_delete(user=user)
+            services.avatar_remove(user=user)
             return Response(status=status.HTTP_204_NO_CONTENT)
         return self._avatar_file(request, user)
 
