@@ -28,7 +28,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from accounts import selectors
 from accounts.documents import User
 from accounts.pagination import EnvelopePagination
-from accounts.permissions import IsAdmin, IsOwnerOrAdmin, check_owner_or_admin
+from accounts.permissions import IsAdmin, IsOwnerOrAdmin
 from accounts.schema import UsernameConflict
 from accounts.serializers import (
     BulkTrashInput,
@@ -118,6 +118,8 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
 
 class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     pagination_class = EnvelopePagination
+    # The user acted on comes from the body's `user_id` (IsOwnerOrAdmin checks it; see permissions.py).
+    body_user_actions = ("link_id",)
     serializer_classes = {
         "link_id": LinkIdInput,
         "partial_update": UserUpdateInput,
@@ -140,7 +142,6 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="link_id")
     def link_id(self, request):
         data = validated(LinkIdInput, request.data)
-        check_owner_or_admin(request.user, data["user_id"])
         user = selectors.user_get(user_id=data["user_id"], caller=request.user)
         link = linked_ids.linked_id_add(user=user, linked_id=data["linked_id"])
         return Response({"message": "ID linked successfully", "linked_id": link.linked_id})
