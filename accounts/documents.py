@@ -48,7 +48,6 @@ class User(Document):
     in_trash = BooleanField(default=False)
     # Part of every token; raising it revokes every token the user holds at once.
     token_version = IntField(default=0)
-    has_avatar = BooleanField(default=False)
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
 

@@ -83,16 +83,8 @@ class UserOutput(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=ROLES)
     linked_ids = serializers.ListField(child=serializers.CharField(), default=list)
-    avatar_url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-    def get_avatar_url(self, user) -> str | None:
-        if not getattr(user, "has_avatar", False):
-            return None
-        path = f"/users/{user.id}/avatar"
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
 
 
 class UserUpdateInput(serializers.Serializer):

@@ -25,6 +25,7 @@ from common.openapi import ERRORS, Detail, MessageOutput, ValidationErrors
 from common.routes import USER_ID, UserRouteMixin
 from common.validation import validated
 from profiles import selectors, services
+from profiles.documents import avatar_path
 from profiles.serializers import AddDetailsInput, AvatarInput, AvatarOutput, UserWithDetailsOutput
 
 # The image may change at the same URL: caches keep it but ask again (a 304 when unchanged).
@@ -138,7 +139,7 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
         services.avatar_request_size_check(content_length=content_length)
         data = validated(AvatarInput, request.data)
         services.avatar_replace(user=user, upload=data["file"])
-        url = request.build_absolute_uri(f"/users/{user.id}/avatar")
+        url = request.build_absolute_uri(avatar_path(user.id))
         return Response({"message": "Image uploaded successfully", "avatar_url": url})
 
     def _avatar_file(self, request, user: User) -> HttpResponse:
