@@ -8,8 +8,10 @@ re-exports nothing, so each rule has exactly one address.
 | passwords       | password validation, the dummy hash, changing a password                  |
 | registration    | creating a user; which unique index refused a write; username suggestions |
 | account         | changing username, email and role                                         |
-| login           | checking a password and issuing tokens (with the lock-out)                |
-| tokens          | issuing, rotating and revoking JWTs                                       |
+| login           | checking a password (and a second factor) and issuing tokens              |
+| tokens          | issuing, rotating and revoking JWTs (each pair within a session)          |
+| sessions        | sessions: begin, rotate, reuse detection, end (`user_sessions_end`), list |
+| two_factor      | TOTP enrolment, recovery codes, the second step of a login, admin reset   |
 | linked_ids      | linking and unlinking external ids                                        |
 | trash           | trash, restore, bulk trash, purge (the chain delete of a trashed user)    |
 | user_data       | everything stored about a user: the chain delete, counts, orphans         |
