@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError
 
 from accounts.documents import User, now
 from accounts.services.audit import audit_record
-from accounts.services.sessions import user_sessions_end
+from accounts.services.sessions import sessions_documents_delete, sessions_end_all_set
 
 
 class _PasswordOwner(SimpleNamespace):
@@ -40,6 +40,10 @@ def user_password_change(*, user: User, current_password: str, new_password: str
     if not check_password(current_password, user.password):
         raise ValidationError({"current_password": ["The current password is not correct."]})
     password_validate(new_password, username=user.username, email=user.email, field="new_password")
-    User.objects(id=user.id).update_one(set__password=make_password(new_password), set__updated_at=now())
-    user_sessions_end(user_id=user.id)
+    # The new password and the end of every session in one atomic update: no moment when the
+    # old sessions outlive the old password.
+    User._get_collection().update_one(
+        {"_id": user.id}, {"$set": {"password": make_password(new_password), "updated_at": now(), **sessions_end_all_set()}}
+    )
+    sessions_documents_delete(user_ids=[user.id])
     audit_record(action="password_change", actor=user, target=user, ip=ip)

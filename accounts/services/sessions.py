@@ -19,8 +19,10 @@ a spent token: stolen, or a client racing itself), and it ends the whole session
 thief's and the owner's tokens both die and the owner has to log in again (audited as
 `refresh_token_reuse`).
 
-`user_sessions_end` is the one way to end sessions: logout, the session endpoints, reuse
-detection, a password change (and the password reset) all go through it.
+`user_sessions_end` is the one way to end sessions: logout, the session endpoints and reuse
+detection go through it. A change of the user that must end every session in the same atomic
+update (a password change or reset, a trash move) puts `sessions_end_all_set()` in its `$set`
+and calls `sessions_documents_delete` after: the same mechanism, one write fewer.
 """
 from datetime import datetime, timedelta, timezone
 
@@ -79,6 +81,21 @@ def session_start(*, user: User, ip: str | None = None, user_agent: str = "") ->
     return refresh
 
 
+def sessions_end_all_set() -> dict:
+    """The `$set` fields that end every session of a user, for a caller that ends them as part of
+    another atomic update of the user (a password change or reset, a trash move: of one user or
+    of many with update_many). From the moment that update is applied, every token of the user
+    is refused; call `sessions_documents_delete` afterwards to remove what the list showed."""
+    return {"session_ids": []}
+
+
+def sessions_documents_delete(*, user_ids: list[ObjectId]) -> int:
+    """Remove the Session documents of users whose sessions were ended by `sessions_end_all_set`
+    (safe to repeat; a crash before it leaves documents that nothing accepts or lists, which
+    `check_integrity` finds). One round trip."""
+    return Session._get_collection().delete_many({"user": {"$in": list(user_ids)}}).deleted_count
+
+
 def user_sessions_end(*, user_id: ObjectId, session_ids: list[ObjectId] | None = None, keep: ObjectId | None = None) -> int:
     """End sessions of a user: those in `session_ids`, or (None) all but `keep`.
 
@@ -90,7 +107,7 @@ def user_sessions_end(*, user_id: ObjectId, session_ids: list[ObjectId] | None =
     """
     users = User._get_collection()
     if session_ids is None:
-        update = {"$pull": {"session_ids": {"$nin": [keep]}}} if keep is not None else {"$set": {"session_ids": []}}
+        update = {"$pull": {"session_ids": {"$nin": [keep]}}} if keep is not None else {"$set": sessions_end_all_set()}
         users.update_one({"_id": user_id}, update)
         query = {"user": user_id, "_id": {"$ne": keep}} if keep is not None else {"user": user_id}
         return Session._get_collection().delete_many(query).deleted_count

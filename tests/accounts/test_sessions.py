@@ -275,3 +275,16 @@ def test_check_integrity_finds_and_fixes_sessions_out_of_step(user, other):
     assert [str(i) for i in User.objects.get(id=user.id).session_ids] == [sid(fine)]
     assert device(fine).get("/users/me").status_code == 200
     assert "No orphaned documents" in run()
+
+
+def test_ending_every_session_inside_another_update_of_many_users(user, other):
+    """The form a state change uses (a trash move of many users, a password reset): the end of
+    every session joins the caller's own atomic update."""
+    mine, theirs, kept = login(user.email), login(other.email), login(other.email)
+    User._get_collection().update_many(
+        {"_id": {"$in": [user.id, other.id]}}, {"$set": {"updated_at": now(), **sessions.sessions_end_all_set()}}
+    )
+    for tokens in (mine, theirs, kept):
+        assert device(tokens).get("/users/me").status_code == 401
+    assert sessions.sessions_documents_delete(user_ids=[user.id, other.id]) == 3
+    assert Session.objects.count() == 0
