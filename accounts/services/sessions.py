@@ -27,6 +27,7 @@ and calls `sessions_documents_delete` after: the same mechanism, one write fewer
 from datetime import datetime, timedelta, timezone
 
 from bson import ObjectId
+from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -57,8 +58,9 @@ def session_start(*, user: User, ip: str | None = None, user_agent: str = "") ->
 
     The Session document is written before its id joins `User.session_ids`, so a listed id
     always has its document. Ids of sessions that expired meanwhile (TTL) are pruned from the
-    list here. Round trips: 2, plus 1 to find expired sessions when the user has any, plus 1
-    to prune them when there are some.
+    list here, and past SESSIONS_MAX_PER_USER live sessions the oldest logins end, so the list
+    that every request loads stays small. Round trips: 2, plus 1 to find expired sessions when
+    the user has any, plus 1 (2 when over the limit) to prune them when there are some.
     """
     session_id = ObjectId()
     refresh = _token_pair(user, session_id)
@@ -75,6 +77,11 @@ def session_start(*, user: User, ip: str | None = None, user_agent: str = "") ->
     if known:
         live = set(Session._get_collection().distinct("_id", {"_id": {"$in": known}, "expires_at": {"$gt": now()}}))
         dead = [i for i in known if i not in live]
+        excess = len(live) + 1 - settings.SESSIONS_MAX_PER_USER
+        if excess > 0:  # ObjectIds grow with time: the smallest are the oldest logins
+            oldest = sorted(live)[:excess]
+            dead += oldest
+            Session._get_collection().delete_many({"_id": {"$in": oldest}})
         if dead:
             users.update_one({"_id": user.id}, {"$pull": {"session_ids": {"$in": dead}}})
     users.update_one({"_id": user.id}, {"$addToSet": {"session_ids": session_id}})

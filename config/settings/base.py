@@ -170,6 +170,11 @@ LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES or None
 
+# --- Sessions (accounts/services/sessions.py) ------------------------------------------------
+# Live sessions (logins) a user may have; a login past it ends the oldest. Their ids ride on the
+# user document that every request loads, so the list is kept short.
+SESSIONS_MAX_PER_USER = env.int("SESSIONS_MAX_PER_USER", default=50)
+
 # --- Two-factor login (accounts/services/two_factor.py) -----------------------------------------------
 # Fernet keys (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`)
 # that encrypt TOTP secrets at rest, comma-separated: the first encrypts, all decrypt, so a key is

@@ -288,3 +288,14 @@ def test_ending_every_session_inside_another_update_of_many_users(user, other):
         assert device(tokens).get("/users/me").status_code == 401
     assert sessions.sessions_documents_delete(user_ids=[user.id, other.id]) == 3
     assert Session.objects.count() == 0
+
+
+def test_past_the_limit_a_login_ends_the_oldest_session(user, settings):
+    settings.SESSIONS_MAX_PER_USER = 3
+    first, second, third = login(user.email), login(user.email), login(user.email)
+    fourth = login(user.email)
+    assert device(first).get("/users/me").status_code == 401
+    assert refresh(first["refresh"]).status_code == 401
+    for tokens in (second, third, fourth):
+        assert device(tokens).get("/users/me").status_code == 200
+    assert len(User.objects.get(id=user.id).session_ids) == 3 and Session.objects(user=user.id).count() == 3
