@@ -13,11 +13,11 @@ from django.test import Client, override_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.services.login import INVALID_LOGIN
-from accounts.services.tokens import token_pair_for
 from accounts.authentication import ACCESS_COOKIE
 from accounts.browser.views import DEFAULT_NEXT
 from accounts.documents import AuditEvent, LinkedId, User
+from accounts.services.login import INVALID_LOGIN
+from accounts.services.tokens import token_pair_for
 from tests.conftest import PASSWORD, bearer
 
 LOGIN = "/api-auth/login/"

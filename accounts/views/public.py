@@ -8,8 +8,8 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.openapi import UsernameConflict
 from accounts.serializers import LoginInput, LoginOutput, RefreshInput, RegisterInput, RegisterOutput, TokenPairOutput
-from accounts.services import registration, tokens
 from accounts.services import login as login_service
+from accounts.services import registration, tokens
 from common.client_ip import client_ip
 from common.openapi import Detail, ValidationErrors
 from common.validation import validated
