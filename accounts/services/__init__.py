@@ -11,10 +11,11 @@ re-exports nothing, so each rule has exactly one address.
 | login           | checking a password (and a second factor) and issuing tokens              |
 | tokens          | issuing, rotating and revoking JWTs (each pair within a session)          |
 | sessions        | sessions: begin, rotate, reuse detection, end (`user_sessions_end`), list |
+| session_integrity | the sessions on users and the Session documents agree (check_integrity) |
 | two_factor      | TOTP enrolment, recovery codes, the second step of a login, admin reset   |
 | linked_ids      | linking and unlinking external ids                                        |
 | trash           | trash, restore, bulk trash, purge (the chain delete of a trashed user)    |
-| user_data       | everything stored about a user: the chain delete, counts, orphans         |
+| user_data       | everything stored about a user: chain delete, counts, export, orphans     |
 | importing       | the all-or-nothing import from the older systems                          |
 | admins          | creating admins (command and start-up)                                    |
 

@@ -6,7 +6,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import throttling
+from accounts import lockout
 from accounts.documents import User, casefold_key
 from accounts.services import two_factor
 from accounts.services.audit import audit_record
@@ -37,7 +37,7 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     and the failure counter is cleared only once the second factor is right too.
     """
     email_key = casefold_key(email)
-    counts = throttling.login_guard_check(email_key=email_key, ip=ip)
+    counts = lockout.login_guard_check(email_key=email_key, ip=ip)
     user = User.objects(email_key=email_key).first()
     if user is None:
         dummy_hash()
@@ -50,13 +50,13 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
 
         ok = check_password(password, user.password, setter=upgrade) and user.is_active and not user.in_trash
     if not ok:
-        throttling.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
+        lockout.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
         audit_record(action="login_failed", target=user, ip=ip)
         raise AuthenticationFailed(INVALID_LOGIN)
     if user.mfa_enabled:
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))
-    throttling.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
+    lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
 

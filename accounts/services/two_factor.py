@@ -13,7 +13,7 @@
 - Login of a user with two-factor on stops after the password with a short-lived, single-use
   `mfa_token` (a JWT of type `mfa`, MFA_TOKEN_SECONDS); `mfa_login` takes it with a code or a
   recovery code and begins the session. A wrong code counts as a failed login (the lock-out of
-  accounts/throttling.py) and is a 400. The token is spent (its jti inserted into the revoked
+  accounts/lockout.py) and is a 400. The token is spent (its jti inserted into the revoked
   tokens, whose unique index decides races) only when the code is right, so a typo does not
   send the person back to the password.
 - The secret is encrypted at rest with Fernet (AES-128-CBC and HMAC-SHA256, `cryptography`) under
@@ -37,7 +37,7 @@ from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
-from accounts import throttling
+from accounts import lockout
 from accounts.services.audit import audit_record
 from accounts.authentication import TOKEN_VERSION_CLAIM, user_for_token
 from accounts.documents import RevokedToken, TotpDevice, User, now
@@ -241,11 +241,11 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
     except TokenError as exc:
         raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
     user = user_for_token(token, session_required=False)
-    counts = throttling.login_guard_check(email_key=user.email_key, ip=ip)
+    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
     factor = "totp" if code else "recovery_code"
     accepted = _totp_accept(user, code) if code else _recovery_accept(user, recovery_code or "")
     if not accepted:
-        throttling.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
+        lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         audit_record(action="login_failed", target=user, ip=ip, factor=factor)
         raise ValidationError({"code" if code else "recovery_code": [INVALID_CODE]})
     try:
@@ -254,6 +254,6 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
         )
     except NotUniqueError:
         raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
-    throttling.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
     return user

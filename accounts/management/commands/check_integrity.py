@@ -6,7 +6,7 @@ live sessions and the Session documents agree (accounts/services/sessions.py). `
 """
 from django.core.management.base import BaseCommand
 
-from accounts.services.sessions import sessions_integrity_find, sessions_integrity_fix
+from accounts.services.session_integrity import sessions_integrity_find, sessions_integrity_fix
 from accounts.services.user_data import orphans_delete, orphans_find
 
 

@@ -26,8 +26,8 @@ from accounts.serializers import (
     TotpConfirmInput,
     TotpStartOutput,
 )
-from accounts.throttling import client_ip, user_agent
-from accounts.views import PublicMixin, login_body
+from common.client_ip import client_ip, user_agent
+from accounts.views.public import PublicMixin, login_body
 from common.openapi import ERRORS, Detail, ValidationErrors
 from common.routes import UserRouteMixin
 from common.validation import validated
