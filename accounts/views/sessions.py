@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.documents import Session
 from accounts.services import sessions
 from accounts.authentication import SESSION_CLAIM
 from accounts.permissions import IsOwnerOrAdmin
@@ -30,6 +31,11 @@ class SessionViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     permission_classes = [IsAuthenticated, IsOwnerOrAdmin]
     serializer_class = SessionOutput
+
+    def get_queryset(self):
+        # The browsable API asks a view that answers a list for its queryset (to offer filters);
+        # the sessions themselves come from the service.
+        return Session.objects.none()
 
     @extend_schema(
         methods=["GET"], responses={200: SessionOutput(many=True), 401: Detail, 403: Detail, 404: Detail}, summary="List the user's live sessions"

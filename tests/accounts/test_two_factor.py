@@ -368,3 +368,30 @@ def test_a_crash_between_confirming_and_the_users_flag_is_mended_by_an_admin_res
     assert r.status_code == 409
     assert client_for(admin).delete(f"/users/{user.id}/mfa").status_code == 204
     assert client_for(user).post(f"/users/{user.id}/mfa/totp", {"current_password": PASSWORD}, format="json").status_code == 200
+
+
+# --- documentation ------------------------------------------------------------------------------
+def test_the_schema_and_the_browsable_api_show_the_session_and_two_factor_endpoints(api, user, client_for):
+    paths = api.get("/api/schema/", {"format": "json"}).json()["paths"]
+    for path, methods in {
+        "/users/{user_id}/sessions": {"get", "delete"},
+        "/users/{user_id}/sessions/{session_id}": {"delete"},
+        "/users/{user_id}/mfa/totp": {"post", "delete"},
+        "/users/{user_id}/mfa/totp/confirm": {"post"},
+        "/users/{user_id}/mfa/recovery_codes": {"post"},
+        "/users/{user_id}/mfa": {"delete"},
+        "/auth/mfa": {"post"},
+    }.items():
+        assert methods <= set(paths[path]), path
+    assert api.get("/api/docs/").status_code == 200
+    client = client_for(user)
+    page = client.get(f"/users/{user.id}/sessions", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and "Sessions" in page.content.decode()
+    form = client.get(f"/users/{user.id}/mfa/totp", HTTP_ACCEPT="text/html")  # 405, with the POST form
+    assert "current_password" in form.content.decode()
+    assert "mfa_token" in APIClient().get("/auth/mfa", HTTP_ACCEPT="text/html").content.decode()
+    sid = RefreshToken(login(user.email).json()["refresh"])["sid"]
+    for suffix in ("sessions", f"sessions/{sid}", "mfa", "mfa/totp", "mfa/totp/confirm", "mfa/recovery_codes"):
+        for method in ("get", "options"):
+            r = getattr(client, method)(f"/users/{user.id}/{suffix}", HTTP_ACCEPT="text/html")
+            assert r.status_code < 500, (suffix, method, r.status_code)
