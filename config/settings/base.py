@@ -57,7 +57,8 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Our own pages outside any app (config/templates: the ReDoc page without web fonts).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -186,6 +187,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # Bearer alone: API clients (and Swagger UI's "Authorize") send `Authorization: Bearer`. The
+    # browser login's cookie is for the browsable API and stays out of the schema.
+    "AUTHENTICATION_WHITELIST": ["accounts.authentication.MongoJWTAuthentication"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.paths_without_trailing_slash",

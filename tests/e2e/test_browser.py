@@ -181,6 +181,28 @@ def test_swagger_ui_login_authorize_and_call(server, context):
     shot(page, "04-docs-users-me")
 
 
+@pytest.mark.parametrize("path, ready", [("/api/redoc/", "h1"), ("/api/docs/", ".swagger-ui .information-container")])
+def test_docs_pages_make_no_request_to_another_host(server, context, path, ready):
+    """Offline means offline: every request the page makes (fonts, logos, scripts) goes to the
+    service itself. ReDoc's bundle asks cdn.redoc.ly for a logo; the page's CSP stops it before
+    it leaves, so it never reaches the network."""
+    local = (server, "data:", f"blob:{server}")
+    requested: list[str] = []
+    refused_by_csp: list[str] = []
+    reached_network: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    context.on("requestfailed", lambda request: refused_by_csp.append(request.url) if request.failure == "csp" else None)
+    # Anything that gets past the browser's own checks to the network layer is recorded and aborted.
+    context.route(lambda url: not url.startswith(local), lambda route: (reached_network.append(route.request.url), route.abort()))
+    page = context.new_page()
+    page.goto(f"{server}{path}")
+    page.wait_for_selector(ready)
+    page.wait_for_load_state("networkidle")
+    shot(page, "00-redoc" if "redoc" in path else "00-swagger")
+    assert requested and not reached_network, reached_network
+    assert [url for url in requested if not url.startswith(local)] == refused_by_csp
+
+
 def test_browsable_api_login_use_and_logout(server, context):
     page = context.new_page()
     response = page.goto(f"{server}/users/me")
