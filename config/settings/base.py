@@ -38,12 +38,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "accounts",
     "profiles",
 ]
 
 MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
+    # Before anything that can answer on its own, so a preflight or an error still carries CORS.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Swagger UI, ReDoc, the browsable API) under gunicorn, with no web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -196,6 +199,20 @@ SPECTACULAR_SETTINGS = {
         "config.openapi.unsupported_media_type",
     ],
 }
+
+# --- Cross-origin requests (django-cors-headers) ----------------------------------------------
+# Closed by default: no origin may call the API from a browser page of another origin until it is
+# listed here (scheme://host[:port], comma-separated; `*` is refused by the check below).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+if "*" in CORS_ALLOWED_ORIGINS or "null" in CORS_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS lists origins (https://app.example.com), never * or null.")
+CORS_ALLOW_ALL_ORIGINS = False
+# Bearer tokens need no credentials mode; cookies do. When on, only listed origins ever get
+# Access-Control-Allow-Credentials (django-cors-headers never sends it with a wildcard).
+CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=False)
+# What a page's script may read besides the simple headers.
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "ETag", "Retry-After", "Content-Disposition"]
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- Security headers (on whenever DEBUG is off) ----------------------------------------------
 if not DEBUG:
