@@ -249,6 +249,7 @@ LOGGING = {
         },
     },
     "handlers": {
+        "null": {"class": "logging.NullHandler"},
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_JSON else "plain",
@@ -260,8 +261,10 @@ LOGGING = {
         # Django's own loggers write through our handler only (its defaults add another console
         # handler and, with DEBUG off, mail_admins, which would send request data by email).
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        # Our request log replaces Django's own, which would log each request a second time.
-        "django.server": {"handlers": [], "propagate": False},
+        # Our request log replaces runserver's own, which would log each request a second time.
+        # A NullHandler, not an empty list: a logger with no handler at all hands its warnings
+        # (runserver logs every 4xx as one) to Python's last-resort handler, i.e. to stderr.
+        "django.server": {"handlers": ["null"], "propagate": False},
         # 5xx only (4xx are in the request log): path and traceback, never headers or body.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
