@@ -5,10 +5,19 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from config import mongo
+from config.openapi import documented
 
 HealthOutput = inline_serializer("Health", {"status": serializers.CharField(), "database": serializers.CharField()})
 
 
+@documented(
+    "health",
+    "Is the service up?",
+    "Anyone, no token. For load balancers and container health checks: the service answers and "
+    "its database answers a ping.",
+    tag="operations",
+    statuses={200: '`{"status": "ok", "database": "ok"}`', 503: '`{"status": "error", ...}`: the database cannot be reached.'},
+)
 @extend_schema(responses={200: HealthOutput, 503: HealthOutput}, auth=[])
 @api_view(["GET"])
 @authentication_classes([])

@@ -84,3 +84,25 @@ class AvatarInput(serializers.Serializer):
 class AvatarOutput(serializers.Serializer):
     message = serializers.CharField()
     avatar_url = serializers.CharField()
+
+
+class ExportedAccount(serializers.Serializer):
+    """The stored account as it is in the database, without its password hash. Only the keys
+    every account has are listed; the stored document may hold more."""
+
+    _id = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.CharField()
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class UserExportOutput(serializers.Serializer):
+    """GET /users/{user_id}/export: documentation only (the body is built by the export service)."""
+
+    user = ExportedAccount()
+    collections = serializers.DictField(
+        child=serializers.ListField(child=serializers.DictField()),
+        help_text="Every document of the user's, by collection name: each holds its `_id` and `user`; ids and dates as strings.",
+    )

@@ -26,7 +26,7 @@ from accounts.schema import ERRORS, Detail, ValidationErrors
 from accounts.serializers import USER_ID, MessageOutput, validated
 from accounts.views import UserRouteMixin
 from profiles import selectors, services
-from profiles.serializers import AddDetailsInput, AvatarInput, AvatarOutput, UserWithDetailsOutput
+from profiles.serializers import AddDetailsInput, AvatarInput, AvatarOutput, UserExportOutput, UserWithDetailsOutput
 
 # The image may change at the same URL: caches keep it but ask again (a 304 when unchanged).
 AVATAR_CACHE_CONTROL = "private, no-cache"
@@ -42,6 +42,18 @@ def _etag_listed(header: str | None, etag: str) -> bool:
         return False
     tags = parse_etags(header)
     return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
+
+
+def _avatar_media_type(request, stored: str) -> str:
+    """The image's own type, unless the client accepts `application/octet-stream` and not that
+    type (nor image/*, nor */*): then the same bytes as application/octet-stream."""
+    django_request = request._request
+    if django_request.headers.get("Accept") and not django_request.accepts(stored) and django_request.accepts(OCTET_STREAM):
+        return OCTET_STREAM
+    return stored
+
+
+OCTET_STREAM = "application/octet-stream"
 
 
 # Built once and shared: DRF deep-copies a serializer's declared fields each time one is created,
@@ -82,7 +94,7 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
         joined = selectors.user_with_details(user_id=str(request.user.id), caller=request.user)
         return Response(JOINED_OUTPUT.to_representation(joined))
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: Detail, 403: Detail, 404: Detail})
+    @extend_schema(responses={200: UserExportOutput, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["get"], url_path="export")
     def export(self, request, user_id: str):
         return Response(selectors.user_export(user=self.get_object()))
@@ -111,8 +123,11 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
             *AVATAR_HEADERS,
         ],
         responses={
+            # The image's own type; `application/octet-stream` when the client accepts only that
+            # (what generated clients handle as a file: openapi-python-client drops image/* bodies).
             (200, "image/jpeg"): OpenApiTypes.BINARY,
             (200, "image/png"): OpenApiTypes.BINARY,
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
             304: OpenApiResponse(description="Not modified: If-None-Match names the current ETag."),
             401: Detail,
             403: Detail,
@@ -151,7 +166,7 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
             response = HttpResponseNotModified()
         else:
             avatar, content = selectors.avatar_content(user=user, avatar=avatar)
-            response = HttpResponse(content, content_type=avatar.content_type)
+            response = HttpResponse(content, content_type=_avatar_media_type(request, avatar.content_type))
         response["ETag"] = quote_etag(avatar.etag)
         response["Cache-Control"] = AVATAR_CACHE_CONTROL
         patch_vary_headers(response, ["Authorization"])

@@ -197,6 +197,9 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.paths_without_trailing_slash",
         "config.openapi.unsupported_media_type",
+        "config.openapi.typed_validation_errors",
+        "config.openapi.status_descriptions",
+        "config.openapi.parameter_descriptions",
     ],
 }
 
