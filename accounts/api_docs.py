@@ -9,7 +9,7 @@ test (tests/test_openapi_docs.py) fails for an operation without them.
 from drf_spectacular.utils import extend_schema_view
 
 from accounts import views
-from config.openapi import documented
+from common.openapi import documented
 
 OWNER_OR_ADMIN = "The account's owner or an admin (`Authorization: Bearer <access>`)."
 ADMIN_ONLY = "Admins only (`Authorization: Bearer <access>` of a user whose role is `admin`)."

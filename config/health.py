@@ -4,8 +4,8 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from common.openapi import documented
 from config import mongo
-from config.openapi import documented
 
 HealthOutput = inline_serializer("Health", {"status": serializers.CharField(), "database": serializers.CharField()})
 

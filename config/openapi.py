@@ -1,4 +1,6 @@
-"""drf-spectacular hooks."""
+"""drf-spectacular hooks: what every operation's schema gets without declaring it (paths as API.md
+writes them, 415s, typed 400 bodies, descriptions of responses and shared parameters)."""
+from common.openapi import PARAMETER_MEANINGS, STATUS_EXTENSION, STATUS_MEANINGS
 
 
 def paths_without_trailing_slash(result, generator, request, public):
@@ -21,24 +23,6 @@ def unsupported_media_type(result, generator, request, public):
 
 
 # --- Error bodies and response descriptions ----------------------------------------------------
-# What a status means when the operation says nothing more specific. An operation documents its
-# own meaning of a status (409: which conflict) with OpenApiResponse(description=...).
-STATUS_MEANINGS = {
-    "200": "Success.",
-    "201": "Created.",
-    "204": "Done; no body.",
-    "304": "Not modified: the ETag named in If-None-Match is still current.",
-    "400": "Invalid input: a list of messages under each field at fault (or `detail` for a body that is not valid JSON).",
-    "401": "No valid access token: missing, malformed, expired or revoked (`code` says which, e.g. `token_not_valid`).",
-    "403": "Signed in, but not allowed: not the owner of this account nor an admin, or an admin-only action.",
-    "404": "No such user (a malformed or unknown id, or a trashed account for anyone but an admin), or nothing at this path.",
-    "409": "Conflicts with what is stored (a name or id taken by someone else).",
-    "413": "The upload is larger than allowed.",
-    "415": "The body is not of a media type this operation accepts.",
-    "429": "Too many requests: wait the number of seconds in the `Retry-After` header.",
-    "503": "The database cannot be reached.",
-}
-
 _MESSAGES = {"type": "array", "items": {"type": "string"}}
 _NESTED_MESSAGES = {
     "anyOf": [_MESSAGES, {"type": "object", "additionalProperties": {}, "description": "Messages by item index or key."}]
@@ -103,22 +87,6 @@ def typed_validation_errors(result, generator, request, public):
 
 
 # --- Operation documentation -------------------------------------------------------------------
-STATUS_EXTENSION = "x-status-descriptions"
-
-
-def documented(operation_id: str, summary: str, description: str, *, tag: str, statuses: dict | None = None, methods=None):
-    """The words of one operation, for the people who call it: a readable operationId (the
-    function name in a generated client), a summary (ReDoc's and Swagger UI's title), a
-    description (who may call it, what it does), and what each status means for it. The shapes
-    (request, responses) stay with the view's own @extend_schema; this only adds words."""
-    from drf_spectacular.utils import extend_schema
-
-    extensions = {STATUS_EXTENSION: {str(code): text for code, text in (statuses or {}).items()}}
-    return extend_schema(
-        operation_id=operation_id, summary=summary, description=description.strip(), tags=[tag], extensions=extensions, methods=methods
-    )
-
-
 def status_descriptions(result, generator, request, public):
     """Every response described: the operation's own words for a status (`documented(...,
     statuses=)`), else what the status means across the API (STATUS_MEANINGS)."""
@@ -133,16 +101,6 @@ def status_descriptions(result, generator, request, public):
                 elif not response.get("description"):
                     response["description"] = STATUS_MEANINGS.get(code, "")
     return result
-
-
-# What the parameters every path shares mean, unless the operation says more.
-PARAMETER_MEANINGS = {
-    "user_id": "The user's id: 24 hexadecimal digits (a MongoDB ObjectId).",
-    "linked_id": "An external id: 1-128 letters, digits and `. _ : @ -`.",
-    "page": "Page number, from 1.",
-    "per_page": "Items per page, 1-30.",
-    "reason": "Why; kept in the record (at most 500 characters).",
-}
 
 
 def parameter_descriptions(result, generator, request, public):

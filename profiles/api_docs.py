@@ -3,7 +3,7 @@ convention). Applied when the app is ready (profiles/apps.py)."""
 from drf_spectacular.utils import extend_schema_view
 
 from accounts.api_docs import NO_USER, NOT_OWNER, OWNER_OR_ADMIN
-from config.openapi import documented
+from common.openapi import documented
 from profiles import views
 
 extend_schema_view(

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from rest_framework.exceptions import APIException
 
 from accounts.management.errors import ServiceCommand, error_text
-from accounts.services import admin_create
+from accounts.services.admins import admin_create
 
 
 class Command(ServiceCommand):

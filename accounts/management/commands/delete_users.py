@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from accounts.documents import TrashEntry, User, now
 from accounts.management.errors import ServiceCommand, plural
-from accounts.services import users_chain_delete, users_chain_delete_counts
+from accounts.services.user_data import users_chain_delete, users_chain_delete_counts
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 

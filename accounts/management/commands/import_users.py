@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from accounts.hashers import LegacyBcryptPasswordHasher
 from accounts.management.errors import ServiceCommand, plural
 from accounts.serializers import ImportUserInput
-from accounts.services import users_import
+from accounts.services.importing import users_import
 
 
 def _json_problem(exc: ValueError) -> str:
