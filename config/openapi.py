@@ -112,6 +112,4 @@ def parameter_descriptions(result, generator, request, public):
             for parameter in operation.get("parameters", []):
                 if not parameter.get("description") and parameter["name"] in PARAMETER_MEANINGS:
                     parameter["description"] = PARAMETER_MEANINGS[parameter["name"]]
-                if parameter["name"] == "reason" and parameter.get("in") == "query":
-                    parameter["schema"].setdefault("maxLength", 500)
     return result

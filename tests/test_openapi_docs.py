@@ -116,7 +116,9 @@ def test_the_export_is_typed(schema, client_for, user):
 
 def test_reason_is_required_and_described_on_trash(schema):
     (reason,) = [p for p in schema["paths"]["/users/{user_id}"]["delete"]["parameters"] if p["name"] == "reason"]
-    assert reason["required"] is True and reason["schema"]["maxLength"] == 500 and reason["description"]
+    # No maxLength in the schema: a fuzzer would send 500 four-byte characters, a URL past what
+    # gunicorn accepts (414); the description says it.
+    assert reason["required"] is True and "500 characters" in reason["description"]
 
 
 # --- the avatar as a file, for generated clients -------------------------------------------------
