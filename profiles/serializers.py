@@ -99,7 +99,8 @@ class ExportedAccount(serializers.Serializer):
 
 
 class UserExportOutput(serializers.Serializer):
-    """GET /users/{user_id}/export: documentation only (the body is built by the export service)."""
+    """Everything stored about a user: the account, and their documents in every collection."""
+    # Only documents the answer of GET /users/{user_id}/export; accounts.services.user_data builds it.
 
     user = ExportedAccount()
     collections = serializers.DictField(

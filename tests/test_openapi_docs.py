@@ -154,3 +154,9 @@ def test_the_avatar_answers_octet_stream_to_who_asks_only_for_that(client_for, u
     r = client.get(f"/users/{user.id}/avatar", **headers)
     assert r.status_code == 200 and r["Content-Type"] == expected
     assert r.content.startswith(b"\x89PNG")
+
+
+def test_component_descriptions_speak_to_callers(schema):
+    for name, component in schema["components"]["schemas"].items():
+        text = component.get("description", "") + " ".join(p.get("description", "") for p in component.get("properties", {}).values())
+        assert not any(word in text for word in INTERNAL_WORDS + ("documentation only", "services")), f"{name}: {text[:160]}"
