@@ -97,7 +97,9 @@ class UserOutput(serializers.Serializer):
 class UserUpdateInput(serializers.Serializer):
     username = UsernameField(required=False)
     email = serializers.EmailField(max_length=254, required=False)
-    role = serializers.ChoiceField(choices=ROLES, required=False, help_text="Admins only.")
+    # Write-only: the browsable API pre-fills its PATCH form from this serializer's output, and a
+    # form that sends the current role back is refused for anyone but an admin.
+    role = serializers.ChoiceField(choices=ROLES, required=False, write_only=True, help_text="Admins only.")
 
 
 class PasswordChangeInput(serializers.Serializer):

@@ -71,8 +71,18 @@ def documented(operation_id: str, summary: str, description: str, *, tag: str, s
     """The words of one operation, for the people who call it: a readable operationId (the
     function name in a generated client), a summary (ReDoc's and Swagger UI's title), a
     description (who may call it, what it does), and what each status means for it. The shapes
-    (request, responses) stay with the view's own @extend_schema; this only adds words."""
+    (request, responses) stay with the view's own @extend_schema; this only adds words. The
+    browsable API shows the same summary and description (common/browsable.py)."""
     extensions = {STATUS_EXTENSION: {str(code): text for code, text in (statuses or {}).items()}}
-    return extend_schema(
+    schema = extend_schema(
         operation_id=operation_id, summary=summary, description=description.strip(), tags=[tag], extensions=extensions, methods=methods
     )
+
+    def decorate(function):
+        function = schema(function)
+        # A new dict each time: a method shared by two viewsets must not get the other's words.
+        words = {method.upper(): (summary, description.strip()) for method in (methods or ["*"])}
+        function.api_words = {**getattr(function, "api_words", {}), **words}
+        return function
+
+    return decorate

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts.views import AuthViewSet, RegisterViewSet, TrashViewSet, UserViewSet
 from config.docs import RedocView, SwaggerView
 from config.health import health
+from config.root import Root
 from config.routers import OptionalSlashRouter
 from profiles.views import ProfileViewSet
 
@@ -19,6 +20,7 @@ router.register("trash", TrashViewSet, basename="trash")
 router.register("", AuthViewSet, basename="auth")
 
 urlpatterns = [
+    re_path(r"^$", Root.as_view(), name="root"),
     re_path(r"^health/?$", health, name="health"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -162,6 +162,10 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     def _avatar_file(self, request, user: User) -> HttpResponse:
         avatar = selectors.avatar_get(user=user)
+        if request.accepted_renderer.format == "api":
+            # A person opening this URL in a browser gets the browsable API's page (its upload form
+            # and DELETE button); an <img> tag or an API client gets the bytes below.
+            return Response({"avatar_url": request.build_absolute_uri(), "content_type": avatar.content_type, "etag": avatar.etag})
         if _etag_listed(request.headers.get("If-None-Match"), quote_etag(avatar.etag)):
             response = HttpResponseNotModified()
         else:

@@ -80,6 +80,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The browsable API's own script (config/static/browsable/).
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 # https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off, hashed and compressed
 # files, cached for ever; run `manage.py collectstatic` first (the Dockerfile does). With DEBUG,
 # served from the apps' folders, no collectstatic needed. Decided from the environment here, not
@@ -140,8 +142,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        # DRF's, with forms where it would show a 405, in the service's words (common/browsable.py).
+        "common.browsable.ServiceBrowsableAPIRenderer",
     ],
+    "VIEW_NAME_FUNCTION": "common.browsable.view_name",
+    "VIEW_DESCRIPTION_FUNCTION": "common.browsable.view_description",
     "UNAUTHENTICATED_USER": None,
     # JSON in and out; the avatar upload alone accepts multipart (API.md, "Conventions").
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
