@@ -55,4 +55,13 @@ class ServiceBrowsableAPIRenderer(BrowsableAPIRenderer):
                 data = {"detail": f"Use the {method.upper()} form below; GET reads nothing here."}
         context = super().get_context(data, accepted_media_type, renderer_context)
         context["service_name"] = SERVICE_NAME
+        # The DELETE dialog names what DELETE does here, not the page (GET) it is on.
+        context["delete_summary"] = self._summary_of(view, "delete")
         return context
+
+    @staticmethod
+    def _summary_of(view, method: str) -> str:
+        action = (getattr(view, "action_map", None) or {}).get(method)
+        words = getattr(getattr(view, action, None), "api_words", {}) if action else {}
+        entry = words.get(method.upper()) or words.get("*")
+        return entry[0] if entry else ""

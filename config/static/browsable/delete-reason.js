@@ -5,6 +5,10 @@
   var form = document.querySelector('#deleteModal form[data-method="DELETE"]');
   if (!form) { return; }
   var body = document.querySelector('#deleteModal .modal-body');
+  var summary = document.getElementById('delete-summary');
+  if (summary && JSON.parse(summary.textContent)) {
+    body.querySelector('h4').textContent = JSON.parse(summary.textContent) + '?';
+  }
   var group = document.createElement('div');
   group.className = 'form-group';
   group.style.marginTop = '15px';
