@@ -151,6 +151,18 @@ The query parameter `reason` is required (at most 500 characters) and kept with 
             404: NO_USER,
         },
     ),
+    export=documented(
+        "export_user",
+        "Export everything stored about a user",
+        f"""
+{OWNER_OR_ADMIN} A copy of every document the service holds about the user: the account (without
+its password hash) under `user`, and under `collections` every document of theirs by collection
+name (details, linked ids, token records, the avatar file's metadata, ...), the same collections
+the chain delete removes. Values are JSON: ids and dates as strings.
+""",
+        tag="users",
+        statuses={200: "Everything stored about the user.", 403: NOT_OWNER, 404: NO_USER},
+    ),
     password=documented(
         "change_password",
         "Change one's password",
@@ -202,7 +214,7 @@ extend_schema_view(
         tag="admin",
         statuses={200: "One page of trash entries.", 400: "`page` below 1 or past the end, or `per_page` outside 1-30.", 403: "The caller is not an admin."},
     ),
-    bulk_delete=documented(
+    bulk_trash=documented(
         "trash_users_bulk",
         "Move many users to the trash",
         f"""

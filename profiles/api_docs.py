@@ -37,18 +37,6 @@ linked id or null, `linked_ids`: all of them, oldest first, `created_at`) and th
         tag="users",
         statuses={200: "The caller and their details."},
     ),
-    export=documented(
-        "export_user",
-        "Export everything stored about a user",
-        f"""
-{OWNER_OR_ADMIN} A copy of every document the service holds about the user: the account (without
-its password hash) under `user`, and under `collections` every document of theirs by collection
-name (details, linked ids, token records, the avatar file's metadata, ...), the same collections
-the chain delete removes. Values are JSON: ids and dates as strings.
-""",
-        tag="users",
-        statuses={200: "Everything stored about the user.", 403: NOT_OWNER, 404: NO_USER},
-    ),
     avatar=[
         documented(
             "upload_avatar",

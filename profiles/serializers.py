@@ -2,10 +2,13 @@
 import math
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.documents import ROLES
 from accounts.serializers import UserIdInput
+from accounts.user_extensions import user_output_field_add
+from profiles.documents import avatar_path
 
 PHONE_VALIDATOR = RegexValidator(r"^\+[0-9]{7,15}\Z", "A phone number in E.164 form: + and 7-15 digits.")
 PREFERENCES_MAX_KEYS = 50
@@ -86,24 +89,18 @@ class AvatarOutput(serializers.Serializer):
     avatar_url = serializers.CharField()
 
 
-class ExportedAccount(serializers.Serializer):
-    """The stored account as it is in the database, without its password hash. Only the keys
-    every account has are listed; the stored document may hold more."""
+@extend_schema_field({"type": "string", "nullable": True})
+class AvatarUrlField(serializers.Field):
+    """`avatar_url` in the user representation: the avatar's absolute URL, or null."""
 
-    _id = serializers.CharField()
-    username = serializers.CharField()
-    email = serializers.CharField()
-    role = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, user) -> str | None:
+        if not getattr(user, "has_avatar", False):
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(avatar_path(user.id)) if request else avatar_path(user.id)
 
 
-class UserExportOutput(serializers.Serializer):
-    """Everything stored about a user: the account, and their documents in every collection."""
-    # Only documents the answer of GET /users/{user_id}/export; accounts.services.user_data builds it.
-
-    user = ExportedAccount()
-    collections = serializers.DictField(
-        child=serializers.ListField(child=serializers.DictField()),
-        help_text="Every document of the user's, by collection name: each holds its `_id` and `user`; ids and dates as strings.",
-    )
+user_output_field_add("avatar_url", AvatarUrlField(), after="linked_ids")
