@@ -7,8 +7,9 @@ fails the run, naming the block. A curl that does not check its answer could hid
 every curl must carry `--fail-with-body` (a non-2xx answer fails) or `-w '%{http_code}'` (the
 block checks the code itself).
 
-It runs in a scratch copy of the tracked files (so the files the examples write, such as me.jpg,
-and the database they fill stay out of the repository), sharing the repository's .venv.
+It runs in a scratch copy of the tracked files, as a fresh clone would (its own .venv, made by the
+README's commands), so the files the examples write (me.jpg ...) and the data they store stay
+out of the repository.
 Blocks that cannot run here (Docker, a cloud database) are fenced as ```console in the README.
 
 Usage: python3 .ci/readme.py [README.md]
@@ -85,8 +86,6 @@ def main() -> int:
         if source.is_file():
             (scratch / name.decode()).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, scratch / name.decode())
-    if (ROOT / ".venv").is_dir():
-        (scratch / ".venv").symlink_to(ROOT / ".venv")
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "MONGODB_URI", "TEST_MONGODB_URI", "DEBUG")}
     log = scratch / "server.log"
 
@@ -121,12 +120,22 @@ def main() -> int:
             print(f"== the service's log:\n{log.read_text()[-4000:]}", file=sys.stderr)
         return result.returncode
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        _stop(server)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """End the first block's process group (bash, and the runserver it started)."""
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 if __name__ == "__main__":
