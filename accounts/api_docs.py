@@ -8,7 +8,9 @@ test (tests/test_openapi_docs.py) fails for an operation without them.
 """
 from drf_spectacular.utils import extend_schema_view
 
-from accounts import views
+from accounts.views.public import AuthViewSet, RegisterViewSet
+from accounts.views.trash import TrashViewSet
+from accounts.views.users import UserViewSet
 from common.openapi import documented
 
 OWNER_OR_ADMIN = "The account's owner or an admin (`Authorization: Bearer <access>`)."
@@ -60,7 +62,7 @@ of the same user stay signed in (a password change signs out everywhere).
         tag="auth",
         statuses={204: "Revoked.", 401: "The refresh token is invalid or expired."},
     ),
-)(views.AuthViewSet)
+)(AuthViewSet)
 
 extend_schema_view(
     register=documented(
@@ -80,7 +82,7 @@ characters, not common, not all digits, not too like the username or email.
             429: "Too many registrations from this address: retry after `Retry-After` seconds.",
         },
     ),
-)(views.RegisterViewSet)
+)(RegisterViewSet)
 
 extend_schema_view(
     link_id=documented(
@@ -104,7 +106,7 @@ at most. Linking an id the user already holds again is a 200 and changes nothing
         "Delete a user and all their data, now",
         f"""
 {OWNER_OR_ADMIN} The chain delete: the user and every document of theirs in every collection
-(details, linked ids, token records, avatar file, trash entry) are removed at once and for good,
+(details, linked ids, token records, stored files, trash entry) are removed at once and for good,
 and their tokens stop working. Only a deletion record remains (who, when, why, how many documents
 per collection); `reason` is kept in it. To delete reversibly, use `DELETE /users/{{user_id}}`
 (the trash).
@@ -115,7 +117,8 @@ per collection); `reason` is kept in it. To delete reversibly, use `DELETE /user
     retrieve=documented(
         "get_user",
         "Read a user",
-        f"{OWNER_OR_ADMIN} The account: id, username, email, role, linked ids, avatar URL, dates. Never a password or hash.",
+        f"{OWNER_OR_ADMIN} The account: id, username, email, role, linked ids, dates, and what other parts "
+        "of the service add (a picture's URL). Never a password or hash.",
         tag="users",
         statuses={200: "The user.", 403: NOT_OWNER, 404: NO_USER},
     ),
@@ -157,7 +160,7 @@ The query parameter `reason` is required (at most 500 characters) and kept with 
         f"""
 {OWNER_OR_ADMIN} A copy of every document the service holds about the user: the account (without
 its password hash) under `user`, and under `collections` every document of theirs by collection
-name (details, linked ids, token records, the avatar file's metadata, ...), the same collections
+name (details, linked ids, token records, stored files' metadata, ...), the same collections
 the chain delete removes. Values are JSON: ids and dates as strings.
 """,
         tag="users",
@@ -204,7 +207,7 @@ case, as plain text. The envelope says `total`, `page`, `per_page`, `has_next`, 
         tag="admin",
         statuses={200: "The user.", 403: "The caller is not an admin.", 404: "No user holds this linked id."},
     ),
-)(views.UserViewSet)
+)(UserViewSet)
 
 extend_schema_view(
     list=documented(
@@ -243,4 +246,4 @@ before), `not_found` (no such user). Permanent bulk deletion is `manage.py delet
         tag="admin",
         statuses={204: "Purged.", 403: "The caller is not an admin.", 404: "No such user in the trash (restore or trash it first)."},
     ),
-)(views.TrashViewSet)
+)(TrashViewSet)

@@ -1,5 +1,7 @@
 """OpenAPI pieces of `accounts` alone: the 409 of a taken username, and the bearer scheme of
-MongoJWTAuthentication. The shapes both apps use are in common/openapi.py."""
+MongoJWTAuthentication. The browser login's cookie is left out of the schema on purpose
+(SPECTACULAR_SETTINGS["AUTHENTICATION_WHITELIST"]): API clients, and Swagger UI's "Authorize",
+send the bearer token. The shapes both apps use are in common/openapi.py."""
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
