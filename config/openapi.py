@@ -67,9 +67,10 @@ def typed_validation_errors(result, generator, request, public):
             if not isinstance(operation, dict) or "400" not in operation.get("responses", {}):
                 continue
             body = next(iter(operation.get("requestBody", {}).get("content", {}).values()), None)
-            if body and "$ref" in body["schema"]:
-                base = body["schema"]["$ref"].rsplit("/", 1)[-1].removesuffix("Request").removeprefix("Patched")
-                fields = _resolve(result, body["schema"]).get("properties", {})
+            if body:
+                ref = body.get("schema", {}).get("$ref", "")
+                base = ref.rsplit("/", 1)[-1].removesuffix("Request").removeprefix("Patched") if ref else _pascal(operation["operationId"])
+                fields = _resolve(result, body.get("schema", {})).get("properties", {})
                 what = "the request body"
             else:
                 base = _pascal(operation["operationId"])
