@@ -37,15 +37,8 @@ class SessionViewSet(UserRouteMixin, viewsets.GenericViewSet):
         # the sessions themselves come from the service.
         return Session.objects.none()
 
-    @extend_schema(
-        methods=["GET"], responses={200: SessionOutput(many=True), 401: Detail, 403: Detail, 404: Detail}, summary="List the user's live sessions"
-    )
-    @extend_schema(
-        methods=["DELETE"],
-        operation_id="users_sessions_end_others",
-        responses={204: None, 401: Detail, 403: Detail, 404: Detail},
-        summary="End every session but the caller's own",
-    )
+    @extend_schema(methods=["GET"], responses={200: SessionOutput(many=True), 401: Detail, 403: Detail, 404: Detail})
+    @extend_schema(methods=["DELETE"], responses={204: None, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["get", "delete"], url_path="sessions")
     def sessions(self, request, user_id: str):
         user = self.get_object()
@@ -66,7 +59,7 @@ class SessionViewSet(UserRouteMixin, viewsets.GenericViewSet):
         ]
         return Response(SessionOutput(rows, many=True).data)
 
-    @extend_schema(operation_id="users_session_end", request=None, responses={204: None, **ERRORS}, summary="End one session")
+    @extend_schema(request=None, responses={204: None, **ERRORS})
     @action(detail=True, methods=["delete"], url_path=rf"sessions/(?P<session_id>{SESSION_ID})")
     def end(self, request, user_id: str, session_id: str):
         user = self.get_object()

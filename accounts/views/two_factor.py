@@ -55,8 +55,8 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
             self.permission_denied(request, message=OWNER_ONLY)
         return user
 
-    @extend_schema(methods=["POST"], request=CurrentPasswordInput, responses={200: TotpStartOutput, 409: Detail, **ERRORS}, summary="Start TOTP enrolment")
-    @extend_schema(methods=["DELETE"], request=CurrentPasswordInput, responses={204: None, **ERRORS}, summary="Turn TOTP off")
+    @extend_schema(methods=["POST"], request=CurrentPasswordInput, responses={200: TotpStartOutput, 409: Detail, **ERRORS})
+    @extend_schema(methods=["DELETE"], request=CurrentPasswordInput, responses={204: None, **ERRORS})
     @action(detail=True, methods=["post", "delete"], url_path="mfa/totp")
     def totp(self, request, user_id: str):
         data = validated(CurrentPasswordInput, request.data)
@@ -67,7 +67,7 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
         secret, uri = two_factor.totp_enrol_start(user=user, current_password=data["current_password"])
         return Response({"secret": secret, "otpauth_uri": uri})
 
-    @extend_schema(request=TotpConfirmInput, responses={200: RecoveryCodesOutput, 409: Detail, **ERRORS}, summary="Confirm TOTP enrolment")
+    @extend_schema(request=TotpConfirmInput, responses={200: RecoveryCodesOutput, 409: Detail, **ERRORS})
     @action(detail=True, methods=["post"], url_path="mfa/totp/confirm")
     def totp_confirm(self, request, user_id: str):
         data = validated(TotpConfirmInput, request.data)
@@ -75,7 +75,7 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
         codes = two_factor.totp_enrol_confirm(user=user, code=data["code"], ip=client_ip(request))
         return Response({"recovery_codes": codes})
 
-    @extend_schema(request=CurrentPasswordInput, responses={200: RecoveryCodesOutput, 409: Detail, **ERRORS}, summary="Replace the recovery codes")
+    @extend_schema(request=CurrentPasswordInput, responses={200: RecoveryCodesOutput, 409: Detail, **ERRORS})
     @action(detail=True, methods=["post"], url_path="mfa/recovery_codes")
     def recovery_codes(self, request, user_id: str):
         data = validated(CurrentPasswordInput, request.data)
@@ -83,7 +83,7 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
         codes = two_factor.recovery_codes_regenerate(user=user, current_password=data["current_password"], ip=client_ip(request))
         return Response({"recovery_codes": codes})
 
-    @extend_schema(request=None, responses={204: None, 401: Detail, 403: Detail, 404: Detail}, summary="Reset a user's two-factor (admin)")
+    @extend_schema(request=None, responses={204: None, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["delete"], url_path="mfa")
     def reset(self, request, user_id: str):
         two_factor.mfa_reset(user=self.get_object(), actor=request.user, ip=client_ip(request))
@@ -97,7 +97,7 @@ class MfaLoginViewSet(PublicMixin, viewsets.GenericViewSet):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
-    @extend_schema(request=MfaLoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[], summary="Log in: the second factor")
+    @extend_schema(request=MfaLoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
     @action(detail=False, methods=["post"], url_path="auth/mfa")
     def mfa(self, request):
         data = validated(MfaLoginInput, request.data)

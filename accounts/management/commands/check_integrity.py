@@ -1,16 +1,17 @@
 """manage.py check_integrity [--fix]: documents whose user no longer exists, per collection.
 
 Such orphans appear when a chain delete was interrupted between its steps, or when data was
-written by something other than this service. It also checks that the user documents' lists of
-live sessions and the Session documents agree (accounts/services/sessions.py). `--fix` removes them (and their stored files).
+written by something other than this service. `--fix` removes them (and their stored files).
+It also checks that the users' lists of live sessions and the Session documents agree
+(accounts/services/session_integrity.py); `--fix` mends those too.
 """
-from django.core.management.base import BaseCommand
 
+from accounts.management.errors import ServiceCommand
 from accounts.services.session_integrity import sessions_integrity_find, sessions_integrity_fix
 from accounts.services.user_data import orphans_delete, orphans_find
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "List (and with --fix remove) documents whose user no longer exists."
 
     def add_arguments(self, parser):
