@@ -3,6 +3,7 @@ MongoJWTAuthentication. The browser login's cookie is left out of the schema on 
 (SPECTACULAR_SETTINGS["AUTHENTICATION_WHITELIST"]): API clients, and Swagger UI's "Authorize",
 send the bearer token. The shapes both apps use are in common/openapi.py."""
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
@@ -15,3 +16,17 @@ UsernameConflict = inline_serializer(
 class MongoJWTScheme(SimpleJWTScheme):
     target_class = "accounts.authentication.MongoJWTAuthentication"
     name = "jwtAuth"
+
+
+class BodyOnDeleteSchema(AutoSchema):
+    """For views with a DELETE that takes a JSON body (API.md: turning TOTP off needs the current
+    password): drf-spectacular documents a request body only for PUT, PATCH and POST."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"  # read the body as for POST, then put the method back
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"

@@ -17,6 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.services import login as login_service
 from accounts.services import two_factor
+from accounts.openapi import BodyOnDeleteSchema
 from accounts.permissions import IsAdmin, IsOwnerOrAdmin
 from accounts.serializers import (
     CurrentPasswordInput,
@@ -37,6 +38,8 @@ OWNER_ONLY = "Only the account's owner may change its two-factor settings."
 
 class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     """TOTP enrolment and recovery codes (the owner only, with the password), and an admin's reset."""
+
+    schema = BodyOnDeleteSchema()  # DELETE /users/{user_id}/mfa/totp takes {current_password}
 
     serializers = {"totp": CurrentPasswordInput, "totp_confirm": TotpConfirmInput, "recovery_codes": CurrentPasswordInput}
 

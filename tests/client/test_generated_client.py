@@ -99,12 +99,17 @@ def test_the_whole_flow_through_the_generated_client(server, generated):
     )
     assert weak.status_code == HTTPStatus.BAD_REQUEST and weak.parsed.password
 
-    # Log in, refresh (rotation), and use the new access token.
-    login = api("auth.login").sync(client=client, body=model("LoginInputRequest")(email="client@example.com", password="a long river stone"))
+    # Log in, refresh (rotation); a spent refresh token sent again ends its session (reuse
+    # detection), the new pair included; log in again and use the new access token.
+    credentials = model("LoginInputRequest")(email="client@example.com", password="a long river stone")
+    login = api("auth.login").sync(client=client, body=credentials)
     assert login.user_id == user_id
     pair = api("auth.refresh_tokens").sync(client=client, body=model("RefreshInputRequest")(refresh=login.refresh))
     reused = api("auth.refresh_tokens").sync_detailed(client=client, body=model("RefreshInputRequest")(refresh=login.refresh))
     assert reused.status_code == HTTPStatus.UNAUTHORIZED and reused.parsed.detail
+    ended = api("auth.refresh_tokens").sync_detailed(client=client, body=model("RefreshInputRequest")(refresh=pair.refresh))
+    assert ended.status_code == HTTPStatus.UNAUTHORIZED
+    pair = api("auth.login").sync(client=client, body=credentials)
     me = generated.AuthenticatedClient(base_url=server, token=pair.access, raise_on_unexpected_status=True)
 
     # Link an id, add details, read the join and /users/me.
@@ -163,8 +168,12 @@ def test_the_whole_flow_through_the_generated_client(server, generated):
     assert api("avatars.delete_avatar").sync_detailed(user_id, client=me).status_code == HTTPStatus.NO_CONTENT
     assert api("users.unlink_id").sync_detailed(user_id, "crm:42", client=me).status_code == HTTPStatus.NO_CONTENT
 
-    # Log out a refresh token; then the chain delete: the user and their tokens are gone.
-    assert api("auth.logout").sync_detailed(client=client, body=model("RefreshInputRequest")(refresh=login.refresh)).status_code == 204
+    # Log out on a second device (its session ends, its access token with it); then the chain
+    # delete: the user and their tokens are gone.
+    second = api("auth.login").sync(client=client, body=model("LoginInputRequest")(email="client@example.com", password="another long stone"))
+    assert api("auth.logout").sync_detailed(client=client, body=model("RefreshInputRequest")(refresh=second.refresh)).status_code == 204
+    second_device = generated.AuthenticatedClient(base_url=server, token=second.access)
+    assert api("users.get_me").sync_detailed(client=second_device).status_code == HTTPStatus.UNAUTHORIZED
     deleted = api("users.delete_user").sync(user_id, client=me, reason="done")
     assert deleted.message == "User and associated data deleted successfully"
     gone = api("users.get_me").sync_detailed(client=me)
