@@ -4,6 +4,12 @@ simplejwt's own `get_user` queries Django's SQL user table; this loads the Mongo
 instead and refuses (401) a token whose user is malformed, missing, inactive, in the trash, or
 whose `ver` claim no longer matches the user's `token_version` (raised by a password change,
 which so revokes every token the user holds, access tokens included, at once).
+
+The caller is read from the database on every request, never from a cache, so a revoked,
+trashed or deleted user is refused on the very next request. A view that is about to read the
+caller's own data anyway may ask for it in that same round trip (`caller_lookups`, below): the
+caller's document then comes from one aggregation with the view's `$lookup` stages, and the
+looked-up arrays travel with the user as `user.prefetched`.
 """
 from bson import ObjectId
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -15,21 +21,53 @@ from accounts.documents import User
 TOKEN_VERSION_CLAIM = "ver"
 
 
-def user_for_token(token) -> User:
-    """The live user a validated token names, or AuthenticationFailed (401)."""
+def _token_user_id(token) -> ObjectId:
     user_id = token.get(api_settings.USER_ID_CLAIM)
     if not isinstance(user_id, str) or not ObjectId.is_valid(user_id):
         raise InvalidToken("Token contained no recognizable user identification.")
-    # Straight from the collection: the same document, without building a QuerySet per request.
-    son = User._get_collection().find_one({"_id": ObjectId(user_id)})
+    return ObjectId(user_id)
+
+
+def user_for_token(token, *, lookups: list[dict] | None = None) -> User:
+    """The live user a validated token names, or AuthenticationFailed (401). One round trip.
+
+    With `lookups` (`$lookup` stages), the user's document is read by an aggregation that also
+    runs them, still one round trip; each stage's `as` array is kept in `user.prefetched`."""
+    user_id = _token_user_id(token)
+    collection = User._get_collection()
+    prefetched = None
+    if lookups:
+        son = next(iter(collection.aggregate([{"$match": {"_id": user_id}}, *lookups])), None)
+        if son is not None:
+            prefetched = {stage["$lookup"]["as"]: son.pop(stage["$lookup"]["as"], []) for stage in lookups}
+    else:
+        # Straight from the collection: the same document, without building a QuerySet per request.
+        son = collection.find_one({"_id": user_id})
     user = User._from_son(son) if son is not None else None
     if user is None or not user.is_active or user.in_trash:
         raise AuthenticationFailed("User not found or not active.", code="user_not_found")
     if token.get(TOKEN_VERSION_CLAIM) != user.token_version:
         raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
+    if prefetched is not None:
+        prefetched["_son"] = son
+        user.prefetched = prefetched
     return user
 
 
+def caller_lookups(request, user_id: ObjectId) -> list[dict] | None:
+    """The `$lookup` stages the view handling `request` wants run with the caller's document:
+    its `caller_lookups(caller_id)` answer, or None (a plain `find_one`)."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    ask = getattr(view, "caller_lookups", None)
+    return ask(str(user_id)) if ask is not None else None
+
+
 class MongoJWTAuthentication(JWTAuthentication):
+    def authenticate(self, request):
+        self._request = request  # authenticators are made per request: get_user reads it
+        return super().authenticate(request)
+
     def get_user(self, validated_token) -> User:
-        return user_for_token(validated_token)
+        request = getattr(self, "_request", None)
+        lookups = caller_lookups(request, _token_user_id(validated_token)) if request is not None else None
+        return user_for_token(validated_token, lookups=lookups)
