@@ -388,14 +388,15 @@ def report(meta: dict, summary: dict, servers: list[dict]) -> str:
     if servers:
         out += [
             "",
-            "Production server candidates: our join (-c8, authenticated) on the same database, "
+            "Production server candidates, each with 1 and 2 processes: our join (-c8) on the same SecantusDB "
+            "server, and GET /health (-c16) on the in-memory store (no database server competing for the 2 cores); "
             f"{args.duration} s each, {args.reps} repetitions alternating, medians:",
             "",
-            "| server | processes | req/s | p50 | p99 |",
-            "|---|---:|---:|---:|---:|",
+            "| server | processes | load | req/s | p50 | p99 |",
+            "|---|---:|---|---:|---:|---:|",
         ]
         for s in servers:
-            out.append(f"| {s['server']} | {s['workers']} | {rps(s['rps'])} | {ms(s['p50_us'])} | {ms(s['p99_us'])} |")
+            out.append(f"| {s['server']} | {s['workers']} | {s['load']} | {rps(s['rps'])} | {ms(s['p50_us'])} | {ms(s['p99_us'])} |")
     out += [
         "",
         "The read during logins is the join, one connection, while a second wrk keeps 8 logins in flight "
@@ -519,31 +520,36 @@ def main() -> None:
 
 
 def compare_servers(args, port: int, mongodb_uri: str, users: Path, processes: list) -> list[dict]:
-    """Our join under each candidate server, with 1 and 2 processes, alternating, on the data
-    seeded above (the database holds it: every process reads the same users and tokens)."""
-    candidates = [("gunicorn", 1), ("granian", 1), ("gunicorn", 2), ("granian", 2)]
+    """Each candidate server with 1 and 2 processes, alternating: our join on the wire (the data
+    seeded above; every process reads the same users and tokens), and GET /health on the
+    in-memory store (the service's own CPU path with no database server taking a core, which is
+    what shows whether a second process uses the second core)."""
+    candidates = [(server, workers, load) for server in ("gunicorn", "granian") for workers in (1, 2) for load in ("join", "health")]
     measured: dict[tuple, list[dict]] = {c: [] for c in candidates}
     for rep in range(args.reps):
-        for server, workers in candidates if rep % 2 == 0 else list(reversed(candidates)):
-            p = Process(f"{server} x{workers}", server_command(server, port, workers), ours_env(mongodb_uri), BENCH / "results" / "servers.log", port)
+        for server, workers, load in candidates if rep % 2 == 0 else list(reversed(candidates)):
+            env = ours_env(mongodb_uri if load == "join" else "")
+            p = Process(f"{server} x{workers}", server_command(server, port, workers), env, BENCH / "results" / "servers.log", port)
             processes.append(p.start())
             try:
-                wrk(wrk_command("join.lua", 8, 2, port, users), 2)  # warm-up: every process has loaded its code
-                result = wrk(wrk_command("join.lua", 8, args.duration, port, users), args.duration)
+                command = wrk_command("join.lua", 8, args.duration, port, users) if load == "join" else wrk_command("get.lua", 16, args.duration, port, "/health")
+                wrk(command[:3] + ["-d2s"] + command[4:], 2)  # warm-up: every process has loaded its code
+                result = wrk(command, args.duration)
             finally:
                 p.stop()
                 processes.remove(p)
-            log(f"server {server} x{workers}: {rps(result['rps'])} req/s, p99 {ms(result['p99_us'])}")
-            measured[(server, workers)].append(result)
+            log(f"server {server} x{workers} {load}: {rps(result['rps'])} req/s, p99 {ms(result['p99_us'])}")
+            measured[(server, workers, load)].append(result)
     return [
         {
             "server": server,
             "workers": workers,
+            "load": load,
             "rps": median([r["rps"] for r in rs]),
             "p50_us": median([r["p50_us"] for r in rs]),
             "p99_us": median([r["p99_us"] for r in rs]),
         }
-        for (server, workers), rs in measured.items()
+        for (server, workers, load), rs in measured.items()
     ]
 
 
