@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn, and runserver). Creates the first admin from ADMIN_* if asked."""
+"""WSGI entry point (granian in production, and runserver). Creates the first admin from ADMIN_* if asked."""
 import gc
 import os
 

@@ -45,7 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Serves /static/ (Swagger UI, ReDoc, the browsable API) under gunicorn, with no web server.
+    # Serves /static/ (Swagger UI, ReDoc, the browsable API) under granian, with no web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Only Django views (the browser login page) rely on it: DRF's views are csrf_exempt, and
