@@ -87,9 +87,12 @@ def test_logout_revokes_the_refresh_token(api, user):
 )
 def test_tokens_fail_at_once_when_the_user_goes(api, user, admin, what_happens):
     tokens = login(api, user.email)
-    what_happens(user, admin)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    join = f"/users/user_with_details/{user.id}"  # the caller is read with the join's lookups
+    assert api.get(join).status_code == 200
+    what_happens(user, admin)
     assert api.get("/users/me").status_code == 401
+    assert api.get(join).status_code == 401
     assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
 
 
