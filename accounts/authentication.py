@@ -1,4 +1,4 @@
-"""JWT authentication for the MongoEngine user.
+"""JWT authentication for the MongoEngine user: the bearer header, and the browser login's cookie.
 
 simplejwt's own `get_user` queries Django's SQL user table; this loads the MongoEngine `User`
 instead and refuses (401) a token whose user is malformed, missing, inactive, in the trash, or
@@ -8,14 +8,21 @@ which so revokes every token the user holds, access tokens included, at once).
 The caller is read from the database on every request, never from a cache, so a revoked,
 trashed or deleted user is refused on the very next request. What is remembered across requests
 is only that a given token's signature and claims were checked (`_checked_token`): its expiry is
-checked again on every use, and everything about its user is read afresh. A view that is about to read the
-caller's own data anyway may ask for it in that same round trip (`caller_lookups`, below): the
-caller's document then comes from one aggregation with the view's `$lookup` stages, and the
-looked-up arrays travel with the user as `user.prefetched`.
+checked again on every use, and everything about its user is read afresh. A view that is about
+to read the caller's own data anyway may ask for it in that same round trip (`caller_lookups`,
+below): the caller's document then comes from one aggregation with the view's `$lookup` stages,
+and the looked-up arrays travel with the user as `user.prefetched`.
+
+A browser sends a cookie whoever made the page that sends it, so `CookieJWTAuthentication`
+accepts the cookie on an unsafe method only when the request also passes Django's CSRF check,
+as DRF's SessionAuthentication does. It comes after the bearer class (settings), so a request
+that carries an Authorization header is decided by the header alone.
 """
 from functools import lru_cache
 
 from bson import ObjectId
+from rest_framework import exceptions
+from rest_framework.authentication import CSRFCheck
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -25,6 +32,8 @@ from rest_framework_simplejwt.utils import aware_utcnow
 from accounts.documents import User
 
 TOKEN_VERSION_CLAIM = "ver"
+# The browser login's cookie (accounts/browser/views.py sets it): an access token, HttpOnly.
+ACCESS_COOKIE = "access_token"
 
 
 def _token_user_id(token) -> ObjectId:
@@ -103,3 +112,42 @@ class MongoJWTAuthentication(JWTAuthentication):
         request = getattr(self, "_request", None)
         lookups = caller_lookups(request, _token_user_id(validated_token)) if request is not None else None
         return user_for_token(validated_token, lookups=lookups)
+
+
+class CookieJWTAuthentication(MongoJWTAuthentication):
+    """The access token from the browser login's cookie, CSRF-checked on unsafe methods.
+
+    A missing, expired or revoked cookie token authenticates nobody (the request goes on as
+    anonymous, so the browsable API offers "Log in"); a valid one on an unsafe method without a
+    valid CSRF token is a 403, and the cookie is never used for that request.
+    """
+
+    def authenticate(self, request):
+        found = self.cookie_user(request)
+        if found is None:
+            return None
+        self.enforce_csrf(request)
+        return found
+
+    def cookie_user(self, request) -> tuple[User, object] | None:
+        """(user, token) from a valid cookie, else None (no CSRF check: reading it changes nothing)."""
+        raw = request.COOKIES.get(ACCESS_COOKIE)
+        if not raw:
+            return None
+        try:
+            token = self.get_validated_token(raw.encode())
+            return self.get_user(token), token
+        except exceptions.AuthenticationFailed:  # simplejwt's InvalidToken included
+            return None
+
+    def enforce_csrf(self, request) -> None:
+        """Django's CSRF check, as DRF's SessionAuthentication runs it (DRF views are csrf_exempt)."""
+
+        def no_response(request):  # pragma: no cover - CSRFCheck never calls it
+            return None
+
+        check = CSRFCheck(no_response)
+        check.process_request(request)  # reads the CSRF cookie into request.META
+        reason = check.process_view(request, None, (), {})
+        if reason:
+            raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")

@@ -5,6 +5,7 @@ from mongoengine.connection import get_db
 from rest_framework.exceptions import NotFound
 
 from accounts.documents import LinkedId, User
+from accounts.selectors import NO_USER, user_visible
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
 NO_AVATAR = "This user has no avatar."
@@ -28,17 +29,17 @@ def user_with_details(*, user_id: str, caller: User) -> dict:
     `linked_id` is the most recently linked id (None if none), `linked_ids` all of them, oldest
     first. A trashed account is a 404 to everybody but admins."""
     if not ObjectId.is_valid(user_id):
-        raise NotFound("No user with this id.")
+        raise NotFound(NO_USER)
     prefetched = getattr(caller, "prefetched", None)
     if prefetched is not None and caller.id == ObjectId(user_id):
-        son = prefetched["_son"]
+        son = prefetched["_son"]  # authentication refused the caller if trashed or inactive
         row = {key: son[key] for key in ("_id", *USER_FIELDS) if key in son}
         row["links"], row["details"] = prefetched["links"], prefetched["details"]
     else:
         pipeline = [{"$match": {"_id": ObjectId(user_id)}}, {"$project": USER_FIELDS}, *join_lookups()]
         rows = list(User._get_collection().aggregate(pipeline))
-        if not rows or (rows[0].get("in_trash") and not caller.is_admin):
-            raise NotFound("No user with this id.")
+        if not rows or not user_visible(in_trash=bool(rows[0].get("in_trash")), caller=caller):
+            raise NotFound(NO_USER)
         row = rows[0]
     links = sorted(row.pop("links"), key=lambda link: (link["created_at"], link["_id"]))
     row["linked_ids"] = [link["linked_id"] for link in links]
