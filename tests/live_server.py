@@ -1,6 +1,6 @@
 """The service under granian (the production server) on a free port, for tests that need a real
-server (the generated client's test, the browser's): DEBUG, one worker on the in-memory database, the first admin from
-ADMIN_*, its log kept in a file."""
+server (the generated client's test, the browser's): DEBUG, one worker on the in-memory database,
+the first admin from ADMIN_*, its log kept in a file."""
 import contextlib
 import os
 import socket
