@@ -515,9 +515,11 @@ def main() -> None:
         logins = write_rows(data / "logins.txt", [[u["email"], PASSWORD] for u in ours_users])
 
         def one_row(row: str, system: str) -> dict:
-            waited = ours.settle() + old.settle()  # both idle: nothing queued from the previous row
+            # All three idle: nothing queued from the previous row, no database work left over
+            # from seeding or from the other system's row.
+            waited = ours.settle() + old.settle() + db.settle()
             if waited > 5:
-                log(f"waited {waited:.0f} s for both servers to finish earlier requests")
+                log(f"waited {waited:.0f} s for the servers and the database to go idle")
             users, port = files[system]
             if row == "join":
                 result = wrk(wrk_command("join.lua", 8, d, port, users), d)
