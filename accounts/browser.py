@@ -33,6 +33,7 @@ from rest_framework.authentication import CSRFCheck
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.authentication import MongoJWTAuthentication
+from config.client_address import ClientAddressMixin
 
 ACCESS_COOKIE = "access_token"
 # Where the login page sends a person who came to it directly.
@@ -100,7 +101,7 @@ class LoginForm(forms.Form):
     )
 
 
-class LoginPageThrottle(SimpleRateThrottle):
+class LoginPageThrottle(ClientAddressMixin, SimpleRateThrottle):
     """The `login` rate of POST /login, sharing its counters: the page is no way around it."""
 
     scope = "login"

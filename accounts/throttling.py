@@ -13,14 +13,9 @@ from datetime import datetime, timezone
 from django.conf import settings
 from pymongo.errors import DuplicateKeyError
 from rest_framework.exceptions import Throttled
-from rest_framework.throttling import BaseThrottle
 
 from accounts.documents import LoginFailure
-
-
-def client_ip(request) -> str:
-    """The client address, trusting X-Forwarded-For only as far as NUM_PROXIES says."""
-    return BaseThrottle().get_ident(request)
+from config.client_address import client_ip  # noqa: F401  (re-exported: the views import it here)
 
 
 def _window() -> tuple[int, float]:

@@ -18,7 +18,6 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts import selectors, services
 from accounts.documents import User
@@ -48,6 +47,7 @@ from accounts.serializers import (
     validated,
 )
 from accounts.throttling import client_ip
+from config.client_address import ScopedClientThrottle
 
 
 class PublicMixin:
@@ -62,7 +62,7 @@ class PublicMixin:
 
 
 class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedClientThrottle]
 
     @property
     def throttle_scope(self) -> str:
@@ -98,7 +98,7 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
 
 class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
     serializer_class = RegisterInput
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedClientThrottle]
     throttle_scope = "register"
 
     @extend_schema(request=RegisterInput, responses={201: RegisterOutput, 400: ValidationErrors, 409: UsernameConflict, 429: Detail}, auth=[])

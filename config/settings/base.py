@@ -166,9 +166,10 @@ LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=300)
 # Per client address the limit is higher: many people may share one address.
 LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
-# Behind a proxy, the number of proxies whose X-Forwarded-For entries are trusted.
-NUM_PROXIES = env.int("NUM_PROXIES", default=0)
-REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES or None
+# Behind a proxy, the number of proxies whose X-Forwarded-For entries are trusted; 0: none, the
+# socket's address is the client's (config/client_address.py; our throttles use it).
+NUM_PROXIES = max(0, env.int("NUM_PROXIES", default=0))
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 # --- Avatars ----------------------------------------------------------------------------------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
