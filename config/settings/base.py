@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
+    # Before anything reads the body or the query string (config/request_guard.py).
+    "config.request_guard.CharsetGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Swagger UI, ReDoc, the browsable API) under gunicorn, with no web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -140,7 +142,7 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": None,
     # JSON in and out; the avatar upload alone accepts multipart (API.md, "Conventions").
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.UnicodeJSONParser"],
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env("THROTTLE_LOGIN", default="20/min"),
