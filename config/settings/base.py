@@ -4,17 +4,22 @@ With DEBUG off (the default), SECRET_KEY and ALLOWED_HOSTS must be set: the proc
 start otherwise, so a production deployment cannot run on a development key by accident.
 """
 from datetime import timedelta
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, env
+from config.secret_key import secret_key_from_file
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
 
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key
 if DEBUG:
-    SECRET_KEY = env("SECRET_KEY", default="insecure-development-key-only-for-debug-mode-0123456789")
+    # Never a constant: a random key made once and kept in a git-ignored file (config/secret_key.py).
+    SECRET_KEY = env("SECRET_KEY", default="") or secret_key_from_file(
+        Path(env("SECRET_KEY_FILE", default=str(BASE_DIR / ".secret_key")))
+    )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 else:
     try:
