@@ -227,9 +227,11 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "config.logging.RequestIdFilter"},
         "no_request_object": {"()": "config.logging.DropRequestObjectFilter"},
+        # Client-written text (paths, user agents, reasons, names) cannot forge a log line.
+        "escape_control": {"()": "config.logging.EscapeControlFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {"()": "config.logging.PlainFormatter", "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
@@ -239,7 +241,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_JSON else "plain",
-            "filters": ["request_id", "no_request_object"],
+            "filters": ["request_id", "no_request_object", "escape_control"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
