@@ -180,7 +180,13 @@ REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 # --- Avatars ----------------------------------------------------------------------------------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
-AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=25_000_000)
+# Pixels an upload may declare (a PNG is decoded at full size: 4 bytes a pixel for RGBA).
+AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=16_000_000)
+# Avatars are stored downscaled to fit this edge; JPEGs are decoded at reduced size to match.
+AVATAR_MAX_EDGE = env.int("AVATAR_MAX_EDGE", default=1024)
+# Images decoded at once per process, and how long an upload waits for its turn (then 503).
+AVATAR_MAX_CONCURRENT = env.int("AVATAR_MAX_CONCURRENT", default=2)
+AVATAR_QUEUE_SECONDS = env.float("AVATAR_QUEUE_SECONDS", default=10.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = AVATAR_MAX_BYTES + 1024 * 1024
 
 # --- OpenAPI (drf-spectacular), assets served locally by the sidecar --------------------------
