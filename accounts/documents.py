@@ -30,8 +30,11 @@ def now() -> datetime:
 
 
 def casefold_key(value: str) -> str:
-    """The form in which usernames and emails are compared, stored and indexed."""
-    return value.strip().casefold()
+    """The form in which usernames and emails are compared, stored and indexed (NFKC, then case
+    folded: see accounts/identity.py)."""
+    from accounts.identity import identity_key
+
+    return identity_key(value)
 
 
 class User(Document):
@@ -40,6 +43,10 @@ class User(Document):
     username_key = StringField(required=True, unique=True)
     email = StringField(required=True, max_length=254)
     email_key = StringField(required=True, unique=True)
+    # What the username looks like (accounts/identity.py): look-alikes share it, so the unique
+    # index refuses them. Sparse: users stored before it existed have none until
+    # `check_integrity --fix` computes theirs.
+    username_skeleton = StringField(unique=True, sparse=True)
     password = StringField(required=True)  # a Django hasher's encoded hash; never rendered
     role = StringField(choices=ROLES, default=ROLE_USER)
     is_active = BooleanField(default=True)

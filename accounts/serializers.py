@@ -2,6 +2,7 @@
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from accounts import identity
 from accounts.documents import ROLES
 
 USERNAME_VALIDATOR = RegexValidator(
@@ -24,18 +25,52 @@ class PasswordField(serializers.CharField):
 
 
 class UsernameField(serializers.CharField):
+    """NFKC-normalised (as Django's user model does), then letters of one script, digits, spaces
+    and `. _ -` (accounts/identity.py says why)."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault("min_length", 3)
         kwargs.setdefault("max_length", 150)
         kwargs.setdefault("validators", [USERNAME_VALIDATOR])
         super().__init__(**kwargs)
 
+    def to_internal_value(self, data):
+        value = identity.username_normalize(super().to_internal_value(data))
+        if identity.refused_characters(value):
+            raise serializers.ValidationError("Control, format and bidi characters are not allowed.")
+        return value
+
+    def run_validators(self, value):
+        super().run_validators(value)
+        error = identity.username_scripts_error(value)
+        if error:
+            raise serializers.ValidationError(error)
+
+
+class IdentityEmailField(serializers.EmailField):
+    """An email with its domain in the stored form (IDNA A-label when not ASCII); no control,
+    format or bidi characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            normalised = identity.email_normalize(value)
+        except identity.EmailError:
+            self.fail("invalid")
+        if len(normalised) > 254:
+            self.fail("max_length", max_length=254)
+        return normalised
+
 
 class RegisterInput(serializers.Serializer):
     """Unknown keys (such as `role`) are ignored: nobody makes themselves an admin here."""
 
     username = UsernameField()
-    email = serializers.EmailField(max_length=254)
+    email = IdentityEmailField()
     password = PasswordField()
 
 
@@ -96,7 +131,7 @@ class UserOutput(serializers.Serializer):
 
 class UserUpdateInput(serializers.Serializer):
     username = UsernameField(required=False)
-    email = serializers.EmailField(max_length=254, required=False)
+    email = IdentityEmailField(required=False)
     role = serializers.ChoiceField(choices=ROLES, required=False, help_text="Admins only.")
 
 
@@ -137,7 +172,7 @@ class ImportUserInput(serializers.Serializer):
     """One user of the older systems, as `manage.py import_users` reads it."""
 
     username = UsernameField()
-    email = serializers.EmailField(max_length=254)
+    email = IdentityEmailField()
     password_hash = serializers.CharField(trim_whitespace=False)
     linked_id = serializers.CharField(max_length=128, required=False, allow_null=True, validators=[LINKED_ID_VALIDATOR])
 

@@ -2,9 +2,10 @@
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import PermissionDenied
 
+from accounts import identity
 from accounts.documents import User, casefold_key, now
 from accounts.services.audit import audit_record
-from accounts.services.registration import unique_conflict
+from accounts.services.registration import email_stored_form, unique_conflict
 
 
 def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> User:
@@ -16,11 +17,12 @@ def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> 
         raise PermissionDenied("Admins cannot change their own role; ask another admin.")
     old_role = user.role
     if "username" in fields:
-        user.username = fields["username"]
-        user.username_key = casefold_key(fields["username"])
+        user.username = identity.username_normalize(fields["username"])
+        user.username_key = casefold_key(user.username)
+        user.username_skeleton = identity.username_skeleton(user.username)
     if "email" in fields:
-        user.email = fields["email"]
-        user.email_key = casefold_key(fields["email"])
+        user.email = email_stored_form(fields["email"])
+        user.email_key = casefold_key(user.email)
     if "role" in fields:
         user.role = fields["role"]
     user.updated_at = now()

@@ -23,9 +23,10 @@ class Command(BaseCommand):
         if no_input:
             password = settings.ADMIN_PASSWORD or None
         else:
-            from accounts.documents import User, casefold_key
+            from accounts.documents import User
+            from accounts.identity import email_keys_for_lookup
 
-            if not User.objects(email_key=casefold_key(email)).only("id").first():
+            if not User.objects(email_key__in=email_keys_for_lookup(email)).only("id").first():
                 password = getpass.getpass("Password: ")
                 if password != getpass.getpass("Password (again): "):
                     raise CommandError("The passwords do not match.")
