@@ -140,13 +140,33 @@ class PasswordChangeInput(serializers.Serializer):
     new_password = PasswordField()
 
 
+class ReasonField(serializers.CharField):
+    """Why an account was deleted: one line of free text, at most 500 characters. DRF's CharField
+    refuses NUL and lone surrogates; control, format and bidi characters (line breaks included)
+    are refused too, since the reason is shown in listings and written to the audit trail."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 500)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if identity.refused_characters(value):
+            raise serializers.ValidationError("Control, format and bidi characters (line breaks included) are not allowed.")
+        return value
+
+
 class ReasonQuery(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
+    reason = ReasonField()
+
+
+class OptionalReasonQuery(serializers.Serializer):
+    reason = ReasonField(required=False, allow_blank=True)
 
 
 class BulkDeleteInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False, max_length=1000)
-    reason = serializers.CharField(max_length=500)
+    reason = ReasonField()
 
 
 class BulkDeleteOutput(serializers.Serializer):

@@ -31,6 +31,7 @@ from accounts.serializers import (
     LinkIdOutput,
     LoginInput,
     LoginOutput,
+    OptionalReasonQuery,
     PasswordChangeInput,
     ReasonQuery,
     RefreshInput,
@@ -146,7 +147,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["delete"], url_path=rf"delete_user/(?P<user_id>{USER_ID})")
     def delete_user(self, request, user_id: str):
         user = self.get_object()
-        reason = request.query_params.get("reason", "")[:500] or "delete_user"
+        reason = validated(OptionalReasonQuery, request.query_params).get("reason") or "delete_user"
         user_data.user_delete(user=user, actor=request.user, reason=reason)
         return Response({"message": "User and associated data deleted successfully"})
 
