@@ -7,18 +7,17 @@ import pytest
 
 from accounts.documents import DeletionRecord, TrashEntry
 
-# The last is for JSON bodies: in a query string it arrives as U+FFFD, an ordinary character.
-BAD = ["a\x00b", "line one\nline two", "a\rb", "a\x1b[31mb", "a\u202eb", "x" * 501, "\ud800"]
+BAD = ["a\x00b", "line one\nline two", "a\rb", "a\x1b[31mb", "a\u202eb", "x" * 501]
 
 
-@pytest.mark.parametrize("reason", BAD[:-1])
+@pytest.mark.parametrize("reason", BAD)
 def test_a_bad_reason_on_the_soft_delete_is_400(client_for, user, reason):
     r = client_for(user).delete(f"/users/{user.id}?reason={quote(reason, safe='', errors='surrogatepass')}")
     assert r.status_code == 400 and "reason" in r.json()
     assert TrashEntry.objects.count() == 0
 
 
-@pytest.mark.parametrize("reason", BAD[:-1])
+@pytest.mark.parametrize("reason", BAD)
 def test_a_bad_reason_on_the_chain_delete_is_400(client_for, user, reason):
     r = client_for(user).delete(f"/users/delete_user/{user.id}?reason={quote(reason, safe='', errors='surrogatepass')}")
     assert r.status_code == 400 and "reason" in r.json()
