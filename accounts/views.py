@@ -18,7 +18,7 @@
 | DELETE /trash/{user_id} (admin)              | TrashViewSet.purge          |
 """
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -57,6 +57,9 @@ from common.routes import LINKED_ID, USER_ID, UserRouteMixin
 from common.validation import validated
 from config.client_address import ScopedClientThrottle
 
+
+# Answered by a change that would leave no active admin (accounts/services/admin_guard.py).
+LAST_ADMIN_409 = OpenApiResponse(Detail, description="It would leave the service without an active admin.")
 
 class PublicMixin:
     """Endpoints anyone may call. They authenticate nobody, yet a bad token they are given is a
@@ -149,7 +152,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("reason", str, required=False, description="Kept in the deletion record.")],
-        responses={200: MessageOutput, **ERRORS},
+        responses={200: MessageOutput, 409: LAST_ADMIN_409, **ERRORS},
     )
     @action(detail=False, methods=["delete"], url_path=rf"delete_user/(?P<user_id>{USER_ID})")
     def delete_user(self, request, user_id: str):
@@ -170,7 +173,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         user = account.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(self._render(user))
 
-    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, **ERRORS})
+    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, 409: LAST_ADMIN_409, **ERRORS})
     def trash(self, request, user_id: str):
         """Soft delete: the account goes to the trash (restore or purge it under /trash)."""
         reason = validated(ReasonQuery, request.query_params)["reason"]
@@ -233,7 +236,7 @@ class TrashViewSet(UserRouteMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(selectors.trash_query())
         return self.get_paginated_response(TrashEntryOutput(selectors.trash_rows(page), many=True).data)
 
-    @extend_schema(request=BulkTrashInput, responses={200: BulkTrashOutput, 400: ValidationErrors, 401: Detail, 403: Detail})
+    @extend_schema(request=BulkTrashInput, responses={200: BulkTrashOutput, 400: ValidationErrors, 401: Detail, 403: Detail, 409: LAST_ADMIN_409})
     @action(detail=False, methods=["post"], url_path="bulk_delete", url_name="bulk-delete")
     def bulk_trash(self, request):
         """Move up to 1000 accounts to the trash at once."""

@@ -3,7 +3,8 @@ from mongoengine import NotUniqueError
 from rest_framework.exceptions import PermissionDenied
 
 from accounts import identity
-from accounts.documents import User, casefold_key, now
+from accounts.documents import ROLE_ADMIN, User, casefold_key, now
+from accounts.services.admin_guard import active_admins_kept
 from accounts.services.audit import audit_record
 from accounts.services.registration import email_stored_form, unique_conflict
 
@@ -16,6 +17,7 @@ def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> 
         # So that the last admin cannot lock everybody out of the admin endpoints by accident.
         raise PermissionDenied("Admins cannot change their own role; ask another admin.")
     old_role = user.role
+    demoted = [user] if old_role == ROLE_ADMIN and fields.get("role", old_role) != ROLE_ADMIN else []
     if "username" in fields:
         user.username = identity.username_normalize(fields["username"])
         user.username_key = casefold_key(user.username)
@@ -27,7 +29,8 @@ def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> 
         user.role = fields["role"]
     user.updated_at = now()
     try:
-        user.save()
+        with active_admins_kept(leaving=demoted):
+            user.save()
     except NotUniqueError:
         raise unique_conflict(email_key=user.email_key, username=user.username, exclude_id=user.id) from None
     if user.role != old_role:

@@ -6,6 +6,7 @@ from rest_framework.exceptions import ValidationError
 
 from accounts.documents import ROLE_ADMIN, ROLE_USER, User, now
 from accounts.identity import email_keys_for_lookup
+from accounts.services.admin_guard import active_admin_filter
 from accounts.services.audit import audit_record
 from accounts.services.registration import user_register
 from common.exceptions import Conflict
@@ -31,7 +32,8 @@ def admin_bootstrap_from_env() -> User | None:
     database, create that admin (as Keycloak's first-admin variables do)."""
     if not (settings.ADMIN_USERNAME and settings.ADMIN_EMAIL and settings.ADMIN_PASSWORD):
         return None
-    if User.objects(role=ROLE_ADMIN).only("id").first() is not None:
+    # A trashed or deactivated admin is no admin: nobody could use it to sign in.
+    if User._get_collection().find_one(active_admin_filter(), {"_id": 1}) is not None:
         return None
     try:
         user = user_register(
