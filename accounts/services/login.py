@@ -3,7 +3,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import throttling
+from accounts import lockout
 from accounts.documents import User
 from accounts.identity import email_keys_for_lookup
 from accounts.services.audit import audit_record
@@ -24,7 +24,7 @@ def user_login(*, email: str, password: str, ip: str) -> tuple[User, RefreshToke
     # The current key first; accounts stored before the email rules may hold the older one.
     keys = email_keys_for_lookup(email)
     email_key = keys[0]
-    counts = throttling.login_guard_check(email_key=email_key, ip=ip)
+    counts = lockout.login_guard_check(email_key=email_key, ip=ip)
     user = User.objects(email_key__in=keys).first()
     if user is None:
         dummy_hash()
@@ -37,9 +37,9 @@ def user_login(*, email: str, password: str, ip: str) -> tuple[User, RefreshToke
 
         ok = check_password(password, user.password, setter=upgrade) and user.is_active and not user.in_trash
     if not ok:
-        throttling.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
+        lockout.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
         audit_record(action="login_failed", target=user, ip=ip)
         raise AuthenticationFailed(INVALID_LOGIN)
-    throttling.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
+    lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
     return user, token_pair_for(user)

@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Only Django views (the browser login page) rely on it: DRF's views are csrf_exempt, and
-    # accounts.browser.CookieJWTAuthentication runs the same check itself.
+    # accounts.authentication.CookieJWTAuthentication runs the same check itself.
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -133,10 +133,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Django REST Framework --------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Bearer first; then the browser login's cookie (accounts/browser.py), CSRF-checked.
+    # Bearer first; then the browser login's cookie (accounts/browser/), CSRF-checked.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.MongoJWTAuthentication",
-        "accounts.browser.CookieJWTAuthentication",
+        "accounts.authentication.CookieJWTAuthentication",
     ],
     # Closed by default: an endpoint opens itself up on purpose.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -174,7 +174,7 @@ LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3
 # Per client address the limit is higher: many people may share one address.
 LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
 # Behind a proxy, the number of proxies whose X-Forwarded-For entries are trusted; 0: none, the
-# socket's address is the client's (config/client_address.py; our throttles use it).
+# socket's address is the client's (common/client_ip.py; our throttles use it).
 NUM_PROXIES = max(0, env.int("NUM_PROXIES", default=0))
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 

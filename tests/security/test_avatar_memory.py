@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, JpegImagePlugin
 from rest_framework.exceptions import APIException
 
-from profiles import services
+from profiles import avatar_image as services
 from tests.profiles.test_avatar import encode, noise, png_header_only, put, stored_image
 
 

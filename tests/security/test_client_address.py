@@ -4,7 +4,7 @@ import pytest
 from django.test import RequestFactory
 
 from accounts.documents import AuditEvent
-from config.client_address import client_ip
+from common.client_ip import client_ip
 
 RF = RequestFactory()
 

@@ -1,8 +1,5 @@
-"""Throttling: DRF's rate throttles per endpoint, and failed-login counting in MongoDB.
-
-DRF's throttles keep their state in Django's cache (`CACHE_URL`; use Redis with several
-processes). Failed logins are counted in MongoDB instead, so the limit holds across every
-process and server: one counter per account and one per client address, in fixed windows of
+"""The login lock-out: failed logins counted in MongoDB, so the limit holds across every process
+and server (DRF's rate throttles, in Django's cache, are per endpoint and separate): one counter per account and one per client address, in fixed windows of
 `LOGIN_FAILURE_WINDOW_SECONDS`, incremented atomically with `$inc` upserts. Each window's key
 is new, so a lock-out ends with its window: nobody can be locked out for longer than that.
 """
@@ -15,7 +12,6 @@ from pymongo.errors import DuplicateKeyError
 from rest_framework.exceptions import Throttled
 
 from accounts.documents import LoginFailure
-from config.client_address import client_ip  # noqa: F401  (re-exported: the views import it here)
 
 
 def _window() -> tuple[int, float]:

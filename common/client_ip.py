@@ -1,4 +1,4 @@
-"""The client's address, for rate limits, login counters and the audit log.
+"""The client's address, as the lock-out, the audit log and the throttles see it.
 
 `NUM_PROXIES = 0` (the default): the socket's address (`REMOTE_ADDR`); `X-Forwarded-For` is
 ignored, since any client can write it. `NUM_PROXIES = N > 0`: the Nth entry from the right of
