@@ -110,14 +110,17 @@ class RevokedToken(Document):
 
 
 class LoginFailure(Document):
-    """Failed logins in the current window, per account (`account:<email>`) or per client
-    address (`ip:<address>`). Incremented atomically; the TTL index ends the window, so an
-    attacker cannot lock anybody out for longer than that.
+    """Failed logins in a window that starts at the counter's first failure: per account
+    (`account:<email>`, with the counts per client address inside) or per client address
+    (`ip:<hash>`). Addresses appear only as keyed hashes. Incremented atomically; see
+    accounts/lockout.py for the limits. The TTL index removes ended windows.
     """
 
     key = StringField(required=True, unique=True)
     user = ReferenceField(User, reverse_delete_rule=CASCADE)
     count = IntField(default=0)
+    # Failures of this account per client address (a keyed hash of it), inside the account's window.
+    by_address = DictField()
     expires_at = DateTimeField(required=True)
 
     meta = {

@@ -11,6 +11,7 @@ from accounts import selectors
 from accounts.documents import User
 from accounts.openapi import LAST_ADMIN_409
 from accounts.pagination import EnvelopePagination
+from accounts.throttles import IdentityChangeThrottle
 from accounts.permissions import IsAdmin, IsOwnerOrAdmin
 from accounts.serializers import (
     LinkIdInput,
@@ -48,6 +49,11 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_serializer_class(self):
         return self.serializer_classes.get(self.action, UserOutput)
 
+    def get_throttles(self):
+        if self.action == "partial_update":
+            return [IdentityChangeThrottle()]
+        return super().get_throttles()
+
     def get_permissions(self):
         if self.action in ("list", "by_linked_id"):
             return [IsAuthenticated(), IsAdmin()]
@@ -78,7 +84,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def retrieve(self, request, user_id: str):
         return Response(user_rendered(request, self.get_object()))
 
-    @extend_schema(request=UserUpdateInput, responses={200: UserOutput, 409: Detail, **ERRORS})
+    @extend_schema(request=UserUpdateInput, responses={200: UserOutput, 409: Detail, 429: Detail, **ERRORS})
     def partial_update(self, request, user_id: str):
         data = validated(UserUpdateInput, request.data)
         user = self.get_object()
@@ -100,7 +106,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def export(self, request, user_id: str):
         return Response(user_data.user_export(user=self.get_object()))
 
-    @extend_schema(request=PasswordChangeInput, responses={204: None, **ERRORS})
+    @extend_schema(request=PasswordChangeInput, responses={204: None, 429: Detail, **ERRORS})
     @action(detail=True, methods=["post"], url_path="password")
     def password(self, request, user_id: str):
         data = validated(PasswordChangeInput, request.data)

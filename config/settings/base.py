@@ -153,6 +153,8 @@ REST_FRAMEWORK = {
         "login": env("THROTTLE_LOGIN", default="20/min"),
         "register": env("THROTTLE_REGISTER", default="10/min"),
         "token": env("THROTTLE_TOKEN", default="60/min"),
+        # PATCH /users/{id} naming a username or email, per caller (accounts/throttles.py).
+        "identity_change": env("THROTTLE_IDENTITY_CHANGE", default="20/hour"),
     },
 }
 
@@ -173,6 +175,9 @@ LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=300)
 # Per client address the limit is higher: many people may share one address.
 LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
+# From all addresses together an account may fail this often before it is locked for everybody
+# (accounts/lockout.py: LOGIN_FAILURE_LIMIT counts per account and address).
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env.int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", default=100)
 # Behind a proxy, the number of proxies whose X-Forwarded-For entries are trusted; 0: none, the
 # socket's address is the client's (common/client_ip.py; our throttles use it).
 NUM_PROXIES = max(0, env.int("NUM_PROXIES", default=0))
