@@ -69,7 +69,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         return Response({"message": "ID linked successfully", "linked_id": link.linked_id})
 
     @extend_schema(
-        parameters=[OpenApiParameter("reason", str, required=False, description="Kept in the deletion record.")],
+        parameters=[OptionalReasonQuery],
         responses={200: MessageOutput, 409: LAST_ADMIN_409, **ERRORS},
     )
     @action(detail=False, methods=["delete"], url_path=rf"delete_user/(?P<user_id>{USER_ID})")
@@ -91,7 +91,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         user = account.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(user_rendered(request, user))
 
-    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, 409: LAST_ADMIN_409, **ERRORS})
+    @extend_schema(parameters=[ReasonQuery], responses={204: None, 409: LAST_ADMIN_409, **ERRORS})
     def trash(self, request, user_id: str):
         """Soft delete: the account goes to the trash (restore or purge it under /trash)."""
         reason = validated(ReasonQuery, request.query_params)["reason"]
