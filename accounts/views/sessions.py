@@ -15,7 +15,7 @@ from accounts.documents import Session
 from accounts.services import sessions
 from accounts.authentication import SESSION_CLAIM
 from accounts.permissions import IsOwnerOrAdmin
-from accounts.serializers import SESSION_ID, SessionOutput
+from accounts.session_serializers import SESSION_ID, SessionOutput
 from common.client_ip import client_ip
 from common.openapi import ERRORS, Detail
 from common.routes import UserRouteMixin

@@ -13,22 +13,21 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.services import login as login_service
 from accounts.services import two_factor
 from accounts.openapi import BodyOnDeleteSchema
 from accounts.permissions import IsAdmin, IsOwnerOrAdmin
-from accounts.serializers import (
+from accounts.serializers import LoginOutput
+from accounts.two_factor_serializers import (
     CurrentPasswordInput,
-    LoginOutput,
     MfaLoginInput,
     RecoveryCodesOutput,
     TotpConfirmInput,
     TotpStartOutput,
 )
-from common.client_ip import client_ip, user_agent
 from accounts.views.public import PublicMixin, login_body
+from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
 from common.routes import UserRouteMixin
 from common.validation import validated
@@ -97,7 +96,7 @@ class MfaLoginViewSet(PublicMixin, viewsets.GenericViewSet):
     """The second step of a login with two-factor on."""
 
     serializer_class = MfaLoginInput
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedClientThrottle]
     throttle_scope = "login"
 
     @extend_schema(request=MfaLoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
