@@ -19,6 +19,7 @@ from rest_framework.exceptions import NotFound
 from accounts.documents import AuditEvent, TrashEntry, User, now
 from accounts.services.admin_guard import active_admins_kept
 from accounts.services.audit import audit_record
+from accounts.services.sessions import sessions_documents_delete, sessions_end_all_set
 from accounts.services.user_data import user_delete
 
 NOT_IN_TRASH = "This user is not in the trash."
@@ -26,9 +27,13 @@ DUPLICATE_KEY = 11000
 
 
 def _users_mark_trashed(user_ids: list[ObjectId]) -> int:
-    """Step 1: mark and revoke, atomically per user; returns how many were live until now."""
-    update = {"$set": {"in_trash": True, "updated_at": now()}, "$inc": {"token_version": 1}}
-    return User._get_collection().update_many({"_id": {"$in": user_ids}, "in_trash": {"$ne": True}}, update).modified_count
+    """Step 1: mark and revoke, atomically per user; returns how many were live until now. The
+    same write ends every session of theirs (so the sessions list shows none after a restore);
+    the Session documents go right after."""
+    update = {"$set": {"in_trash": True, "updated_at": now(), **sessions_end_all_set()}, "$inc": {"token_version": 1}}
+    moved = User._get_collection().update_many({"_id": {"$in": user_ids}, "in_trash": {"$ne": True}}, update).modified_count
+    sessions_documents_delete(user_ids=user_ids)
+    return moved
 
 
 def trash_entries_insert(entries: list[TrashEntry]) -> None:

@@ -20,7 +20,8 @@ def fill(user, admin, links=3):
     token_pair_for(user)  # a live session
     enrol(user)
     login_failure_record(email_key=user.email_key, ip="10.0.0.1", user_id=user.id)
-    user_trash(user=user, actor=admin, reason="test")
+    user_trash(user=user, actor=admin, reason="test")  # which ends the user's sessions
+    token_pair_for(user)  # a session document, for the chain delete to find
 
 
 def test_every_dependent_collection_is_declared():

@@ -7,6 +7,7 @@ from bson import BSON
 
 from accounts.documents import DeletionRecord, LinkedId, User
 from accounts.services.linked_ids import linked_id_add
+from accounts.services.tokens import token_pair_for
 from accounts.services.trash import user_trash
 from accounts.services.user_data import user_delete, users_chain_delete
 from profiles import services as profile_services
@@ -55,6 +56,7 @@ def test_everything_of_the_user_is_gone_from_every_collection(api, make_user, ad
     victim = make_user("zelda unique", "zelda.unique@example.org")
     give_everything(api, victim, email="zelda.unique@example.org")
     user_trash(user=victim, actor=admin, reason="asked to leave")  # a trash entry and an audit event
+    token_pair_for(victim)  # the trash move ended the sessions: a session document, for the chain delete
     # Somebody else's data, which must survive.
     linked_id_add(user=other, linked_id="bobs-id")
     profile_services.details_upsert(user=other, address="Bob's house")

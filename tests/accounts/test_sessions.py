@@ -299,3 +299,11 @@ def test_past_the_limit_a_login_ends_the_oldest_session(user, settings):
     for tokens in (second, third, fourth):
         assert device(tokens).get("/users/me").status_code == 200
     assert len(User.objects.get(id=user.id).session_ids) == 3 and Session.objects(user=user.id).count() == 3
+
+
+def test_a_trash_move_ends_every_session_for_good(user, admin, client_for):
+    tokens = login(user.email)
+    assert client_for(admin).delete(f"/users/{user.id}?reason=spam").status_code == 204
+    assert client_for(admin).post(f"/trash/{user.id}/restore").status_code == 200
+    assert device(tokens).get("/users/me").status_code == 401 and refresh(tokens["refresh"]).status_code == 401
+    assert User.objects.get(id=user.id).session_ids == [] and Session.objects(user=user.id).count() == 0
