@@ -8,9 +8,18 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.documents import ROLE_ADMIN, User
+from config import mongo
+from tests import mongomock_store
 from tests.roundtrips import COUNTER
 
 PASSWORD = "correct-horse-battery-staple"
+
+# Before any test touches the database: on mongomock, the store's patches; on a server, the
+# connection again with the round-trip counter listening (pymongo takes listeners at creation).
+if settings.MONGODB_URI:
+    mongo.connect(event_listeners=(COUNTER,))
+else:
+    mongomock_store.install()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,207 @@
+"""The embedded database: one local SecantusDB server shared by every process of this project.
+
+With `MONGODB_URI` unset, the service (runserver, its autoreloader child, gunicorn workers) and
+every `manage.py` command talk to one SecantusDB server (a single-node, MongoDB-wire-compatible
+server on WiredTiger, PyPI `SecantusDB`) listening on 127.0.0.1:`EMBEDDED_MONGODB_PORT`, whose
+data lives in `EMBEDDED_MONGODB_DIR` (default `.data/mongodb/`, git-ignored).
+
+Decisions:
+- SecantusDB is GPL-2.0: it runs as its own process (its `secantusd-py` script), never imported.
+- The first process that needs the database and finds nothing listening starts the server
+  *detached* (its own session, output to `.data/mongodb.log`), so it outlives that process and
+  is shared by all the others, as a real MongoDB would be; the others just connect. Starting is
+  guarded by an exclusive lock on `.data/mongodb.start.lock`, so two processes racing to start
+  it start one server (WiredTiger also locks its folder: a second server on it would fail).
+- The server's pid is kept in `.data/mongodb.pid`. A server answering on the port whose pid is
+  not that one is somebody else's (another checkout, another program): refused with a clear
+  message rather than silently writing into another project's data.
+- It keeps running after the service stops (the next start is instant). Stop it with
+  `python manage.py embedded_db stop`; wipe everything with `python manage.py embedded_db wipe`.
+- Every failure is an `EmbeddedDatabaseError` whose message is one line saying what to do;
+  manage.py and config/wsgi.py print it and exit non-zero, without a traceback.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymongo
+from pymongo.errors import PyMongoError
+
+SERVER_SCRIPT = "secantusd-py"
+START_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 20
+
+
+class EmbeddedDatabaseError(RuntimeError):
+    """The embedded database cannot be started or reached. The message says what to do."""
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """Where the embedded server listens and keeps its data (from settings, see `from_settings`)."""
+
+    port: int
+    data_dir: Path
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def from_settings(cls) -> EmbeddedServer:
+        from django.conf import settings
+
+        return cls(port=settings.EMBEDDED_MONGODB_PORT, data_dir=Path(settings.EMBEDDED_MONGODB_DIR).resolve())
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://{self.host}:{self.port}/"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir.with_name(self.data_dir.name + ".pid")
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir.with_name(self.data_dir.name + ".log")
+
+    @property
+    def lock_file(self) -> Path:
+        return self.data_dir.with_name(self.data_dir.name + ".start.lock")
+
+    # --- Looking ------------------------------------------------------------------------------
+    def _answering_pid(self, timeout_ms: int = 500) -> int | None:
+        """The pid of the server answering on the port, or None if nothing answers."""
+        client = pymongo.MongoClient(
+            self.host, self.port, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, directConnection=True
+        )
+        try:
+            return int(client.admin.command("serverStatus").get("pid") or -1)
+        except PyMongoError:
+            return None
+        finally:
+            client.close()
+
+    def _recorded_pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def running_pid(self) -> int | None:
+        """The pid of this project's server when it answers; None when nothing answers.
+        Raises when the port is held by a server that is not this project's."""
+        pid = self._answering_pid()
+        if pid is None:
+            return None
+        if pid != self._recorded_pid():
+            raise EmbeddedDatabaseError(
+                f"Port {self.port} is used by another database server (pid {pid}), not the embedded one whose data is "
+                f"in {self.data_dir}: stop it, or set EMBEDDED_MONGODB_PORT to a free port (or MONGODB_URI to use that server)."
+            )
+        return pid
+
+    # --- Starting -----------------------------------------------------------------------------
+    def _script(self) -> str:
+        here = Path(sys.executable).parent / SERVER_SCRIPT
+        found = str(here) if here.exists() else shutil.which(SERVER_SCRIPT)
+        if not found:
+            raise EmbeddedDatabaseError(
+                f"{SERVER_SCRIPT} is not installed: run `.venv/bin/pip install -r requirements.txt` "
+                "(it comes with the SecantusDB package), or set MONGODB_URI to a MongoDB server."
+            )
+        return found
+
+    def ensure_running(self) -> tuple[int, bool]:
+        """Start the server unless it already answers. Returns (pid, started_now)."""
+        pid = self.running_pid()
+        if pid is not None:
+            return pid, False
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_file, "w") as lock:
+            # Whoever holds the lock starts the server; the others wait, then find it running.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            pid = self.running_pid()
+            if pid is not None:
+                return pid, False
+            return self._start(), True
+
+    def _start(self) -> int:
+        script = self._script()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [script, "--host", self.host, "--port", str(self.port), "--storage-path", str(self.data_dir), "--log-level", "WARNING"]
+        with open(self.log_file, "ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own session: Ctrl-C in the terminal that started it does not stop it, and it
+                # outlives the process that started it.
+                start_new_session=True,
+                close_fds=True,
+                # Run where no secantusd.toml of the caller's working directory is picked up.
+                cwd=self.data_dir,
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise EmbeddedDatabaseError(
+                    f"The embedded database did not start (exit {process.returncode}; log: {self.log_file}): "
+                    f"is {self.data_dir} in use by another server, or port {self.port} taken? "
+                    "Set EMBEDDED_MONGODB_PORT / EMBEDDED_MONGODB_DIR, or MONGODB_URI to use another MongoDB."
+                )
+            if self._answering_pid(timeout_ms=250) == process.pid:
+                return process.pid
+            time.sleep(0.2)
+        process.terminate()
+        self.pid_file.unlink(missing_ok=True)
+        raise EmbeddedDatabaseError(
+            f"The embedded database did not answer within {START_TIMEOUT_SECONDS} s (log: {self.log_file}); "
+            "try again, or set MONGODB_URI to a MongoDB server."
+        )
+
+    # --- Stopping and wiping ------------------------------------------------------------------
+    def stop(self) -> int | None:
+        """Stop the server (SIGTERM, then wait for it to close its files). Returns its pid, or
+        None when it was not running."""
+        pid = self.running_pid() or self._recorded_pid()
+        if pid is None or not _alive(pid):
+            self.pid_file.unlink(missing_ok=True)
+            return None
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                raise EmbeddedDatabaseError(f"The embedded database (pid {pid}) did not stop within {STOP_TIMEOUT_SECONDS} s.")
+            time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+        return pid
+
+    def wipe(self) -> None:
+        """Stop the server and delete its data folder and log: every database in it is gone."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.log_file.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A child of ours that exited stays a zombie until reaped; it is not running.
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
