@@ -129,6 +129,12 @@ class EmbeddedServer:
             pid = self.running_pid()
             if pid is not None:
                 return pid, False
+            recorded = self._recorded_pid()
+            if recorded is not None and _alive(recorded):
+                raise EmbeddedDatabaseError(
+                    f"The embedded database of {self.data_dir} runs (pid {recorded}) but does not answer on port {self.port}: "
+                    "was EMBEDDED_MONGODB_PORT changed? Stop it with `python manage.py embedded_db stop` under the old port."
+                )
             return self._start(), True
 
     def _start(self) -> int:
@@ -148,13 +154,14 @@ class EmbeddedServer:
                 # Run where no secantusd.toml of the caller's working directory is picked up.
                 cwd=self.data_dir,
             )
+        # Recorded before it answers, so a process that finds it answering knows it is ours.
         self.pid_file.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
                 raise EmbeddedDatabaseError(
-                    f"The embedded database did not start (exit {process.returncode}; log: {self.log_file}): "
+                    f"The embedded database did not start ({self._last_log_line()}; log: {self.log_file}): "
                     f"is {self.data_dir} in use by another server, or port {self.port} taken? "
                     "Set EMBEDDED_MONGODB_PORT / EMBEDDED_MONGODB_DIR, or MONGODB_URI to use another MongoDB."
                 )
@@ -167,6 +174,13 @@ class EmbeddedServer:
             f"The embedded database did not answer within {START_TIMEOUT_SECONDS} s (log: {self.log_file}); "
             "try again, or set MONGODB_URI to a MongoDB server."
         )
+
+    def _last_log_line(self) -> str:
+        try:
+            lines = [line.strip() for line in self.log_file.read_text(errors="replace").splitlines() if line.strip()]
+        except OSError:
+            lines = []
+        return lines[-1][-160:] if lines else "no output"
 
     # --- Stopping and wiping ------------------------------------------------------------------
     def stop(self) -> int | None:
