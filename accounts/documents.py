@@ -1,7 +1,7 @@
 """The user and what `accounts` itself keeps about a user, as MongoEngine documents.
 
 Every document that belongs to a user holds `ReferenceField(User, reverse_delete_rule=CASCADE)`.
-That registration is what the chain delete (`services.users_chain_delete`) walks, so a new app
+That registration is what the chain delete (`accounts.services.user_data`) walks, so a new app
 that hangs data off a user is covered by declaring its reference that way, with no change here.
 Uniqueness is enforced by unique indexes (never check-then-insert), so it holds under races and
 across processes. Every query path has an index.

@@ -10,18 +10,8 @@ USERNAME_VALIDATOR = RegexValidator(
 LINKED_ID_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9._:@-]{1,128}\Z", "1-128 characters: letters, digits and . _ : @ - only."
 )
-# Path patterns: ObjectId hex, and what a linked id may hold.
-USER_ID = r"[0-9a-fA-F]{24}"
-LINKED_ID = r"[A-Za-z0-9._:@-]{1,128}"
 # Long enough for any passphrase, short enough that hashing it is not a denial of service.
 PASSWORD_MAX_LENGTH = 1024
-
-
-def validated(serializer_class, data, **kwargs) -> dict:
-    """Validate `data` with `serializer_class`, raising DRF's 400 on errors."""
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class PasswordField(serializers.CharField):
@@ -84,10 +74,6 @@ class LinkIdInput(UserIdInput):
 class LinkIdOutput(serializers.Serializer):
     message = serializers.CharField()
     linked_id = serializers.CharField()
-
-
-class MessageOutput(serializers.Serializer):
-    message = serializers.CharField()
 
 
 class UserOutput(serializers.Serializer):

@@ -20,21 +20,18 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.documents import User
 from accounts.pagination import EnvelopePagination
 from accounts.permissions import IsAdmin, IsOwnerOrAdmin, check_owner_or_admin
-from accounts.schema import ERRORS, Detail, UsernameConflict, ValidationErrors
+from accounts.schema import UsernameConflict
 from accounts.serializers import (
-    LINKED_ID,
-    USER_ID,
     BulkDeleteInput,
     BulkDeleteOutput,
     LinkIdInput,
     LinkIdOutput,
     LoginInput,
     LoginOutput,
-    MessageOutput,
     PasswordChangeInput,
     ReasonQuery,
     RefreshInput,
@@ -45,9 +42,13 @@ from accounts.serializers import (
     UserOutput,
     UserQuery,
     UserUpdateInput,
-    validated,
 )
+from accounts.services import account, linked_ids, passwords, registration, tokens, trash, user_data
+from accounts.services import login as login_service
 from accounts.throttling import client_ip
+from common.openapi import ERRORS, Detail, MessageOutput, ValidationErrors
+from common.routes import LINKED_ID, USER_ID, UserRouteMixin
+from common.validation import validated
 
 
 class PublicMixin:
@@ -76,7 +77,7 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="login")
     def login(self, request):
         data = validated(LoginInput, request.data)
-        user, refresh = services.user_login(email=data["email"], password=data["password"], ip=client_ip(request))
+        user, refresh = login_service.user_login(email=data["email"], password=data["password"], ip=client_ip(request))
         return Response(
             {"message": "Login successful", "user_id": str(user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
         )
@@ -85,14 +86,14 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="auth/refresh")
     def refresh(self, request):
         data = validated(RefreshInput, request.data)
-        refresh = services.token_refresh(raw_refresh=data["refresh"])
+        refresh = tokens.token_refresh(raw_refresh=data["refresh"])
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
     @extend_schema(request=RefreshInput, responses={204: None, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
     @action(detail=False, methods=["post"], url_path="auth/logout")
     def logout(self, request):
         data = validated(RefreshInput, request.data)
-        services.token_revoke(raw_refresh=data["refresh"], ip=client_ip(request))
+        tokens.token_revoke(raw_refresh=data["refresh"], ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -105,25 +106,8 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="register")
     def register(self, request):
         data = validated(RegisterInput, request.data)
-        user = services.user_register(**data)
+        user = registration.user_register(**data)
         return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)
-
-
-class UserRouteMixin:
-    """For viewsets whose URLs name a user: `{user_id}` matches an ObjectId, and `get_object()`
-    is that user (404 if malformed or unknown; a trashed one only for admins). There is no
-    queryset: DRF's generic machinery (OPTIONS, the browsable API) calls `get_object()` too."""
-
-    lookup_url_kwarg = "user_id"
-    lookup_value_regex = USER_ID
-
-    def get_object(self) -> User:
-        user = selectors.user_get(user_id=self.kwargs[self.lookup_url_kwarg], caller=self.request.user)
-        self.check_object_permissions(self.request, user)
-        return user
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'
 
 
 class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
@@ -152,7 +136,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         data = validated(LinkIdInput, request.data)
         check_owner_or_admin(request.user, data["user_id"])
         user = selectors.user_get(user_id=data["user_id"], caller=request.user)
-        link = services.linked_id_add(user=user, linked_id=data["linked_id"])
+        link = linked_ids.linked_id_add(user=user, linked_id=data["linked_id"])
         return Response({"message": "ID linked successfully", "linked_id": link.linked_id})
 
     @extend_schema(
@@ -163,7 +147,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def delete_user(self, request, user_id: str):
         user = self.get_object()
         reason = request.query_params.get("reason", "")[:500] or "delete_user"
-        services.user_delete(user=user, actor=request.user, reason=reason)
+        user_data.user_delete(user=user, actor=request.user, reason=reason)
         return Response({"message": "User and associated data deleted successfully"})
 
     # --- the account ----------------------------------------------------------------------
@@ -175,7 +159,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def partial_update(self, request, user_id: str):
         data = validated(UserUpdateInput, request.data)
         user = self.get_object()
-        user = services.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
+        user = account.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(self._render(user))
 
     @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, **ERRORS})
@@ -183,7 +167,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         """Soft delete: the account goes to the trash (restore or purge it under /trash)."""
         reason = validated(ReasonQuery, request.query_params)["reason"]
         user = self.get_object()
-        services.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
+        trash.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=PasswordChangeInput, responses={204: None, **ERRORS})
@@ -193,13 +177,13 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         if str(request.user.id) != user_id:
             # Only the owner: an admin who could set passwords could become anybody.
             self.permission_denied(request, message="Only the account's owner may change its password.")
-        services.user_password_change(user=request.user, ip=client_ip(request), **data)
+        passwords.user_password_change(user=request.user, ip=client_ip(request), **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={204: None, **ERRORS})
     @action(detail=True, methods=["delete"], url_path=rf"linked_ids/(?P<linked_id>{LINKED_ID})")
     def unlink(self, request, user_id: str, linked_id: str):
-        services.linked_id_remove(user=self.get_object(), linked_id=linked_id)
+        linked_ids.linked_id_remove(user=self.get_object(), linked_id=linked_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     # --- admin ----------------------------------------------------------------------------
@@ -239,16 +223,16 @@ class TrashViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def bulk_delete(self, request):
         """Move up to 1000 accounts to the trash at once."""
         data = validated(BulkDeleteInput, request.data)
-        return Response(services.users_trash_bulk(ids=data["ids"], actor=request.user, reason=data["reason"]))
+        return Response(trash.users_trash_bulk(ids=data["ids"], actor=request.user, reason=data["reason"]))
 
     @extend_schema(request=None, responses={200: UserOutput, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["post"], url_path="restore")
     def restore(self, request, user_id: str):
-        user = services.user_restore(user=self.get_object(), actor=request.user, ip=client_ip(request))
+        user = trash.user_restore(user=self.get_object(), actor=request.user, ip=client_ip(request))
         return Response(UserOutput(selectors.linked_ids_attach([user])[0], context={"request": request}).data)
 
     @extend_schema(responses={204: None, 401: Detail, 403: Detail, 404: Detail})
     def destroy(self, request, user_id: str):
         """Purge: the permanent chain delete of a trashed account."""
-        services.user_purge(user=self.get_object(), actor=request.user)
+        trash.user_purge(user=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -22,9 +22,9 @@ from rest_framework.response import Response
 from accounts import selectors as account_selectors
 from accounts.documents import User
 from accounts.permissions import IsOwnerOrAdmin, check_owner_or_admin
-from accounts.schema import ERRORS, Detail, ValidationErrors
-from accounts.serializers import USER_ID, MessageOutput, validated
-from accounts.views import UserRouteMixin
+from common.openapi import ERRORS, Detail, MessageOutput, ValidationErrors
+from common.routes import USER_ID, UserRouteMixin
+from common.validation import validated
 from profiles import selectors, services
 from profiles.serializers import AddDetailsInput, AvatarInput, AvatarOutput, UserWithDetailsOutput
 

@@ -6,7 +6,8 @@ from django.core.cache import cache
 from mongoengine.connection import get_db
 from rest_framework.test import APIClient
 
-from accounts import services
+from accounts.services.registration import user_register
+from accounts.services.tokens import token_pair_for
 from accounts.documents import ROLE_ADMIN, User
 from config import mongo
 from tests import mongomock_store
@@ -61,7 +62,7 @@ def make_user():
         n = next(counter)
         username = username or f"person{n}"
         email = email or f"{username.replace(' ', '')}@example.com"
-        return services.user_register(username=username, email=email, password=password, role=role)
+        return user_register(username=username, email=email, password=password, role=role)
 
     return make
 
@@ -82,7 +83,7 @@ def admin(make_user) -> User:
 
 
 def bearer(user: User) -> str:
-    return f"Bearer {services.token_pair_for(user).access_token}"
+    return f"Bearer {token_pair_for(user).access_token}"
 
 
 @pytest.fixture

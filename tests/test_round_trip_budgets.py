@@ -14,7 +14,10 @@ import pytest
 from bson import ObjectId
 from PIL import Image
 
-from accounts import services
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.tokens import token_pair_for
+from accounts.services.trash import user_trash
+from accounts.services.user_data import users_chain_delete
 from profiles import services as profile_services
 from profiles.services import avatar_replace, details_upsert
 from tests.conftest import PASSWORD
@@ -71,13 +74,13 @@ def fill(text, ids):
 
 @pytest.mark.parametrize("name,caller,method,path,body,budget", CASES, ids=[c[0] for c in CASES])
 def test_round_trips_within_budget(name, caller, method, path, body, budget, user, other, admin, client_for, round_trips):
-    services.linked_id_add(user=user, linked_id="ext-1")
+    linked_id_add(user=user, linked_id="ext-1")
     details_upsert(user=user, address="somewhere")
-    services.user_trash(user=other, actor=admin, reason="test")
+    user_trash(user=other, actor=admin, reason="test")
     ids = {"id": str(user.id), "other": str(other.id)}
     kwargs = {"format": "json"}
     if body == "REFRESH":
-        body = {"refresh": str(services.token_pair_for(user))}
+        body = {"refresh": str(token_pair_for(user))}
     elif body == "IMAGE":
         body, kwargs = {"file": png()}, {"format": "multipart"}
     elif body == "WITH_AVATAR":
@@ -122,7 +125,7 @@ def test_user_with_details_costs_the_same_whatever_the_number_of_linked_ids(warm
     for links in (0, 1, 20):
         person = make_user()
         for k in range(links):
-            services.linked_id_add(user=person, linked_id=f"{person.username}-{k}")
+            linked_id_add(user=person, linked_id=f"{person.username}-{k}")
         profile_services.details_upsert(user=person, address="somewhere", preferences={"a": 1})
         client = client_for(person)
         r, n = measure(round_trips, f"user_with_details ({links} linked ids)", lambda: client.get(f"/users/user_with_details/{person.id}"))
@@ -136,7 +139,7 @@ def test_user_with_details_costs_the_same_whatever_the_number_of_linked_ids(warm
 def _loaded_user(make_user, api, *, links: int):
     person = make_user()
     for k in range(links):
-        services.linked_id_add(user=person, linked_id=f"{person.username}-{k}")
+        linked_id_add(user=person, linked_id=f"{person.username}-{k}")
     profile_services.details_upsert(user=person, address="somewhere")
     api.post("/login", {"email": person.email, "password": "wrong-password-here"}, format="json")
     return person
@@ -174,9 +177,9 @@ def test_the_chain_delete_service_costs_the_same_for_2_and_20_users(make_user, a
     for size in (2, 20):
         people = [make_user() for _ in range(size)]
         for person in people:
-            services.linked_id_add(user=person, linked_id=f"{person.username}-x")
+            linked_id_add(user=person, linked_id=f"{person.username}-x")
         with round_trips() as n:
-            services.users_chain_delete(user_ids=[p.id for p in people], actor_id=admin.id, reason="bulk")
+            users_chain_delete(user_ids=[p.id for p in people], actor_id=admin.id, reason="bulk")
         print(f"\nusers_chain_delete ({size} users): {n.count} round trips {n.commands}")
         figures[size] = n.count
 

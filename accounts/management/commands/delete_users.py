@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.documents import TrashEntry, User, now
-from accounts.services import users_chain_delete, users_chain_delete_counts
+from accounts.services.user_data import users_chain_delete, users_chain_delete_counts
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
