@@ -16,6 +16,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
 from accounts.documents import LoginFailure
+from accounts.services.dependents import owner_remains
 
 
 def client_ip(request) -> str:
@@ -63,6 +64,9 @@ def login_failure_record(*, email_key: str, ip: str, user_id=None) -> None:
         except DuplicateKeyError:
             # Two first failures raced to insert this key; the document exists now.
             collection.update_one({"key": key}, {"$inc": {"count": 1}})
+    if user_id is not None and not owner_remains(user_id=user_id):
+        # The account is being chain-deleted: its counter must not outlive it (no orphan).
+        collection.delete_one({"key": account_key, "user": user_id})
 
 
 def login_failures_clear(*, email_key: str, ip: str, counts: dict[str, int]) -> None:
