@@ -1,8 +1,9 @@
 """The user and what `accounts` itself keeps about a user, as MongoEngine documents.
 
 Every document that belongs to a user holds `ReferenceField(User, reverse_delete_rule=CASCADE)`.
-That registration is what the chain delete (`accounts.services.user_data`) walks, so a new app
-that hangs data off a user is covered by declaring its reference that way, with no change here.
+That registration is what `accounts.services.user_data` walks (chain delete, counts, export,
+orphans), so a new app that hangs data off a user is covered by declaring its reference that
+way, with no change here.
 Uniqueness is enforced by unique indexes (never check-then-insert), so it holds under races and
 across processes. Every query path has an index.
 """
@@ -47,7 +48,6 @@ class User(Document):
     in_trash = BooleanField(default=False)
     # Part of every token; raising it revokes every token the user holds at once.
     token_version = IntField(default=0)
-    has_avatar = BooleanField(default=False)
     # Set by the chain delete before it deletes anything (accounts/services/dependents.py).
     deleting = BooleanField(default=False)
     created_at = DateTimeField(default=now)
@@ -61,6 +61,9 @@ class User(Document):
             {"fields": ["role"]},
         ],
     }
+
+    # Never in an export (accounts.services.user_data reads this on every document class).
+    export_exclude = ("password",)
 
     # What DRF and simplejwt ask of request.user.
     is_authenticated = True
@@ -119,14 +122,15 @@ class LoginFailure(Document):
 
 
 class TrashEntry(Document):
-    """A soft-deleted account: who moved it to the trash, when and why."""
+    """An account in the trash: who moved it there, when and why. The stored names
+    (`deleted_by`, `deleted_at`) predate the vocabulary and are what GET /trash answers."""
 
     user = ReferenceField(User, required=True, unique=True, reverse_delete_rule=CASCADE)
-    deleted_by = ObjectIdField(required=True)
-    deleted_at = DateTimeField(default=now)
+    trashed_by = ObjectIdField(required=True, db_field="deleted_by")
+    trashed_at = DateTimeField(default=now, db_field="deleted_at")
     reason = StringField(required=True, max_length=500)
 
-    meta = {"collection": "trash", "indexes": [{"fields": ["deleted_at"]}]}
+    meta = {"collection": "trash", "indexes": [{"fields": ["trashed_at"]}]}
 
 
 class AuditEvent(Document):
@@ -158,10 +162,3 @@ class DeletionRecord(Document):
 
     meta = {"collection": "deletion_records", "indexes": [{"fields": ["user_id"]}, {"fields": ["-deleted_at"]}]}
 
-
-def user_dependents() -> list[tuple[type[Document], str]]:
-    """(document class, field name) for every document declared as belonging to a user, that is
-    holding `ReferenceField(User, reverse_delete_rule=CASCADE)`, whatever app declares it.
-    The chain delete and the export walk this list."""
-    rules = User._meta.get("delete_rules") or {}
-    return [(cls, field) for (cls, field), rule in rules.items() if rule == CASCADE and not cls._meta.get("abstract")]

@@ -1,5 +1,6 @@
 """Input and output shapes of the accounts endpoints. Validation only; rules live in services."""
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.documents import ROLES
@@ -82,16 +83,8 @@ class UserOutput(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=ROLES)
     linked_ids = serializers.ListField(child=serializers.CharField(), default=list)
-    avatar_url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-    def get_avatar_url(self, user) -> str | None:
-        if not getattr(user, "has_avatar", False):
-            return None
-        path = f"/users/{user.id}/avatar"
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
 
 
 class UserUpdateInput(serializers.Serializer):
@@ -109,12 +102,16 @@ class ReasonQuery(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class BulkDeleteInput(serializers.Serializer):
+@extend_schema_serializer(component_name="BulkDeleteInput")  # the published name
+class BulkTrashInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False, max_length=1000)
     reason = serializers.CharField(max_length=500)
 
 
-class BulkDeleteOutput(serializers.Serializer):
+@extend_schema_serializer(component_name="BulkDeleteOutput")
+class BulkTrashOutput(serializers.Serializer):
+    # The contract's keys: `deleted_now` went to the trash now, `already_deleted` were there.
+
     deleted_now = serializers.ListField(child=serializers.CharField())
     already_deleted = serializers.ListField(child=serializers.CharField())
     not_found = serializers.ListField(child=serializers.CharField())

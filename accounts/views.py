@@ -7,12 +7,17 @@
 | POST /users/link_id                          | UserViewSet.link_id         |
 | DELETE /users/delete_user/{user_id}          | UserViewSet.delete_user     |
 | GET /users (admin)                           | UserViewSet.list            |
-| GET, PATCH, DELETE /users/{user_id}          | UserViewSet.retrieve/partial_update/destroy |
+| GET, PATCH /users/{user_id}                  | UserViewSet.retrieve/partial_update |
+| DELETE /users/{user_id}?reason=              | UserViewSet.trash           |
 | POST /users/{user_id}/password               | UserViewSet.password        |
+| GET /users/{user_id}/export                  | UserViewSet.export          |
 | DELETE /users/{user_id}/linked_ids/{linked_id} | UserViewSet.unlink        |
 | GET /users/by_linked_id/{linked_id} (admin)  | UserViewSet.by_linked_id    |
-| /trash...                                    | TrashViewSet                |
+| GET /trash, POST /trash/bulk_delete (admin)  | TrashViewSet.list/bulk_trash |
+| POST /trash/{user_id}/restore (admin)        | TrashViewSet.restore        |
+| DELETE /trash/{user_id} (admin)              | TrashViewSet.purge          |
 """
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -23,11 +28,11 @@ from rest_framework.throttling import ScopedRateThrottle
 from accounts import selectors
 from accounts.documents import User
 from accounts.pagination import EnvelopePagination
-from accounts.permissions import IsAdmin, IsOwnerOrAdmin, check_owner_or_admin
+from accounts.permissions import IsAdmin, IsOwnerOrAdmin
 from accounts.schema import UsernameConflict
 from accounts.serializers import (
-    BulkDeleteInput,
-    BulkDeleteOutput,
+    BulkTrashInput,
+    BulkTrashOutput,
     LinkIdInput,
     LinkIdOutput,
     LoginInput,
@@ -43,8 +48,9 @@ from accounts.serializers import (
     UserQuery,
     UserUpdateInput,
 )
-from accounts.services import account, linked_ids, passwords, registration, tokens, trash, user_data
+from accounts.services import account, linked_ids, passwords, registration, tokens, user_data
 from accounts.services import login as login_service
+from accounts.services import trash as trash_service
 from accounts.throttling import client_ip
 from common.openapi import ERRORS, Detail, MessageOutput, ValidationErrors
 from common.routes import LINKED_ID, USER_ID, UserRouteMixin
@@ -112,6 +118,8 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
 
 class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     pagination_class = EnvelopePagination
+    # The user acted on comes from the body's `user_id` (IsOwnerOrAdmin checks it; see permissions.py).
+    body_user_actions = ("link_id",)
     serializer_classes = {
         "link_id": LinkIdInput,
         "partial_update": UserUpdateInput,
@@ -134,7 +142,6 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="link_id")
     def link_id(self, request):
         data = validated(LinkIdInput, request.data)
-        check_owner_or_admin(request.user, data["user_id"])
         user = selectors.user_get(user_id=data["user_id"], caller=request.user)
         link = linked_ids.linked_id_add(user=user, linked_id=data["linked_id"])
         return Response({"message": "ID linked successfully", "linked_id": link.linked_id})
@@ -163,12 +170,19 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         return Response(self._render(user))
 
     @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, **ERRORS})
-    def destroy(self, request, user_id: str):
+    def trash(self, request, user_id: str):
         """Soft delete: the account goes to the trash (restore or purge it under /trash)."""
         reason = validated(ReasonQuery, request.query_params)["reason"]
         user = self.get_object()
-        trash.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
+        trash_service.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    destroy = trash  # DRF's name for the handler of DELETE on the detail route
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: Detail, 403: Detail, 404: Detail})
+    @action(detail=True, methods=["get"], url_path="export")
+    def export(self, request, user_id: str):
+        return Response(user_data.user_export(user=self.get_object()))
 
     @extend_schema(request=PasswordChangeInput, responses={204: None, **ERRORS})
     @action(detail=True, methods=["post"], url_path="password")
@@ -211,28 +225,30 @@ class TrashViewSet(UserRouteMixin, viewsets.GenericViewSet):
     pagination_class = EnvelopePagination
 
     def get_serializer_class(self):
-        return BulkDeleteInput if self.action == "bulk_delete" else TrashEntryOutput
+        return BulkTrashInput if self.action == "bulk_trash" else TrashEntryOutput
 
     @extend_schema(responses={200: TrashEntryOutput(many=True), 400: ValidationErrors, 401: Detail, 403: Detail})
     def list(self, request):
         page = self.paginate_queryset(selectors.trash_query())
         return self.get_paginated_response(TrashEntryOutput(selectors.trash_rows(page), many=True).data)
 
-    @extend_schema(request=BulkDeleteInput, responses={200: BulkDeleteOutput, 400: ValidationErrors, 401: Detail, 403: Detail})
-    @action(detail=False, methods=["post"], url_path="bulk_delete")
-    def bulk_delete(self, request):
+    @extend_schema(request=BulkTrashInput, responses={200: BulkTrashOutput, 400: ValidationErrors, 401: Detail, 403: Detail})
+    @action(detail=False, methods=["post"], url_path="bulk_delete", url_name="bulk-delete")
+    def bulk_trash(self, request):
         """Move up to 1000 accounts to the trash at once."""
-        data = validated(BulkDeleteInput, request.data)
-        return Response(trash.users_trash_bulk(ids=data["ids"], actor=request.user, reason=data["reason"]))
+        data = validated(BulkTrashInput, request.data)
+        return Response(trash_service.users_trash_bulk(ids=data["ids"], actor=request.user, reason=data["reason"]))
 
     @extend_schema(request=None, responses={200: UserOutput, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["post"], url_path="restore")
     def restore(self, request, user_id: str):
-        user = trash.user_restore(user=self.get_object(), actor=request.user, ip=client_ip(request))
+        user = trash_service.user_restore(user=self.get_object(), actor=request.user, ip=client_ip(request))
         return Response(UserOutput(selectors.linked_ids_attach([user])[0], context={"request": request}).data)
 
     @extend_schema(responses={204: None, 401: Detail, 403: Detail, 404: Detail})
-    def destroy(self, request, user_id: str):
+    def purge(self, request, user_id: str):
         """Purge: the permanent chain delete of a trashed account."""
-        trash.user_purge(user=self.get_object(), actor=request.user)
+        trash_service.user_purge(user=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    destroy = purge  # DRF's name for the handler of DELETE on the detail route

@@ -104,8 +104,7 @@ def _dependent_write(kind: str, person):
 
 
 def _nothing_left_of(person) -> None:
-    from accounts.documents import user_dependents
-    from accounts.services.user_data import orphans_find
+    from accounts.services.user_data import orphans_find, user_dependents
 
     for cls, field in user_dependents():
         left = cls._get_collection().count_documents({cls._fields[field].db_field: person.id})
@@ -145,9 +144,9 @@ def test_a_write_landing_between_the_dependents_and_the_user_removes_itself(kind
     user's dependents and before it removes the user. The mark set first makes the writer undo."""
     from rest_framework.exceptions import NotFound
 
-    from accounts.documents import user_dependents
     from accounts.services import user_data
 
+    user_dependents = user_data.user_dependents
     person = make_user()
     write = _dependent_write(kind, person)
     outcome = {}

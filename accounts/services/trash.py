@@ -1,4 +1,4 @@
-"""The trash: a reversible soft delete. A trashed account cannot log in, its tokens fail,
+"""The trash: reversible (the API calls it a soft delete). A trashed account cannot log in, its tokens fail,
 listings leave it out, and its data, username and email stay until it is restored or purged."""
 from bson import ObjectId
 from mongoengine import NotUniqueError
@@ -15,7 +15,7 @@ def user_trash(*, user: User, actor: User, reason: str, ip: str | None = None) -
     """Move an account to the trash: it cannot log in, its tokens fail, listings leave it out,
     its data and its username and email stay. False if it was in the trash already."""
     try:
-        TrashEntry(user=user.id, deleted_by=actor.id, reason=reason).save(force_insert=True)
+        TrashEntry(user=user.id, trashed_by=actor.id, reason=reason).save(force_insert=True)
     except NotUniqueError:
         return False
     User.objects(id=user.id).update_one(set__in_trash=True, set__updated_at=now())
@@ -38,6 +38,7 @@ def users_trash_bulk(*, ids: list[str], actor: User, reason: str) -> dict[str, l
     wanted = list(dict.fromkeys(ids))
     valid = [ObjectId(i) for i in wanted if ObjectId.is_valid(i)]
     found = {u.id: u for u in User.objects(id__in=valid).only("id", "in_trash")}
+    # The contract's keys: `deleted_now` are trashed by this call, `already_deleted` were in the trash.
     result: dict[str, list[str]] = {"deleted_now": [], "already_deleted": [], "not_found": []}
     fresh = []
     for raw in wanted:
@@ -49,7 +50,7 @@ def users_trash_bulk(*, ids: list[str], actor: User, reason: str) -> dict[str, l
         else:
             fresh.append(user.id)
     if fresh:
-        entries = [TrashEntry(user=i, deleted_by=actor.id, reason=reason).to_mongo() for i in fresh]
+        entries = [TrashEntry(user=i, trashed_by=actor.id, reason=reason).to_mongo() for i in fresh]
         TrashEntry._get_collection().insert_many(entries, ordered=False)
         User.objects(id__in=fresh).update(set__in_trash=True, set__updated_at=now())
         AuditEvent._get_collection().insert_many(

@@ -58,7 +58,7 @@ def test_delete_by_email_domain_in_batches(crowd):
 def test_delete_trashed_older_than(crowd, admin):
     for u in crowd[:3]:
         user_trash(user=u, actor=admin, reason="old")
-    TrashEntry.objects(user__in=[u.id for u in crowd[:2]]).update(set__deleted_at=now() - timedelta(days=40))
+    TrashEntry.objects(user__in=[u.id for u in crowd[:2]]).update(set__trashed_at=now() - timedelta(days=40))
     run("delete_users", "--trashed-older-than", "30", "--yes", "--batch-size", "1")
     assert User.objects(id__in=[u.id for u in crowd[:2]]).count() == 0
     assert User.objects(id=crowd[2].id).count() == 1

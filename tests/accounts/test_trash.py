@@ -12,7 +12,7 @@ def test_owner_trashes_own_account_and_cannot_log_in(client_for, api, user):
     r = client_for(user).delete(f"/users/{user.id}?reason=leaving")
     assert r.status_code == 204
     entry = TrashEntry.objects.get(user=user.id)
-    assert entry.deleted_by == user.id and entry.reason == "leaving"
+    assert entry.trashed_by == user.id and entry.reason == "leaving"
     login = api.post("/login", {"email": user.email, "password": PASSWORD}, format="json")
     assert login.status_code == 401 and login.json() == {"detail": "Invalid email or password."}
 

@@ -1,7 +1,7 @@
 """GET /users/{user_id}/export: everything stored about the user, from every collection."""
 from accounts.services.linked_ids import linked_id_add
 from accounts.services.tokens import token_pair_for, token_revoke
-from accounts.documents import user_dependents
+from accounts.services.user_data import user_dependents
 from profiles.services import details_upsert
 
 

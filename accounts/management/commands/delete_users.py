@@ -56,7 +56,7 @@ class Command(BaseCommand):
             days = options["trashed_older_than"]
             if days < 0:
                 raise CommandError("--trashed-older-than takes a number of days, 0 or more.")
-            return TrashEntry._get_collection(), {"deleted_at": {"$lt": now() - timedelta(days=days)}}, "user"
+            return TrashEntry._get_collection(), {TrashEntry.trashed_at.db_field: {"$lt": now() - timedelta(days=days)}}, "user"
         return None
 
     def _listed_ids(self, options) -> Iterator[str]:
