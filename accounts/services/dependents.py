@@ -1,7 +1,8 @@
 """Writing a document that hangs off a user while that user may be chain-deleted concurrently.
 
-The race: a request loaded the user, then writes a dependent document (details, a linked id,
-an avatar, a login-failure counter) while another request chain-deletes that user. Without care
+The race: a request loaded the user, then writes a dependent document (a linked id, a
+login-failure counter, or another app's: details, a stored file) while another request
+chain-deletes that user. Without care
 the write can land after the delete removed the user's dependents, leaving an orphan.
 
 The protocol (no transaction needed, so it holds on any MongoDB, standalone included):

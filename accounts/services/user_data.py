@@ -75,7 +75,7 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
     documents went from each collection. Dependents go first and the users last, so a run
     interrupted half-way is completed by running it again; running it twice is safe (the second
     finds nothing). The users are marked `deleting` before anything goes, so that a write racing
-    the delete (details, a linked id, an avatar, a login counter) removes itself and leaves no
+    the delete (a linked id, a login counter, another app's document) removes itself and leaves no
     orphan (accounts/services/dependents.py). The number of queries depends on the number of
     collections, not of users or documents. Returns the totals per collection.
 
