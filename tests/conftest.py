@@ -6,9 +6,9 @@ from django.core.cache import cache
 from mongoengine.connection import get_db
 from rest_framework.test import APIClient
 
+from accounts.documents import ROLE_ADMIN, User
 from accounts.services.registration import user_register
 from accounts.services.tokens import token_pair_for
-from accounts.documents import ROLE_ADMIN, User
 from config import mongo
 from tests import mongomock_store
 from tests.roundtrips import COUNTER

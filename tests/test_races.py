@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import Client
 
-from accounts.services.tokens import token_pair_for
 from accounts.documents import LinkedId, RevokedToken, User
+from accounts.services.tokens import token_pair_for
 from profiles.documents import Details
 from tests.conftest import PASSWORD, bearer
 
@@ -91,7 +91,7 @@ def _dependent_write(kind: str, person):
     """One write that hangs a document off `person`, as the service does it."""
     import io
 
-    from accounts import throttling
+    from accounts import lockout
     from accounts.services.linked_ids import linked_id_add
     from profiles.services import avatar_replace, details_upsert
 
@@ -99,7 +99,7 @@ def _dependent_write(kind: str, person):
         "add_details": lambda: details_upsert(user=person, address="1 Main St"),
         "link_id": lambda: linked_id_add(user=person, linked_id=f"ext-{person.id}"),
         "avatar": lambda: avatar_replace(user=person, upload=io.BytesIO(_png())),
-        "login_failure": lambda: throttling.login_failure_record(email_key=person.email, ip="10.0.0.9", user_id=person.id),
+        "login_failure": lambda: lockout.login_failure_record(email_key=person.email, ip="10.0.0.9", user_id=person.id),
     }[kind]
 
 
