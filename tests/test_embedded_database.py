@@ -200,3 +200,24 @@ def test_problem_explains_database_errors_only():
         assert mongo.problem(wrapped) == "do this"
     assert "Cannot reach" in mongo.problem(ServerSelectionTimeoutError("no server"))
     assert mongo.problem(ValueError("unrelated")) is None
+
+
+def test_a_server_that_ignores_sigterm_is_killed(tmp_path, monkeypatch):
+    """A stand-in process that ignores SIGTERM (as a stuck server would), recorded as the server."""
+    import signal as signals
+
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert stubborn.stdout.readline().strip() == "ready"
+    embedded = EmbeddedServer(port=free_port(), data_dir=tmp_path / "db")
+    embedded.pid_file.write_text(f"{stubborn.pid}\n")
+    monkeypatch.setattr("config.embedded_mongodb.STOP_TIMEOUT_SECONDS", 0.5)
+    sent = []
+    real_kill = os.kill
+    monkeypatch.setattr("config.embedded_mongodb.os.kill", lambda pid, sig: (sent.append(sig), real_kill(pid, sig)))
+    assert embedded.stop() == stubborn.pid
+    assert [s for s in sent if s] == [signals.SIGTERM, signals.SIGKILL] and not embedded.pid_file.exists()
+    stubborn.wait(timeout=10)  # reaped already by the launcher's liveness check, or now
