@@ -212,15 +212,22 @@ class EmbeddedServer:
 
 
 def _alive(pid: int) -> bool:
+    """True while `pid` runs. A server that exited but whose parent (the process that started
+    it, a runserver still running, say) has not reaped it is a zombie: not running."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A child of ours that exited stays a zombie until reaped; it is not running.
     try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
+        waited, _ = os.waitpid(pid, os.WNOHANG)  # our own child: reap it if it exited
+        if waited:
+            return False
     except ChildProcessError:
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return True
+    return state not in ("Z", "X")

@@ -221,3 +221,21 @@ def test_a_server_that_ignores_sigterm_is_killed(tmp_path, monkeypatch):
     assert embedded.stop() == stubborn.pid
     assert [s for s in sent if s] == [signals.SIGTERM, signals.SIGKILL] and not embedded.pid_file.exists()
     stubborn.wait(timeout=10)  # reaped already by the launcher's liveness check, or now
+
+
+def test_a_server_that_exited_but_was_not_reaped_counts_as_stopped():
+    """The process that started the server (runserver) may still run and never reap it."""
+    from config.embedded_mongodb import _alive
+
+    code = "import os, sys, time; pid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True); time.sleep(30)"
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        zombie = int(parent.stdout.readline())
+        deadline = __import__("time").monotonic() + 10
+        while Path(f"/proc/{zombie}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert __import__("time").monotonic() < deadline
+        assert _alive(zombie) is False
+        assert _alive(parent.pid) is True
+    finally:
+        parent.kill()
+        parent.wait()
