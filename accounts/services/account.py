@@ -2,9 +2,11 @@
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import PermissionDenied
 
-from accounts.documents import User, casefold_key, now
+from accounts import identity
+from accounts.documents import ROLE_ADMIN, User, casefold_key, now
+from accounts.services.admin_guard import active_admins_kept
 from accounts.services.audit import audit_record
-from accounts.services.registration import unique_conflict
+from accounts.services.registration import email_stored_form, unique_conflict
 
 
 def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> User:
@@ -15,17 +17,20 @@ def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> 
         # So that the last admin cannot lock everybody out of the admin endpoints by accident.
         raise PermissionDenied("Admins cannot change their own role; ask another admin.")
     old_role = user.role
+    demoted = [user] if old_role == ROLE_ADMIN and fields.get("role", old_role) != ROLE_ADMIN else []
     if "username" in fields:
-        user.username = fields["username"]
-        user.username_key = casefold_key(fields["username"])
+        user.username = identity.username_normalize(fields["username"])
+        user.username_key = casefold_key(user.username)
+        user.username_skeleton = identity.username_skeleton(user.username)
     if "email" in fields:
-        user.email = fields["email"]
-        user.email_key = casefold_key(fields["email"])
+        user.email = email_stored_form(fields["email"])
+        user.email_key = casefold_key(user.email)
     if "role" in fields:
         user.role = fields["role"]
     user.updated_at = now()
     try:
-        user.save()
+        with active_admins_kept(leaving=demoted):
+            user.save()
     except NotUniqueError:
         raise unique_conflict(email_key=user.email_key, username=user.username, exclude_id=user.id) from None
     if user.role != old_role:

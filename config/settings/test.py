@@ -19,7 +19,7 @@ PASSWORD_HASHERS = [
     "accounts.hashers.LowPriorityArgon2PasswordHasher",
     "accounts.hashers.LegacyBcryptPasswordHasher",
 ]
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"login": "1000/min", "register": "1000/min", "token": "1000/min"}  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"login": "1000/min", "register": "1000/min", "token": "1000/min", "identity_change": "1000/min"}  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ADMIN_USERNAME = ADMIN_EMAIL = ADMIN_PASSWORD = ""
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
