@@ -1,7 +1,7 @@
-"""The service under gunicorn on a free port, for tests that need a real server (the generated
-client's test, the browser's): DEBUG, the embedded database of this run alone (a free port and a
-temporary folder, stopped and wiped afterwards), the first admin from ADMIN_*, its log kept in a
-file."""
+"""The service under granian (the production server) on a free port, for tests that need a real
+server (the generated client's test, the browser's): DEBUG, the embedded database of this run
+alone (a free port and a temporary folder, stopped and wiped afterwards), the first admin from
+ADMIN_*, its log kept in a file."""
 import contextlib
 import os
 import shutil
@@ -32,8 +32,8 @@ def running_service(log_path: Path, **settings: str):
     db_dir = Path(tempfile.mkdtemp(prefix="live-db-"))
     env.update(DEBUG="true", MONGODB_URI="", LOG_LEVEL="INFO", EMBEDDED_MONGODB_PORT=str(free_port()), EMBEDDED_MONGODB_DIR=str(db_dir / "mongodb"))
     env.update(settings)
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "1", "--worker-class", "gthread", "--threads", "8", "--no-control-socket"]
+    command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", "1", "--blocking-threads", "8", "--no-ws", "config.wsgi:application"]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
