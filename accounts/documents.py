@@ -62,6 +62,8 @@ class User(Document):
     session_ids = ListField(ObjectIdField())
     # Two-factor login is on (a confirmed TotpDevice exists); read by login with the password check.
     mfa_enabled = BooleanField(default=False)
+    # Set by the chain delete before it deletes anything (accounts/services/dependents.py).
+    deleting = BooleanField(default=False)
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
 
