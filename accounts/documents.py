@@ -40,6 +40,9 @@ class User(Document):
     username_key = StringField(required=True, unique=True)
     email = StringField(required=True, max_length=254)
     email_key = StringField(required=True, unique=True)
+    # Whether the owner proved the address is theirs (README, "Email"). Accounts stored before
+    # verification existed have no such field and count as verified; new sign-ups store False.
+    email_verified = BooleanField(default=True)
     password = StringField(required=True)  # a Django hasher's encoded hash; never rendered
     role = StringField(choices=ROLES, default=ROLE_USER)
     is_active = BooleanField(default=True)

@@ -13,6 +13,9 @@ UsernameConflict = inline_serializer(
     {"detail": serializers.CharField(), "suggested_usernames": serializers.ListField(child=serializers.CharField(), required=False)},
 )
 
+# Login with EMAIL_VERIFICATION=mandatory and an unverified address (after the right password).
+EmailNotVerifiedOutput = inline_serializer("EmailNotVerified", {"detail": serializers.CharField(), "code": serializers.CharField()})
+
 
 class MongoJWTScheme(SimpleJWTScheme):
     target_class = "accounts.authentication.MongoJWTAuthentication"

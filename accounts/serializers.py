@@ -95,6 +95,7 @@ class UserOutput(serializers.Serializer):
     username = serializers.CharField()
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=ROLES)
+    email_verified = serializers.BooleanField()
     linked_ids = serializers.ListField(child=serializers.CharField(), default=list)
     avatar_url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
@@ -112,6 +113,7 @@ class UserUpdateInput(serializers.Serializer):
     username = UsernameField(required=False)
     email = serializers.EmailField(max_length=254, required=False)
     role = serializers.ChoiceField(choices=ROLES, required=False, help_text="Admins only.")
+    current_password = PasswordField(required=False, help_text="Required when the owner changes their email.")
 
 
 class PasswordChangeInput(serializers.Serializer):

@@ -21,7 +21,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotFound, Permission
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import throttling
+from accounts import email_tokens, email_verification, throttling
 from accounts.authentication import TOKEN_VERSION_CLAIM, user_for_token
 from accounts.documents import (
     ROLE_ADMIN,
@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 INVALID_LOGIN = "Invalid email or password."
 EMAIL_TAKEN = "A user with this email already exists."
 USERNAME_TAKEN = "This username is taken."
+WRONG_PASSWORD = "The current password is not correct."
 
 
 # --- Audit ------------------------------------------------------------------------------------
@@ -102,9 +103,10 @@ def username_suggestions(*, username: str, count: int = 5) -> list[str]:
     return free[:count]
 
 
-def user_register(*, username: str, email: str, password: str, role: str = ROLE_USER) -> User:
+def user_register(*, username: str, email: str, password: str, role: str = ROLE_USER, email_verified: bool = False) -> User:
     """Create a user. Uniqueness of username and email (ignoring case) is decided by MongoDB's
-    unique indexes, so of two concurrent registrations of one email exactly one succeeds."""
+    unique indexes, so of two concurrent registrations of one email exactly one succeeds.
+    Sends no mail: sign-up goes through `email_verification.user_sign_up`."""
     password_validate(password, username=username, email=email)
     user = User(
         username=username,
@@ -113,6 +115,7 @@ def user_register(*, username: str, email: str, password: str, role: str = ROLE_
         email_key=casefold_key(email),
         password=make_password(password),
         role=role,
+        email_verified=email_verified,
     )
     try:
         user.save(force_insert=True)
@@ -121,13 +124,26 @@ def user_register(*, username: str, email: str, password: str, role: str = ROLE_
     return user
 
 
-def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> User:
-    """Change username, email or (admins only) role. 409 when the name or email is taken."""
+def user_update(*, user: User, actor: User, ip: str | None = None, current_password: str | None = None, **fields) -> User:
+    """Change username, email or (admins only) role. 409 when the name or email is taken.
+
+    An email change by the account's owner needs `current_password` (400 without it or when
+    wrong), checked before anything else, so a stolen access token alone cannot move the account
+    to another address. The new address is unverified; once the change is saved (the unique index
+    on the address decided it: no two accounts ever hold one address, pending or not), the new
+    address is mailed a verification link and the old one a notice."""
     if "role" in fields and not actor.is_admin:
         raise PermissionDenied("Only an admin may change a role.")
     if fields.get("role", user.role) != user.role and actor.id == user.id:
         # So that the last admin cannot lock everybody out of the admin endpoints by accident.
         raise PermissionDenied("Admins cannot change their own role; ask another admin.")
+    old_email = user.email
+    email_changes = "email" in fields and casefold_key(fields["email"]) != user.email_key
+    if email_changes and actor.id == user.id:
+        if not current_password:
+            raise ValidationError({"current_password": ["The current password is required to change the email."]})
+        if not check_password(current_password, user.password):
+            raise ValidationError({"current_password": [WRONG_PASSWORD]})
     old_role = user.role
     if "username" in fields:
         user.username = fields["username"]
@@ -135,6 +151,8 @@ def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> 
     if "email" in fields:
         user.email = fields["email"]
         user.email_key = casefold_key(fields["email"])
+    if email_changes:
+        user.email_verified = False
     if "role" in fields:
         user.role = fields["role"]
     user.updated_at = now()
@@ -144,17 +162,21 @@ def user_update(*, user: User, actor: User, ip: str | None = None, **fields) -> 
         raise _unique_conflict(email_key=user.email_key, username=user.username, exclude_id=user.id) from None
     if user.role != old_role:
         audit_record(action="role_change", actor=actor, target=user, ip=ip, old=old_role, new=user.role)
+    if email_changes:
+        email_verification.email_changed(user=user, old_email=old_email, actor=actor, ip=ip)
     return user
 
 
 def user_password_change(*, user: User, current_password: str, new_password: str, ip: str | None = None) -> None:
     """Set a new password and revoke every token the user holds (their `ver` claim goes stale)."""
     if not check_password(current_password, user.password):
-        raise ValidationError({"current_password": ["The current password is not correct."]})
+        raise ValidationError({"current_password": [WRONG_PASSWORD]})
     password_validate(new_password, username=user.username, email=user.email, field="new_password")
     User.objects(id=user.id).update_one(
         set__password=make_password(new_password), inc__token_version=1, set__updated_at=now()
     )
+    # A reset link still in a mailbox must not outlive the password it was meant to replace.
+    email_tokens.tokens_void(user_id=user.id, purpose=email_tokens.RESET)
     audit_record(action="password_change", actor=user, target=user, ip=ip)
 
 
@@ -192,6 +214,7 @@ def user_login(*, email: str, password: str, ip: str) -> tuple[User, RefreshToke
         audit_record(action="login_failed", target=user, ip=ip)
         raise AuthenticationFailed(INVALID_LOGIN)
     throttling.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
+    email_verification.login_verification_check(user=user)  # 403 past the right password
     audit_record(action="login", actor=user, target=user, ip=ip)
     return user, token_pair_for(user)
 
@@ -497,7 +520,8 @@ def admin_create(*, username: str, email: str, password: str | None) -> tuple[Us
         return user, False
     if not password:
         raise ValidationError({"password": ["A password is needed to create a new admin."]})
-    return user_register(username=username, email=email, password=password, role=ROLE_ADMIN), True
+    # The operator vouches for the address: an admin is never locked out by verification.
+    return user_register(username=username, email=email, password=password, role=ROLE_ADMIN, email_verified=True), True
 
 
 def admin_bootstrap_from_env() -> User | None:
@@ -509,7 +533,11 @@ def admin_bootstrap_from_env() -> User | None:
         return None
     try:
         user = user_register(
-            username=settings.ADMIN_USERNAME, email=settings.ADMIN_EMAIL, password=settings.ADMIN_PASSWORD, role=ROLE_ADMIN
+            username=settings.ADMIN_USERNAME,
+            email=settings.ADMIN_EMAIL,
+            password=settings.ADMIN_PASSWORD,
+            role=ROLE_ADMIN,
+            email_verified=True,
         )
     except (ValidationError, Conflict) as exc:
         logger.error("ADMIN_* is set but the first admin could not be created: %s", exc.detail)

@@ -7,6 +7,7 @@ process and server: one counter per account and one per client address, in fixed
 is new, so a lock-out ends with its window: nobody can be locked out for longer than that.
 """
 import math
+import re
 import time
 from datetime import datetime, timezone
 
@@ -70,3 +71,11 @@ def login_failures_clear(*, email_key: str, ip: str, counts: dict[str, int]) -> 
     account_key, _ = _keys(email_key, ip)
     if counts.get(account_key):
         LoginFailure._get_collection().delete_one({"key": account_key})
+
+
+def login_lockout_clear(*, email_key: str, user_id) -> None:
+    """Forget every failed login counted against the account (all windows), as a password
+    reset does: whoever holds the mailbox is the owner, and should get in at once."""
+    LoginFailure._get_collection().delete_many(
+        {"$or": [{"user": user_id}, {"key": {"$regex": "^" + re.escape(f"account:{email_key}:")}}]}
+    )

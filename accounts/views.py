@@ -20,11 +20,11 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts import selectors, services
+from accounts import email_verification, selectors, services
 from accounts.documents import User
 from accounts.pagination import EnvelopePagination
 from accounts.permissions import IsAdmin, IsOwnerOrAdmin, check_owner_or_admin
-from accounts.schema import ERRORS, Detail, UsernameConflict, ValidationErrors
+from accounts.schema import ERRORS, Detail, EmailNotVerifiedOutput, UsernameConflict, ValidationErrors
 from accounts.serializers import (
     LINKED_ID,
     USER_ID,
@@ -72,7 +72,9 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     def get_serializer_class(self):
         return LoginInput if self.action == "login" else RefreshInput
 
-    @extend_schema(request=LoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
+    @extend_schema(
+        request=LoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 403: EmailNotVerifiedOutput, 429: Detail}, auth=[]
+    )
     @action(detail=False, methods=["post"], url_path="login")
     def login(self, request):
         data = validated(LoginInput, request.data)
@@ -105,7 +107,7 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="register")
     def register(self, request):
         data = validated(RegisterInput, request.data)
-        user = services.user_register(**data)
+        user = email_verification.user_sign_up(**data)
         return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)
 
 

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.email_views import EmailResendViewSet, EmailTokenViewSet
 from accounts.views import AuthViewSet, RegisterViewSet, TrashViewSet, UserViewSet
 from config.health import health
 from config.routers import OptionalSlashRouter
@@ -16,6 +17,8 @@ router.register("users", ProfileViewSet, basename="profile")
 router.register("users", UserViewSet, basename="user")
 router.register("trash", TrashViewSet, basename="trash")
 router.register("", AuthViewSet, basename="auth")
+router.register("", EmailTokenViewSet, basename="email-token")
+router.register("", EmailResendViewSet, basename="email-resend")
 
 urlpatterns = [
     re_path(r"^health/?$", health, name="health"),

@@ -12,7 +12,7 @@ from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
 NO_AVATAR = "This user has no avatar."
 
-USER_FIELDS = {"username": 1, "email": 1, "role": 1, "created_at": 1, "in_trash": 1}
+USER_FIELDS = {"username": 1, "email": 1, "role": 1, "email_verified": 1, "created_at": 1, "in_trash": 1}
 
 
 def user_with_details(*, user_id: str, caller: User) -> dict:
@@ -32,6 +32,7 @@ def user_with_details(*, user_id: str, caller: User) -> dict:
     if not rows or (rows[0].get("in_trash") and not caller.is_admin):
         raise NotFound("No user with this id.")
     row = rows[0]
+    row.setdefault("email_verified", True)  # stored before verification existed: verified
     links = sorted(row.pop("links"), key=lambda link: (link["created_at"], link["_id"]))
     row["linked_ids"] = [link["linked_id"] for link in links]
     row["linked_id"] = row["linked_ids"][-1] if links else None
@@ -59,7 +60,9 @@ def user_export(*, user: User) -> dict:
     account.pop("password", None)
     collections: dict[str, list] = {}
     for cls, field in user_dependents():
-        docs = list(cls._get_collection().find({cls._fields[field].db_field: user.id}))
+        # Fields a document declares `export_hidden` (such as a token's hash) are left out.
+        hidden = {cls._fields[name].db_field: 0 for name in getattr(cls, "export_hidden", ())}
+        docs = list(cls._get_collection().find({cls._fields[field].db_field: user.id}, hidden or None))
         for doc in docs:
             for name, f in cls._fields.items():
                 if isinstance(f, FileField) and doc.get(f.db_field) is not None:

@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD
 
 # (name, caller, method, path, body, budget). `{id}` is the user's id, `{other}` a trashed user's.
 CASES = [
-    ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 1),
+    ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 2),
     ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 3),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 2),
     ("logout", None, "post", "/auth/logout", "REFRESH", 3),
@@ -25,7 +25,7 @@ CASES = [
     ("me", "user", "get", "/users/me", None, 2),
     ("get user", "user", "get", "/users/{id}", None, 2),
     ("patch user", "user", "patch", "/users/{id}", {"username": "alice two"}, 3),
-    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 3),
+    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 4),
     ("export", "user", "get", "/users/{id}/export", None, 9),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 2),
     ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 4),
