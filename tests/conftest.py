@@ -6,7 +6,7 @@ from django.core.cache import cache
 from mongoengine.connection import get_db
 from rest_framework.test import APIClient
 
-from accounts import services
+from accounts import mail, services
 from accounts.documents import ROLE_ADMIN, User
 from tests.roundtrips import COUNTER
 
@@ -16,7 +16,9 @@ PASSWORD = "correct-horse-battery-staple"
 @pytest.fixture(autouse=True)
 def clean_database():
     """Every test starts on empty collections (indexes kept, as MongoEngine created them)
-    and an empty cache (DRF's throttle counters)."""
+    and an empty cache (DRF's throttle counters). Mail jobs queued by a test finish before the
+    next test empties the database under them."""
+    mail.queue_wait(timeout=30)
     cache.clear()
     db = get_db()
     # The suite empties every collection: never let it near a database that is not a test one.
@@ -25,6 +27,7 @@ def clean_database():
         if not name.startswith("system."):
             db[name].delete_many({})
     yield
+    mail.queue_wait(timeout=30)
 
 
 @pytest.fixture
