@@ -18,6 +18,7 @@ Guarantees:
 """
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
@@ -58,13 +59,19 @@ def _done(future: Future) -> None:
 
 
 def queue_wait(timeout: float | None = None) -> bool:
-    """Wait until every queued job has finished (or `timeout` seconds). True when none is left."""
-    with _lock:
-        pending = set(_pending)
-    if pending:
-        wait(pending, timeout=timeout)
-    with _lock:
-        return not _pending
+    """Wait until every queued job has finished (or `timeout` seconds). True when none is left.
+    Jobs queued meanwhile (by other jobs or requests) are waited for too."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with _lock:
+            # A future is done a moment before its callback takes it out of `_pending`.
+            pending = [future for future in _pending if not future.done()]
+        if not pending:
+            return True
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return False
+        wait(pending, timeout=remaining)
 
 
 def mail_render(*, kind: str, to: str, context: dict) -> EmailMultiAlternatives:
