@@ -5,7 +5,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import documents, email_tokens, schema  # noqa: F401  (CASCADE rules; OpenAPI extension)
+        from accounts import documents, schema  # noqa: F401  (CASCADE rules; OpenAPI extension)
         from config import mongo
 
         mongo.connect()

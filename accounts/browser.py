@@ -1,7 +1,7 @@
 """Logging in from a browser, for DRF's browsable API.
 
 A browser cannot send `Authorization: Bearer`, so the page at /api-auth/login/ checks the
-password with `services.user_login` (the same lock-out, throttling and audit as POST /login) and
+password with `accounts.services.login.user_login` (the same lock-out, throttling and audit as POST /login) and
 keeps the access token in a cookie that page scripts cannot read (HttpOnly), that other sites'
 forms and scripts do not carry (SameSite=Lax), and that travels over HTTPS only unless DEBUG
 (Secure). No refresh token reaches the browser: the browser session ends with the access token
@@ -126,9 +126,9 @@ def login_page(request: HttpRequest) -> HttpResponse:
     """GET: the form. POST: check email and password, set the token cookie, go to `next`."""
     # Imported here, not at the top: DRF imports this module (for CookieJWTAuthentication)
     # while rest_framework.views is still loading, and services leads back to it.
-    from accounts import services
+    from accounts.services import login as login_service
     from accounts.throttling import client_ip
-    from config.exceptions import ServiceUnavailable
+    from common.exceptions import ServiceUnavailable
 
     next_url = _next_url(request)
     status = 200
@@ -138,7 +138,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         try:
             if not throttle.allow_request(request, None):
                 raise exceptions.Throttled(wait=throttle.wait())
-            _, refresh = services.user_login(
+            _, refresh = login_service.user_login(
                 email=form.cleaned_data["email"], password=form.cleaned_data["password"], ip=client_ip(request)
             )
         except exceptions.APIException as exc:  # 401 invalid email or password, 429 throttled
@@ -175,12 +175,12 @@ def logout_page(request: HttpRequest) -> HttpResponse:
     the cookie and go to `next`. The access token itself stays valid until it expires."""
     if request.method == "GET":
         return render(request, "accounts/browser_logout.html", {"next": _next_url(request)})
-    from accounts import services
+    from accounts.services.audit import audit_record
     from accounts.throttling import client_ip
 
     user = _cookie_user(request)
     if user is not None:
-        services.audit_record(action="logout", actor=user, target=user, ip=client_ip(request), via="browser")
+        audit_record(action="logout", actor=user, target=user, ip=client_ip(request), via="browser")
     response = HttpResponseRedirect(_next_url(request))
     response.delete_cookie(ACCESS_COOKIE, path="/", samesite="Lax")
     rotate_token(request)

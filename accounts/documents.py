@@ -1,8 +1,9 @@
 """The user and what `accounts` itself keeps about a user, as MongoEngine documents.
 
 Every document that belongs to a user holds `ReferenceField(User, reverse_delete_rule=CASCADE)`.
-That registration is what the chain delete (`services.users_chain_delete`) walks, so a new app
-that hangs data off a user is covered by declaring its reference that way, with no change here.
+That registration is what `accounts.services.user_data` walks (chain delete, counts, export,
+orphans), so a new app that hangs data off a user is covered by declaring its reference that
+way, with no change here.
 Uniqueness is enforced by unique indexes (never check-then-insert), so it holds under races and
 across processes. Every query path has an index.
 """
@@ -50,7 +51,6 @@ class User(Document):
     in_trash = BooleanField(default=False)
     # Part of every token; raising it revokes every token the user holds at once.
     token_version = IntField(default=0)
-    has_avatar = BooleanField(default=False)
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
 
@@ -62,6 +62,9 @@ class User(Document):
             {"fields": ["role"]},
         ],
     }
+
+    # Never in an export (accounts.services.user_data reads this on every document class).
+    export_exclude = ("password",)
 
     # What DRF and simplejwt ask of request.user.
     is_authenticated = True
@@ -120,14 +123,15 @@ class LoginFailure(Document):
 
 
 class TrashEntry(Document):
-    """A soft-deleted account: who moved it to the trash, when and why."""
+    """An account in the trash: who moved it there, when and why. The stored names
+    (`deleted_by`, `deleted_at`) predate the vocabulary and are what GET /trash answers."""
 
     user = ReferenceField(User, required=True, unique=True, reverse_delete_rule=CASCADE)
-    deleted_by = ObjectIdField(required=True)
-    deleted_at = DateTimeField(default=now)
+    trashed_by = ObjectIdField(required=True, db_field="deleted_by")
+    trashed_at = DateTimeField(default=now, db_field="deleted_at")
     reason = StringField(required=True, max_length=500)
 
-    meta = {"collection": "trash", "indexes": [{"fields": ["deleted_at"]}]}
+    meta = {"collection": "trash", "indexes": [{"fields": ["trashed_at"]}]}
 
 
 class AuditEvent(Document):
@@ -147,6 +151,32 @@ class AuditEvent(Document):
     meta = {"collection": "audit_events", "indexes": [{"fields": ["target", "-at"]}, {"fields": ["-at"]}]}
 
 
+# What a mailed token is for: verifying an address, resetting a password.
+EMAIL_TOKEN_PURPOSES = ("verify_email", "password_reset")
+
+
+class EmailToken(Document):
+    """A token mailed to a user, stored as its hash. `email` is the address it was sent to:
+    a verification token verifies that address only, not one the account has moved to since."""
+
+    user = ReferenceField(User, required=True, reverse_delete_rule=CASCADE)
+    purpose = StringField(required=True, choices=EMAIL_TOKEN_PURPOSES)
+    token_hash = StringField(required=True, unique=True)
+    email = StringField(required=True)
+    created_at = DateTimeField(default=now)
+    expires_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "email_tokens",
+        "indexes": [
+            {"fields": ["user", "purpose"], "unique": True},
+            {"fields": ["expires_at"], "expireAfterSeconds": 0},
+        ],
+    }
+    # Left out of the export: the hash is of no use to the person and needs no showing.
+    export_exclude = ("token_hash",)
+
+
 class DeletionRecord(Document):
     """What remains of a chain-deleted user: the id, who, when, why and how many documents
     went from each collection. Deliberately no reference to the user and nothing personal."""
@@ -159,10 +189,3 @@ class DeletionRecord(Document):
 
     meta = {"collection": "deletion_records", "indexes": [{"fields": ["user_id"]}, {"fields": ["-deleted_at"]}]}
 
-
-def user_dependents() -> list[tuple[type[Document], str]]:
-    """(document class, field name) for every document declared as belonging to a user, that is
-    holding `ReferenceField(User, reverse_delete_rule=CASCADE)`, whatever app declares it.
-    The chain delete and the export walk this list."""
-    rules = User._meta.get("delete_rules") or {}
-    return [(cls, field) for (cls, field), rule in rules.items() if rule == CASCADE and not cls._meta.get("abstract")]

@@ -1,13 +1,9 @@
-"""OpenAPI pieces shared by the viewsets, and the bearer scheme of MongoJWTAuthentication."""
+"""OpenAPI pieces of `accounts` alone: the 409 of a taken username, and the bearer scheme of
+MongoJWTAuthentication. The shapes both apps use are in common/openapi.py."""
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-Detail = inline_serializer("Detail", {"detail": serializers.CharField()})
-ValidationErrors = OpenApiTypes.OBJECT  # {"field": ["message", ...]}
-# The errors every endpoint about a user can answer.
-ERRORS = {400: ValidationErrors, 401: Detail, 403: Detail, 404: Detail}
 UsernameConflict = inline_serializer(
     "Conflict",
     {"detail": serializers.CharField(), "suggested_usernames": serializers.ListField(child=serializers.CharField(), required=False)},

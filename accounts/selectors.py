@@ -59,7 +59,7 @@ def user_by_linked_id(*, linked_id: str) -> User:
 
 def trash_query():
     """Trashed accounts, most recently trashed first (a QuerySet, for the pagination)."""
-    return TrashEntry.objects.order_by("-deleted_at", "-id").no_dereference()
+    return TrashEntry.objects.order_by("-trashed_at", "-id").no_dereference()
 
 
 def trash_rows(entries: list[TrashEntry]) -> list[dict]:
@@ -74,8 +74,8 @@ def trash_rows(entries: list[TrashEntry]) -> list[dict]:
                 "user_id": str(entry.user.id),
                 "username": user.username if user else None,
                 "email": user.email if user else None,
-                "deleted_by": str(entry.deleted_by),
-                "deleted_at": entry.deleted_at,
+                "deleted_by": str(entry.trashed_by),  # the contract's keys
+                "deleted_at": entry.trashed_at,
                 "reason": entry.reason,
             }
         )

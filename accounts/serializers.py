@@ -1,5 +1,6 @@
 """Input and output shapes of the accounts endpoints. Validation only; rules live in services."""
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.documents import ROLES
@@ -10,18 +11,8 @@ USERNAME_VALIDATOR = RegexValidator(
 LINKED_ID_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9._:@-]{1,128}\Z", "1-128 characters: letters, digits and . _ : @ - only."
 )
-# Path patterns: ObjectId hex, and what a linked id may hold.
-USER_ID = r"[0-9a-fA-F]{24}"
-LINKED_ID = r"[A-Za-z0-9._:@-]{1,128}"
 # Long enough for any passphrase, short enough that hashing it is not a denial of service.
 PASSWORD_MAX_LENGTH = 1024
-
-
-def validated(serializer_class, data, **kwargs) -> dict:
-    """Validate `data` with `serializer_class`, raising DRF's 400 on errors."""
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class PasswordField(serializers.CharField):
@@ -86,10 +77,6 @@ class LinkIdOutput(serializers.Serializer):
     linked_id = serializers.CharField()
 
 
-class MessageOutput(serializers.Serializer):
-    message = serializers.CharField()
-
-
 class UserOutput(serializers.Serializer):
     id = serializers.CharField()
     username = serializers.CharField()
@@ -97,16 +84,8 @@ class UserOutput(serializers.Serializer):
     role = serializers.ChoiceField(choices=ROLES)
     email_verified = serializers.BooleanField()
     linked_ids = serializers.ListField(child=serializers.CharField(), default=list)
-    avatar_url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-    def get_avatar_url(self, user) -> str | None:
-        if not getattr(user, "has_avatar", False):
-            return None
-        path = f"/users/{user.id}/avatar"
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
 
 
 class UserUpdateInput(serializers.Serializer):
@@ -125,12 +104,16 @@ class ReasonQuery(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class BulkDeleteInput(serializers.Serializer):
+@extend_schema_serializer(component_name="BulkDeleteInput")  # the published name
+class BulkTrashInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False, max_length=1000)
     reason = serializers.CharField(max_length=500)
 
 
-class BulkDeleteOutput(serializers.Serializer):
+@extend_schema_serializer(component_name="BulkDeleteOutput")
+class BulkTrashOutput(serializers.Serializer):
+    # The contract's keys: `deleted_now` went to the trash now, `already_deleted` were there.
+
     deleted_now = serializers.ListField(child=serializers.CharField())
     already_deleted = serializers.ListField(child=serializers.CharField())
     not_found = serializers.ListField(child=serializers.CharField())

@@ -7,12 +7,17 @@
 | POST /users/link_id                          | UserViewSet.link_id         |
 | DELETE /users/delete_user/{user_id}          | UserViewSet.delete_user     |
 | GET /users (admin)                           | UserViewSet.list            |
-| GET, PATCH, DELETE /users/{user_id}          | UserViewSet.retrieve/partial_update/destroy |
+| GET, PATCH /users/{user_id}                  | UserViewSet.retrieve/partial_update |
+| DELETE /users/{user_id}?reason=              | UserViewSet.trash           |
 | POST /users/{user_id}/password               | UserViewSet.password        |
+| GET /users/{user_id}/export                  | UserViewSet.export          |
 | DELETE /users/{user_id}/linked_ids/{linked_id} | UserViewSet.unlink        |
 | GET /users/by_linked_id/{linked_id} (admin)  | UserViewSet.by_linked_id    |
-| /trash...                                    | TrashViewSet                |
+| GET /trash, POST /trash/bulk_delete (admin)  | TrashViewSet.list/bulk_trash |
+| POST /trash/{user_id}/restore (admin)        | TrashViewSet.restore        |
+| DELETE /trash/{user_id} (admin)              | TrashViewSet.purge          |
 """
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -20,21 +25,18 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts import email_verification, selectors, services
+from accounts import selectors
 from accounts.documents import User
 from accounts.pagination import EnvelopePagination
-from accounts.permissions import IsAdmin, IsOwnerOrAdmin, check_owner_or_admin
-from accounts.schema import ERRORS, Detail, EmailNotVerifiedOutput, UsernameConflict, ValidationErrors
+from accounts.permissions import IsAdmin, IsOwnerOrAdmin
+from accounts.schema import EmailNotVerifiedOutput, UsernameConflict
 from accounts.serializers import (
-    LINKED_ID,
-    USER_ID,
-    BulkDeleteInput,
-    BulkDeleteOutput,
+    BulkTrashInput,
+    BulkTrashOutput,
     LinkIdInput,
     LinkIdOutput,
     LoginInput,
     LoginOutput,
-    MessageOutput,
     PasswordChangeInput,
     ReasonQuery,
     RefreshInput,
@@ -45,9 +47,14 @@ from accounts.serializers import (
     UserOutput,
     UserQuery,
     UserUpdateInput,
-    validated,
 )
+from accounts.services import account, email_verification, linked_ids, passwords, tokens, user_data
+from accounts.services import login as login_service
+from accounts.services import trash as trash_service
 from accounts.throttling import client_ip
+from common.openapi import ERRORS, Detail, MessageOutput, ValidationErrors
+from common.routes import LINKED_ID, USER_ID, UserRouteMixin
+from common.validation import validated
 
 
 class PublicMixin:
@@ -78,7 +85,7 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="login")
     def login(self, request):
         data = validated(LoginInput, request.data)
-        user, refresh = services.user_login(email=data["email"], password=data["password"], ip=client_ip(request))
+        user, refresh = login_service.user_login(email=data["email"], password=data["password"], ip=client_ip(request))
         return Response(
             {"message": "Login successful", "user_id": str(user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
         )
@@ -87,14 +94,14 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="auth/refresh")
     def refresh(self, request):
         data = validated(RefreshInput, request.data)
-        refresh = services.token_refresh(raw_refresh=data["refresh"])
+        refresh = tokens.token_refresh(raw_refresh=data["refresh"])
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
     @extend_schema(request=RefreshInput, responses={204: None, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
     @action(detail=False, methods=["post"], url_path="auth/logout")
     def logout(self, request):
         data = validated(RefreshInput, request.data)
-        services.token_revoke(raw_refresh=data["refresh"], ip=client_ip(request))
+        tokens.token_revoke(raw_refresh=data["refresh"], ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -111,25 +118,10 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
         return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)
 
 
-class UserRouteMixin:
-    """For viewsets whose URLs name a user: `{user_id}` matches an ObjectId, and `get_object()`
-    is that user (404 if malformed or unknown; a trashed one only for admins). There is no
-    queryset: DRF's generic machinery (OPTIONS, the browsable API) calls `get_object()` too."""
-
-    lookup_url_kwarg = "user_id"
-    lookup_value_regex = USER_ID
-
-    def get_object(self) -> User:
-        user = selectors.user_get(user_id=self.kwargs[self.lookup_url_kwarg], caller=self.request.user)
-        self.check_object_permissions(self.request, user)
-        return user
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'
-
-
 class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     pagination_class = EnvelopePagination
+    # The user acted on comes from the body's `user_id` (IsOwnerOrAdmin checks it; see permissions.py).
+    body_user_actions = ("link_id",)
     serializer_classes = {
         "link_id": LinkIdInput,
         "partial_update": UserUpdateInput,
@@ -152,9 +144,8 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="link_id")
     def link_id(self, request):
         data = validated(LinkIdInput, request.data)
-        check_owner_or_admin(request.user, data["user_id"])
         user = selectors.user_get(user_id=data["user_id"], caller=request.user)
-        link = services.linked_id_add(user=user, linked_id=data["linked_id"])
+        link = linked_ids.linked_id_add(user=user, linked_id=data["linked_id"])
         return Response({"message": "ID linked successfully", "linked_id": link.linked_id})
 
     @extend_schema(
@@ -165,7 +156,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def delete_user(self, request, user_id: str):
         user = self.get_object()
         reason = request.query_params.get("reason", "")[:500] or "delete_user"
-        services.user_delete(user=user, actor=request.user, reason=reason)
+        user_data.user_delete(user=user, actor=request.user, reason=reason)
         return Response({"message": "User and associated data deleted successfully"})
 
     # --- the account ----------------------------------------------------------------------
@@ -177,16 +168,23 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def partial_update(self, request, user_id: str):
         data = validated(UserUpdateInput, request.data)
         user = self.get_object()
-        user = services.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
+        user = account.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(self._render(user))
 
     @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, **ERRORS})
-    def destroy(self, request, user_id: str):
+    def trash(self, request, user_id: str):
         """Soft delete: the account goes to the trash (restore or purge it under /trash)."""
         reason = validated(ReasonQuery, request.query_params)["reason"]
         user = self.get_object()
-        services.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
+        trash_service.user_trash(user=user, actor=request.user, reason=reason, ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    destroy = trash  # DRF's name for the handler of DELETE on the detail route
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: Detail, 403: Detail, 404: Detail})
+    @action(detail=True, methods=["get"], url_path="export")
+    def export(self, request, user_id: str):
+        return Response(user_data.user_export(user=self.get_object()))
 
     @extend_schema(request=PasswordChangeInput, responses={204: None, **ERRORS})
     @action(detail=True, methods=["post"], url_path="password")
@@ -195,13 +193,13 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         if str(request.user.id) != user_id:
             # Only the owner: an admin who could set passwords could become anybody.
             self.permission_denied(request, message="Only the account's owner may change its password.")
-        services.user_password_change(user=request.user, ip=client_ip(request), **data)
+        passwords.user_password_change(user=request.user, ip=client_ip(request), **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={204: None, **ERRORS})
     @action(detail=True, methods=["delete"], url_path=rf"linked_ids/(?P<linked_id>{LINKED_ID})")
     def unlink(self, request, user_id: str, linked_id: str):
-        services.linked_id_remove(user=self.get_object(), linked_id=linked_id)
+        linked_ids.linked_id_remove(user=self.get_object(), linked_id=linked_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     # --- admin ----------------------------------------------------------------------------
@@ -229,28 +227,30 @@ class TrashViewSet(UserRouteMixin, viewsets.GenericViewSet):
     pagination_class = EnvelopePagination
 
     def get_serializer_class(self):
-        return BulkDeleteInput if self.action == "bulk_delete" else TrashEntryOutput
+        return BulkTrashInput if self.action == "bulk_trash" else TrashEntryOutput
 
     @extend_schema(responses={200: TrashEntryOutput(many=True), 400: ValidationErrors, 401: Detail, 403: Detail})
     def list(self, request):
         page = self.paginate_queryset(selectors.trash_query())
         return self.get_paginated_response(TrashEntryOutput(selectors.trash_rows(page), many=True).data)
 
-    @extend_schema(request=BulkDeleteInput, responses={200: BulkDeleteOutput, 400: ValidationErrors, 401: Detail, 403: Detail})
-    @action(detail=False, methods=["post"], url_path="bulk_delete")
-    def bulk_delete(self, request):
+    @extend_schema(request=BulkTrashInput, responses={200: BulkTrashOutput, 400: ValidationErrors, 401: Detail, 403: Detail})
+    @action(detail=False, methods=["post"], url_path="bulk_delete", url_name="bulk-delete")
+    def bulk_trash(self, request):
         """Move up to 1000 accounts to the trash at once."""
-        data = validated(BulkDeleteInput, request.data)
-        return Response(services.users_trash_bulk(ids=data["ids"], actor=request.user, reason=data["reason"]))
+        data = validated(BulkTrashInput, request.data)
+        return Response(trash_service.users_trash_bulk(ids=data["ids"], actor=request.user, reason=data["reason"]))
 
     @extend_schema(request=None, responses={200: UserOutput, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["post"], url_path="restore")
     def restore(self, request, user_id: str):
-        user = services.user_restore(user=self.get_object(), actor=request.user, ip=client_ip(request))
+        user = trash_service.user_restore(user=self.get_object(), actor=request.user, ip=client_ip(request))
         return Response(UserOutput(selectors.linked_ids_attach([user])[0], context={"request": request}).data)
 
     @extend_schema(responses={204: None, 401: Detail, 403: Detail, 404: Detail})
-    def destroy(self, request, user_id: str):
+    def purge(self, request, user_id: str):
         """Purge: the permanent chain delete of a trashed account."""
-        services.user_purge(user=self.get_object(), actor=request.user)
+        trash_service.user_purge(user=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    destroy = purge  # DRF's name for the handler of DELETE on the detail route

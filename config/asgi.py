@@ -8,7 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 application = get_asgi_application()
 
-from accounts.services import admin_bootstrap_from_env  # noqa: E402
+from accounts.services.admins import admin_bootstrap_from_env  # noqa: E402
 
 admin_bootstrap_from_env()
 

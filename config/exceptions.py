@@ -4,28 +4,13 @@ import logging
 from mongoengine.errors import DoesNotExist
 from mongoengine.errors import ValidationError as MongoValidationError
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ParseError, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from common.exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
-
-    def __init__(self, detail=None, code=None, **extra):
-        super().__init__(detail, code)
-        # Extra keys (such as suggested_usernames) rendered beside "detail".
-        self.extra = extra
-
-
-class ServiceUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The database cannot be reached. Try again later."
-    default_code = "service_unavailable"
 
 
 def _raised_by_json_decoding(exc: BaseException) -> bool:

@@ -5,6 +5,7 @@ class ProfilesConfig(AppConfig):
     name = "profiles"
 
     def ready(self) -> None:
-        # Declaring the documents registers their CASCADE rules on User: the chain delete
-        # reaches them from the moment the app is loaded.
-        from profiles import documents  # noqa: F401
+        # Declaring the documents registers their CASCADE rules on User (the chain delete, the
+        # export and the orphan check reach them from the moment the app is loaded) and adds
+        # `has_avatar` to User; the serializers add `avatar_url` to the user representation.
+        from profiles import documents, serializers  # noqa: F401

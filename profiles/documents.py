@@ -2,6 +2,7 @@
 CASCADE, so the chain delete in `accounts` reaches it without knowing about it."""
 from mongoengine import (
     CASCADE,
+    BooleanField,
     DateTimeField,
     DictField,
     Document,
@@ -12,10 +13,19 @@ from mongoengine import (
 )
 
 from accounts.documents import User, now
+from accounts.user_extensions import user_field_add
 
 # The GridFS bucket: the bytes live in `avatars.files` and `avatars.chunks`.
 AVATAR_BUCKET = "avatars"
 AVATAR_CONTENT_TYPES = ("image/jpeg", "image/png")
+
+# Whether the user has an Avatar (the Avatar is the truth), kept on the user so that rendering
+# `avatar_url` costs no query. Written by profiles.services only.
+user_field_add("has_avatar", BooleanField(default=False))
+
+
+def avatar_path(user_id) -> str:
+    return f"/users/{user_id}/avatar"
 
 
 class Details(Document):

@@ -1,13 +1,10 @@
-"""Reads in `profiles`: the user-with-details join, the export and the avatar."""
-from datetime import datetime
-
+"""Reads in `profiles`: the user-with-details join and the avatar."""
 import gridfs
 from bson import ObjectId
-from mongoengine import FileField
 from mongoengine.connection import get_db
 from rest_framework.exceptions import NotFound
 
-from accounts.documents import LinkedId, User, user_dependents
+from accounts.documents import LinkedId, User
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
 NO_AVATAR = "This user has no avatar."
@@ -38,38 +35,6 @@ def user_with_details(*, user_id: str, caller: User) -> dict:
     row["linked_id"] = row["linked_ids"][-1] if links else None
     details = row.pop("details")
     return {"user": row, "details": details[0] if details else None}
-
-
-def _plain(value):
-    """A BSON value as JSON-friendly Python."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, ObjectId):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def user_export(*, user: User) -> dict:
-    """Everything stored about a user, from every collection that holds their data (the same
-    list the chain delete walks), plus stored files' metadata. No password hash."""
-    account = user.to_mongo().to_dict()
-    account.pop("password", None)
-    collections: dict[str, list] = {}
-    for cls, field in user_dependents():
-        # Fields a document declares `export_hidden` (such as a token's hash) are left out.
-        hidden = {cls._fields[name].db_field: 0 for name in getattr(cls, "export_hidden", ())}
-        docs = list(cls._get_collection().find({cls._fields[field].db_field: user.id}, hidden or None))
-        for doc in docs:
-            for name, f in cls._fields.items():
-                if isinstance(f, FileField) and doc.get(f.db_field) is not None:
-                    meta = cls._get_collection().database[f"{f.collection_name}.files"].find_one({"_id": doc[f.db_field]})
-                    doc[f.db_field] = {k: meta.get(k) for k in ("_id", "length", "contentType", "uploadDate", "md5")} if meta else None
-        collections.setdefault(cls._get_collection_name(), []).extend(docs)
-    return {"user": _plain(account), "collections": _plain(collections)}
 
 
 def avatar_get(*, user: User) -> Avatar:

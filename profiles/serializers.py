@@ -2,10 +2,13 @@
 import math
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.documents import ROLES
 from accounts.serializers import UserIdInput
+from accounts.user_extensions import user_output_field_add
+from profiles.documents import avatar_path
 
 PHONE_VALIDATOR = RegexValidator(r"^\+[0-9]{7,15}\Z", "A phone number in E.164 form: + and 7-15 digits.")
 PREFERENCES_MAX_KEYS = 50
@@ -85,3 +88,20 @@ class AvatarInput(serializers.Serializer):
 class AvatarOutput(serializers.Serializer):
     message = serializers.CharField()
     avatar_url = serializers.CharField()
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class AvatarUrlField(serializers.Field):
+    """`avatar_url` in the user representation: the avatar's absolute URL, or null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, user) -> str | None:
+        if not getattr(user, "has_avatar", False):
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(avatar_path(user.id)) if request else avatar_path(user.id)
+
+
+user_output_field_add("avatar_url", AvatarUrlField(), after="linked_ids")

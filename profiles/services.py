@@ -219,7 +219,7 @@ def avatar_replace(*, user: User, upload: IO[bytes]) -> Avatar:
     return Avatar._from_son({"_id": previous["_id"] if previous else new_id, "user": user.id, **fields})
 
 
-def avatar_delete(*, user: User) -> None:
+def avatar_remove(*, user: User) -> None:
     """Remove the user's avatar: afterwards no Avatar, GridFS file or chunk of theirs is left and
     `has_avatar` is false. 404 when there is none, so a repeated call is a harmless 404.
     The record goes before the file: a crash in between leaves an unreferenced file (which

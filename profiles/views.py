@@ -5,7 +5,6 @@
 | POST /users/add_details                   | ProfileViewSet.add_details     |
 | GET /users/user_with_details/{user_id}    | ProfileViewSet.user_with_details |
 | GET /users/me                             | ProfileViewSet.me              |
-| GET /users/{user_id}/export               | ProfileViewSet.export          |
 | PUT, GET, DELETE /users/{user_id}/avatar  | ProfileViewSet.avatar          |
 """
 from django.http import HttpResponse, HttpResponseNotModified
@@ -21,11 +20,12 @@ from rest_framework.response import Response
 
 from accounts import selectors as account_selectors
 from accounts.documents import User
-from accounts.permissions import IsOwnerOrAdmin, check_owner_or_admin
-from accounts.schema import ERRORS, Detail, ValidationErrors
-from accounts.serializers import USER_ID, MessageOutput, validated
-from accounts.views import UserRouteMixin
+from accounts.permissions import IsOwnerOrAdmin
+from common.openapi import ERRORS, Detail, MessageOutput, ValidationErrors
+from common.routes import USER_ID, UserRouteMixin
+from common.validation import validated
 from profiles import selectors, services
+from profiles.documents import avatar_path
 from profiles.serializers import AddDetailsInput, AvatarInput, AvatarOutput, UserWithDetailsOutput
 
 # The image may change at the same URL: caches keep it but ask again (a 304 when unchanged).
@@ -51,6 +51,9 @@ JOINED_OUTPUT = UserWithDetailsOutput()
 
 class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsOwnerOrAdmin]
+    # Where the user acted on comes from when the URL does not name one (see accounts/permissions.py).
+    body_user_actions = ("add_details",)
+    caller_actions = ("me",)
 
     def get_serializer_class(self):
         return {"add_details": AddDetailsInput, "avatar": AvatarInput}.get(self.action, UserWithDetailsOutput)
@@ -65,7 +68,6 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def add_details(self, request):
         data = validated(AddDetailsInput, request.data)
         user_id = data.pop("user_id")
-        check_owner_or_admin(request.user, user_id)
         user = account_selectors.user_get(user_id=user_id, caller=request.user)
         services.details_upsert(user=user, **data)
         return Response({"message": "Details added/updated successfully"})
@@ -81,11 +83,6 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def me(self, request):
         joined = selectors.user_with_details(user_id=str(request.user.id), caller=request.user)
         return Response(JOINED_OUTPUT.to_representation(joined))
-
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: Detail, 403: Detail, 404: Detail})
-    @action(detail=True, methods=["get"], url_path="export")
-    def export(self, request, user_id: str):
-        return Response(selectors.user_export(user=self.get_object()))
 
     @extend_schema(
         methods=["PUT"],
@@ -130,7 +127,7 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
         if request.method == "PUT":
             return self._avatar_put(request, user)
         if request.method == "DELETE":
-            services.avatar_delete(user=user)
+            services.avatar_remove(user=user)
             return Response(status=status.HTTP_204_NO_CONTENT)
         return self._avatar_file(request, user)
 
@@ -142,7 +139,7 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
         services.avatar_request_size_check(content_length=content_length)
         data = validated(AvatarInput, request.data)
         services.avatar_replace(user=user, upload=data["file"])
-        url = request.build_absolute_uri(f"/users/{user.id}/avatar")
+        url = request.build_absolute_uri(avatar_path(user.id))
         return Response({"message": "Image uploaded successfully", "avatar_url": url})
 
     def _avatar_file(self, request, user: User) -> HttpResponse:

@@ -6,8 +6,10 @@ from django.core.cache import cache
 from mongoengine.connection import get_db
 from rest_framework.test import APIClient
 
-from accounts import mail, services
+from accounts import mail
 from accounts.documents import ROLE_ADMIN, User
+from accounts.services.registration import user_register
+from accounts.services.tokens import token_pair_for
 from tests.roundtrips import COUNTER
 
 PASSWORD = "correct-horse-battery-staple"
@@ -43,7 +45,7 @@ def make_user():
         n = next(counter)
         username = username or f"person{n}"
         email = email or f"{username.replace(' ', '')}@example.com"
-        return services.user_register(username=username, email=email, password=password, role=role)
+        return user_register(username=username, email=email, password=password, role=role)
 
     return make
 
@@ -64,7 +66,7 @@ def admin(make_user) -> User:
 
 
 def bearer(user: User) -> str:
-    return f"Bearer {services.token_pair_for(user).access_token}"
+    return f"Bearer {token_pair_for(user).access_token}"
 
 
 @pytest.fixture

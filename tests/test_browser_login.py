@@ -13,7 +13,8 @@ from django.test import Client, override_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import services
+from accounts.services.login import INVALID_LOGIN
+from accounts.services.tokens import token_pair_for
 from accounts.browser import ACCESS_COOKIE, DEFAULT_NEXT
 from accounts.documents import AuditEvent, LinkedId, User
 from tests.conftest import PASSWORD, bearer
@@ -100,7 +101,7 @@ def test_a_login_post_without_csrf_token_is_refused(browser, user):
 def test_a_wrong_password_or_unknown_email_shows_one_message(browser, user, email, password):
     r = log_in(browser, email, password)
     assert r.status_code == 401
-    assert services.INVALID_LOGIN in r.content.decode()
+    assert INVALID_LOGIN in r.content.decode()
     assert ACCESS_COOKIE not in r.cookies
     assert password not in r.content.decode()
 
@@ -202,7 +203,7 @@ def test_a_garbage_cookie_is_anonymous(browser):
 
 
 def test_an_expired_cookie_is_anonymous(browser, user):
-    token = services.token_pair_for(user).access_token
+    token = token_pair_for(user).access_token
     token.set_exp(lifetime=-timedelta(seconds=1))
     browser.cookies[ACCESS_COOKIE] = str(token)
     assert browser.get("/users/me").status_code == 401
@@ -215,7 +216,7 @@ def test_a_password_change_ends_the_browser_session(browser, user):
 
 
 def test_a_refresh_token_in_the_cookie_is_not_accepted(browser, user):
-    browser.cookies[ACCESS_COOKIE] = str(services.token_pair_for(user))
+    browser.cookies[ACCESS_COOKIE] = str(token_pair_for(user))
     assert browser.get("/users/me").status_code == 401
 
 
@@ -259,12 +260,12 @@ def test_login_page_answers_503_when_the_database_is_unreachable(monkeypatch):
     from django.test import Client
     from pymongo.errors import ServerSelectionTimeoutError
 
-    from accounts import services
+    from accounts.services import login
 
     def unreachable(**kwargs):
         raise ServerSelectionTimeoutError("no server")
 
-    monkeypatch.setattr(services, "user_login", unreachable)
+    monkeypatch.setattr(login, "user_login", unreachable)
     client = Client(enforce_csrf_checks=False)
     r = client.post("/api-auth/login/", {"email": "a@example.com", "password": "whatever pass"})
     assert r.status_code == 503

@@ -129,12 +129,12 @@ def test_an_authenticated_request_logs_no_token(client_for, user, logs):
 
 
 def test_a_server_error_logs_the_path_but_not_the_body(user, logs, monkeypatch):
-    from accounts import services
+    from accounts.services import login
 
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "user_login", broken)
+    monkeypatch.setattr(login, "user_login", broken)
     client = APIClient(raise_request_exception=False)
     r = client.post(
         "/login?next=/somewhere-secret", {"email": user.email, "password": PASSWORD}, format="json", HTTP_X_REQUEST_ID="err-1"

@@ -6,7 +6,9 @@ from datetime import timedelta
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import services
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.passwords import user_password_change
+from accounts.services.tokens import token_pair_for
 from accounts.documents import LinkedId, User
 from profiles.documents import Details
 from tests.conftest import PASSWORD
@@ -72,7 +74,7 @@ def callers(user, other, admin):
 @pytest.mark.parametrize("endpoint", list(OWNER_OR_ADMIN))
 def test_owner_or_admin_endpoints(client_for, user, callers, endpoint, caller):
     call, success, untouched = OWNER_OR_ADMIN[endpoint]
-    services.linked_id_add(user=user, linked_id="existing-id")
+    linked_id_add(user=user, linked_id="existing-id")
     expected = success if CALLERS[caller] == "ok" else CALLERS[caller]
 
     r = call(client_for(callers[caller]), str(user.id))
@@ -121,7 +123,7 @@ ADMIN_ONLY = {
 @pytest.mark.parametrize(("caller", "expected"), [("anonymous", 401), ("owner", 403), ("other", 403), ("admin", 200)])
 @pytest.mark.parametrize("endpoint", list(ADMIN_ONLY))
 def test_admin_only_endpoints(client_for, user, callers, endpoint, caller, expected):
-    services.linked_id_add(user=user, linked_id="existing-id")
+    linked_id_add(user=user, linked_id="existing-id")
     r = ADMIN_ONLY[endpoint](client_for(callers[caller]))
     assert r.status_code == expected, f"{endpoint} as {caller}: {r.status_code} {r.content[:200]!r}"
 
@@ -138,10 +140,10 @@ def _expired(user) -> str:
     [
         lambda u: "Bearer not-a-jwt",
         lambda u: "Bearer ",
-        lambda u: "Token " + str(services.token_pair_for(u).access_token),
-        lambda u: "Bearer " + str(services.token_pair_for(u)),  # a refresh token is no access token
+        lambda u: "Token " + str(token_pair_for(u).access_token),
+        lambda u: "Bearer " + str(token_pair_for(u)),  # a refresh token is no access token
         _expired,
-        lambda u: "Bearer " + str(services.token_pair_for(u).access_token)[:-4] + "AAAA",  # bad signature
+        lambda u: "Bearer " + str(token_pair_for(u).access_token)[:-4] + "AAAA",  # bad signature
     ],
     ids=["garbage", "empty", "wrong-scheme", "refresh-as-access", "expired", "tampered"],
 )
@@ -156,5 +158,5 @@ def test_a_bad_token_is_401(api, user, authorization, endpoint):
 
 def test_a_token_stops_working_when_the_password_changes(client_for, user):
     client = client_for(user)
-    services.user_password_change(user=user, current_password=PASSWORD, new_password="a-brand-new-passphrase")
+    user_password_change(user=user, current_password=PASSWORD, new_password="a-brand-new-passphrase")
     assert client.get(f"/users/user_with_details/{user.id}").status_code == 401

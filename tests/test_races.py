@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import Client
 
-from accounts import services
+from accounts.services.tokens import token_pair_for
 from accounts.documents import LinkedId, RevokedToken, User
 from profiles.documents import Details
 from tests.conftest import PASSWORD, bearer
@@ -61,7 +61,7 @@ def test_parallel_relinks_by_the_owner_all_succeed_once_stored(user):
 
 
 def test_parallel_refreshes_of_one_token_have_one_winner(user):
-    raw = str(services.token_pair_for(user))
+    raw = str(token_pair_for(user))
     codes = race([post("/auth/refresh", {"refresh": raw}) for _ in range(THREADS)])
     assert sorted(codes) == [200] + [401] * (THREADS - 1), codes
     assert RevokedToken.objects.count() == 1

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from accounts import services
+from accounts.services.linked_ids import linked_id_add
 from accounts.documents import User
 from tests.conftest import PASSWORD
 from tests.helpers_http import HASH_MARKERS, assert_no_password_material, json_keys
@@ -219,7 +219,7 @@ def test_no_response_or_log_line_carries_a_password_or_hash_across_a_full_flow(a
 
 
 def test_a_user_rendered_anywhere_has_no_password_key(client_for, user, admin):
-    services.linked_id_add(user=user, linked_id="ext-1")
+    linked_id_add(user=user, linked_id="ext-1")
     for r in (
         client_for(user).get(f"/users/{user.id}"),
         client_for(admin).get("/users"),

@@ -1,5 +1,5 @@
 """Regressions found by schemathesis against the live server."""
-from accounts import services
+from accounts.services.tokens import token_pair_for
 
 
 def test_options_on_a_user_route_describes_it(client_for, user):
@@ -15,7 +15,7 @@ def test_options_for_a_stranger_is_403_not_500(client_for, user, other):
 
 def test_unsafe_request_to_an_unknown_path_with_cookies_is_a_json_404(client_for, user):
     client = client_for(user)
-    client.cookies["access_token"] = str(services.token_pair_for(user).access_token)
+    client.cookies["access_token"] = str(token_pair_for(user).access_token)
     client.cookies["csrftoken"] = "x" * 32
     r = client.patch("/users/not-an-id/", {"username": "zzz"}, format="json")
     assert r.status_code == 404

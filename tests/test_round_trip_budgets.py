@@ -10,7 +10,11 @@ import pytest
 from bson import ObjectId
 from PIL import Image
 
-from accounts import email_tokens, mail, services
+from accounts import mail
+from accounts.services import email_tokens
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.tokens import token_pair_for
+from accounts.services.trash import user_trash
 from profiles.services import avatar_replace, details_upsert
 from tests.conftest import PASSWORD
 
@@ -70,13 +74,13 @@ def fill(text, ids):
 
 @pytest.mark.parametrize("name,caller,method,path,body,budget", CASES, ids=[c[0] for c in CASES])
 def test_round_trips_within_budget(name, caller, method, path, body, budget, user, other, admin, client_for, round_trips):
-    services.linked_id_add(user=user, linked_id="ext-1")
+    linked_id_add(user=user, linked_id="ext-1")
     details_upsert(user=user, address="somewhere")
-    services.user_trash(user=other, actor=admin, reason="test")
+    user_trash(user=other, actor=admin, reason="test")
     ids = {"id": str(user.id), "other": str(other.id)}
     kwargs = {"format": "json"}
     if body == "REFRESH":
-        body = {"refresh": str(services.token_pair_for(user))}
+        body = {"refresh": str(token_pair_for(user))}
     elif body == "IMAGE":
         body, kwargs = {"file": png()}, {"format": "multipart"}
     elif body in ("VERIFY_TOKEN", "RESET_TOKEN"):

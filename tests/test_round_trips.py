@@ -5,7 +5,8 @@ Budgets (issue 2): register <= 3, login <= 3, user_with_details <= 3, and the ch
 the same whatever the number of documents the user has."""
 import pytest
 
-from accounts import services
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.user_data import users_chain_delete
 from profiles import services as profile_services
 from tests.conftest import PASSWORD
 
@@ -43,7 +44,7 @@ def test_user_with_details_costs_at_most_3_whatever_the_number_of_linked_ids(war
     for links in (0, 1, 20):
         person = make_user()
         for k in range(links):
-            services.linked_id_add(user=person, linked_id=f"{person.username}-{k}")
+            linked_id_add(user=person, linked_id=f"{person.username}-{k}")
         profile_services.details_upsert(user=person, address="somewhere", preferences={"a": 1})
         client = client_for(person)
         r, n = measure(round_trips, f"user_with_details ({links} linked ids)", lambda: client.get(f"/users/user_with_details/{person.id}"))
@@ -57,7 +58,7 @@ def test_user_with_details_costs_at_most_3_whatever_the_number_of_linked_ids(war
 def _loaded_user(make_user, api, *, links: int):
     person = make_user()
     for k in range(links):
-        services.linked_id_add(user=person, linked_id=f"{person.username}-{k}")
+        linked_id_add(user=person, linked_id=f"{person.username}-{k}")
     profile_services.details_upsert(user=person, address="somewhere")
     api.post("/login", {"email": person.email, "password": "wrong-password-here"}, format="json")
     return person
@@ -95,9 +96,9 @@ def test_the_chain_delete_service_costs_the_same_for_2_and_20_users(make_user, a
     for size in (2, 20):
         people = [make_user() for _ in range(size)]
         for person in people:
-            services.linked_id_add(user=person, linked_id=f"{person.username}-x")
+            linked_id_add(user=person, linked_id=f"{person.username}-x")
         with round_trips() as n:
-            services.users_chain_delete(user_ids=[p.id for p in people], actor_id=admin.id, reason="bulk")
+            users_chain_delete(user_ids=[p.id for p in people], actor_id=admin.id, reason="bulk")
         print(f"\nusers_chain_delete ({size} users): {n.count} round trips {n.commands}")
         figures[size] = n.count
 

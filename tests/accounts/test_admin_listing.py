@@ -1,7 +1,8 @@
 """GET /users (admin), GET /users/by_linked_id/{linked_id}, DELETE /users/{id}/linked_ids/{linked_id}."""
 import pytest
 
-from accounts import services
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.trash import user_trash
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_search_text_is_plain_not_a_regex(client_for, admin, people, q):
 
 
 def test_listing_leaves_trashed_users_out(client_for, admin, people):
-    services.user_trash(user=people[0], actor=admin, reason="spam")
+    user_trash(user=people[0], actor=admin, reason="spam")
     body = client_for(admin).get("/users?per_page=30").json()
     assert body["total"] == 25
     assert str(people[0].id) not in [u["id"] for u in body["data"]]
@@ -70,7 +71,7 @@ def test_listing_costs_few_round_trips_whatever_the_page(client_for, admin, peop
 
 
 def test_by_linked_id(client_for, admin, user):
-    services.linked_id_add(user=user, linked_id="crm:42")
+    linked_id_add(user=user, linked_id="crm:42")
     r = client_for(admin).get("/users/by_linked_id/crm:42")
     assert r.status_code == 200 and r.json()["id"] == str(user.id) and r.json()["linked_ids"] == ["crm:42"]
     assert client_for(admin).get("/users/by_linked_id/nobody").status_code == 404
@@ -78,8 +79,8 @@ def test_by_linked_id(client_for, admin, user):
 
 
 def test_unlink(client_for, user, other, admin):
-    services.linked_id_add(user=user, linked_id="a-1")
-    services.linked_id_add(user=user, linked_id="a-2")
+    linked_id_add(user=user, linked_id="a-1")
+    linked_id_add(user=user, linked_id="a-2")
     assert client_for(other).delete(f"/users/{user.id}/linked_ids/a-1").status_code == 403
     assert client_for(user).delete(f"/users/{user.id}/linked_ids/a-1").status_code == 204
     assert client_for(user).delete(f"/users/{user.id}/linked_ids/a-1/").status_code == 404

@@ -1,8 +1,11 @@
 """The chain delete at the service level: every collection, interrupted runs, the record left."""
 import pytest
 
-from accounts import services
-from accounts.documents import AuditEvent, DeletionRecord, LinkedId, LoginFailure, RevokedToken, TrashEntry, User, user_dependents
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.tokens import token_pair_for, token_revoke
+from accounts.services.trash import user_trash
+from accounts.services.user_data import user_delete, user_dependents, users_chain_delete
+from accounts.documents import AuditEvent, DeletionRecord, LinkedId, LoginFailure, RevokedToken, TrashEntry, User
 from accounts.throttling import login_failure_record
 from profiles.documents import Details
 from profiles.services import details_upsert
@@ -10,11 +13,11 @@ from profiles.services import details_upsert
 
 def fill(user, admin, links=3):
     for n in range(links):
-        services.linked_id_add(user=user, linked_id=f"{user.username.replace(' ', '')}-{n}")
+        linked_id_add(user=user, linked_id=f"{user.username.replace(' ', '')}-{n}")
     details_upsert(user=user, address="somewhere", phone="+15551234567", preferences={"a": 1})
-    services.token_revoke(raw_refresh=str(services.token_pair_for(user)))
+    token_revoke(raw_refresh=str(token_pair_for(user)))
     login_failure_record(email_key=user.email_key, ip="10.0.0.1", user_id=user.id)
-    services.user_trash(user=user, actor=admin, reason="test")
+    user_trash(user=user, actor=admin, reason="test")
 
 
 def test_every_dependent_collection_is_declared():
@@ -25,7 +28,7 @@ def test_every_dependent_collection_is_declared():
 def test_chain_delete_removes_everything_of_the_user_and_nothing_else(user, other, admin):
     fill(user, admin)
     fill(other, admin)
-    counts = services.user_delete(user=user, actor=admin, reason="gdpr")
+    counts = user_delete(user=user, actor=admin, reason="gdpr")
     assert counts["users"] == 1 and counts["linked_ids"] == 3 and counts["details"] == 1
     assert counts["revoked_tokens"] == 1 and counts["login_failures"] == 1 and counts["trash"] == 1
     for cls, field in user_dependents():
@@ -36,7 +39,7 @@ def test_chain_delete_removes_everything_of_the_user_and_nothing_else(user, othe
 
 def test_only_a_deletion_record_remains_with_counts_and_nothing_personal(user, admin):
     fill(user, admin)
-    services.user_delete(user=user, actor=admin, reason="gdpr")
+    user_delete(user=user, actor=admin, reason="gdpr")
     record = DeletionRecord._get_collection().find_one({"user_id": user.id})
     assert set(record) == {"_id", "user_id", "deleted_by", "deleted_at", "reason", "counts"}
     assert record["deleted_by"] == admin.id and record["reason"] == "gdpr"
@@ -46,8 +49,8 @@ def test_only_a_deletion_record_remains_with_counts_and_nothing_personal(user, a
 
 def test_running_it_twice_is_safe(user, admin):
     fill(user, admin)
-    services.user_delete(user=user, actor=admin, reason="x")
-    assert services.users_chain_delete(user_ids=[user.id], actor_id=admin.id, reason="x") == {}
+    user_delete(user=user, actor=admin, reason="x")
+    assert users_chain_delete(user_ids=[user.id], actor_id=admin.id, reason="x") == {}
     assert DeletionRecord.objects(user_id=user.id).count() == 1
 
 
@@ -65,19 +68,19 @@ def test_an_interrupted_delete_completes_when_run_again(user, admin, monkeypatch
 
     monkeypatch.setattr(queryset_class, "delete", crash_after_some)
     with pytest.raises(RuntimeError):
-        services.user_delete(user=user, actor=admin, reason="x")
+        user_delete(user=user, actor=admin, reason="x")
     monkeypatch.setattr(queryset_class, "delete", real_delete)
     assert calls["n"] == 3
     assert User.objects(id=user.id).count() == 1  # the user goes last
-    services.user_delete(user=user, actor=admin, reason="x")
+    user_delete(user=user, actor=admin, reason="x")
     for cls, field in user_dependents():
         assert cls.objects(**{field: user.id}).count() == 0
     assert User.objects(id=user.id).count() == 0
 
 
 def test_audit_events_about_others_keep_the_actor_id_only(user, other, admin):
-    services.user_trash(user=other, actor=user, reason="reported")
-    services.user_delete(user=user, actor=admin, reason="x")
+    user_trash(user=other, actor=user, reason="reported")
+    user_delete(user=user, actor=admin, reason="x")
     event = AuditEvent.objects(target=other.id, action="trash").first()
     assert event.actor_id == user.id
 
@@ -87,9 +90,9 @@ def test_round_trips_do_not_grow_with_related_documents(make_user, admin, round_
     fill(small, admin, links=1)
     fill(large, admin, links=20)
     with round_trips() as one:
-        services.user_delete(user=small, actor=admin, reason="x")
+        user_delete(user=small, actor=admin, reason="x")
     with round_trips() as twenty:
-        services.user_delete(user=large, actor=admin, reason="x")
+        user_delete(user=large, actor=admin, reason="x")
     assert one.count == twenty.count, (one.commands, twenty.commands)
 
 
@@ -99,9 +102,9 @@ def test_bulk_round_trips_grow_with_batches_not_users(make_user, admin, round_tr
     for user_id in ten + two_hundred:
         LinkedId(linked_id=f"l-{user_id}", user=user_id).save()
     with round_trips() as few:
-        services.users_chain_delete(user_ids=ten, actor_id=admin.id, reason="x")
+        users_chain_delete(user_ids=ten, actor_id=admin.id, reason="x")
     with round_trips() as many:
-        services.users_chain_delete(user_ids=two_hundred, actor_id=admin.id, reason="x")
+        users_chain_delete(user_ids=two_hundred, actor_id=admin.id, reason="x")
     assert few.count == many.count, (few.commands, many.commands)
     assert DeletionRecord.objects.count() == 210
     assert RevokedToken.objects.count() == LoginFailure.objects.count() == TrashEntry.objects.count() == 0

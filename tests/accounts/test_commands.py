@@ -6,7 +6,9 @@ import pytest
 from bson import ObjectId
 from django.core.management import CommandError, call_command
 
-from accounts import services
+from accounts.services.admins import admin_bootstrap_from_env
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.trash import user_trash
 from accounts.documents import DeletionRecord, LinkedId, TrashEntry, User, now
 from accounts.management.commands import delete_users
 from profiles.documents import Details
@@ -23,7 +25,7 @@ def run(*args):
 def crowd(make_user):
     users = [make_user(f"corp {n}", f"corp{n}@corp.example") for n in range(7)] + [make_user("outsider", "out@else.example")]
     for u in users:
-        services.linked_id_add(user=u, linked_id=f"id-{u.id}")
+        linked_id_add(user=u, linked_id=f"id-{u.id}")
         details_upsert(user=u, phone="+15550000000")
     return users
 
@@ -55,8 +57,8 @@ def test_delete_by_email_domain_in_batches(crowd):
 
 def test_delete_trashed_older_than(crowd, admin):
     for u in crowd[:3]:
-        services.user_trash(user=u, actor=admin, reason="old")
-    TrashEntry.objects(user__in=[u.id for u in crowd[:2]]).update(set__deleted_at=now() - timedelta(days=40))
+        user_trash(user=u, actor=admin, reason="old")
+    TrashEntry.objects(user__in=[u.id for u in crowd[:2]]).update(set__trashed_at=now() - timedelta(days=40))
     run("delete_users", "--trashed-older-than", "30", "--yes", "--batch-size", "1")
     assert User.objects(id__in=[u.id for u in crowd[:2]]).count() == 0
     assert User.objects(id=crowd[2].id).count() == 1
@@ -179,7 +181,7 @@ def test_createadmin_refuses_a_weak_or_missing_password(settings):
 
 def test_admin_bootstrap_from_environment(settings):
     settings.ADMIN_USERNAME, settings.ADMIN_EMAIL, settings.ADMIN_PASSWORD = "first", "first@example.com", "first admin passphrase"
-    created = services.admin_bootstrap_from_env()
+    created = admin_bootstrap_from_env()
     assert created.role == "admin"
-    assert services.admin_bootstrap_from_env() is None  # an admin exists: nothing more
+    assert admin_bootstrap_from_env() is None  # an admin exists: nothing more
     assert User.objects(role="admin").count() == 1

@@ -5,7 +5,9 @@ personal data remains (API.md)."""
 import pytest
 from bson import BSON
 
-from accounts import services
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.trash import user_trash
+from accounts.services.user_data import user_delete, users_chain_delete
 from accounts.documents import DeletionRecord, LinkedId, User
 from profiles import services as profile_services
 from profiles.documents import Details
@@ -28,7 +30,7 @@ def give_everything(api, user, *, email: str, linked_ids: int = 3) -> dict:
     """Fill every collection that can hold something of `user`, over HTTP where it can. Returns
     the tokens of a login and a logged-out refresh token."""
     for n in range(linked_ids):
-        services.linked_id_add(user=user, linked_id=f"{user.username}-ext-{n}")
+        linked_id_add(user=user, linked_id=f"{user.username}-ext-{n}")
     profile_services.details_upsert(user=user, address="1 Secret Lane", phone="+919876543210", preferences={"theme": "dark"})
     tokens = login(api, email).json()  # an audit event
     spent = login(api, email).json()["refresh"]
@@ -51,9 +53,9 @@ def test_the_owner_deletes_themselves(client_for, user, slash):
 def test_everything_of_the_user_is_gone_from_every_collection(api, make_user, admin, client_for, other):
     victim = make_user("zelda unique", "zelda.unique@example.org")
     give_everything(api, victim, email="zelda.unique@example.org")
-    services.user_trash(user=victim, actor=admin, reason="asked to leave")  # a trash entry and an audit event
+    user_trash(user=victim, actor=admin, reason="asked to leave")  # a trash entry and an audit event
     # Somebody else's data, which must survive.
-    services.linked_id_add(user=other, linked_id="bobs-id")
+    linked_id_add(user=other, linked_id="bobs-id")
     profile_services.details_upsert(user=other, address="Bob's house")
 
     before = counts_for(victim.id)
@@ -126,7 +128,7 @@ def test_the_username_and_email_are_free_again(api, client_for, user):
 
 
 def test_a_trashed_user_is_deleted_by_an_admin(client_for, user, admin):
-    services.user_trash(user=user, actor=admin, reason="test")
+    user_trash(user=user, actor=admin, reason="test")
     assert count_for("trash", user.id) == 1
 
     assert delete(client_for(admin), user.id).status_code == 200
@@ -135,7 +137,7 @@ def test_a_trashed_user_is_deleted_by_an_admin(client_for, user, admin):
 
 # --- who may ----------------------------------------------------------------------------------
 def test_another_user_is_403_and_nothing_goes(client_for, user, other):
-    services.linked_id_add(user=user, linked_id="ext-1")
+    linked_id_add(user=user, linked_id="ext-1")
     r = delete(client_for(other), user.id)
     assert r.status_code == 403 and set(r.json()) == {"detail"}
     assert User.objects(id=user.id).count() == 1 and LinkedId.objects(user=user.id).count() == 1
@@ -162,9 +164,9 @@ def test_unknown_is_404_for_an_admin(client_for, admin):
 
 # --- the service ------------------------------------------------------------------------------
 def test_running_the_chain_delete_twice_is_safe(user, admin):
-    services.linked_id_add(user=user, linked_id="ext-1")
-    first = services.users_chain_delete(user_ids=[user.id], actor_id=admin.id, reason="test")
-    second = services.users_chain_delete(user_ids=[user.id], actor_id=admin.id, reason="test")
+    linked_id_add(user=user, linked_id="ext-1")
+    first = users_chain_delete(user_ids=[user.id], actor_id=admin.id, reason="test")
+    second = users_chain_delete(user_ids=[user.id], actor_id=admin.id, reason="test")
 
     assert first["users"] == 1 and first["linked_ids"] == 1
     assert second == {}
@@ -173,11 +175,11 @@ def test_running_the_chain_delete_twice_is_safe(user, admin):
 
 def test_a_half_done_chain_delete_is_finished_by_running_it_again(user, admin):
     """No transactions: dependents go first, so a crash leaves the user, and a rerun completes."""
-    services.linked_id_add(user=user, linked_id="ext-1")
+    linked_id_add(user=user, linked_id="ext-1")
     profile_services.details_upsert(user=user, address="x")
     LinkedId.objects(user=user.id).delete()  # as if the run stopped after its first collection
 
-    services.user_delete(user=user, actor=admin, reason="rerun")
+    user_delete(user=user, actor=admin, reason="rerun")
 
     assert counts_for(user.id) == {name: 0 for name in USER_FIELDS}
     assert Details.objects(user=user.id).count() == 0

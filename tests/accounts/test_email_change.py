@@ -3,9 +3,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from accounts import services
+from accounts.services.account import user_update
 from accounts.documents import AuditEvent, User
-from config.exceptions import Conflict
+from common.exceptions import Conflict
 from tests.conftest import PASSWORD
 from tests.mailbox import delivered, last_token
 
@@ -88,7 +88,7 @@ def test_two_accounts_racing_for_one_address_one_wins(make_user):
 
     def attempt(person):
         try:
-            services.user_update(user=person, actor=person, email="prize@example.com", current_password=PASSWORD)
+            user_update(user=person, actor=person, email="prize@example.com", current_password=PASSWORD)
             return "won"
         except Conflict:
             return "409"

@@ -6,9 +6,10 @@ import pytest
 from mongoengine.connection import get_db
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts import email_tokens, email_verification, services
-from accounts.documents import AuditEvent, User, now
-from accounts.email_tokens import EmailToken
+from accounts.documents import AuditEvent, EmailToken, User, now
+from accounts.services import email_tokens, email_verification
+from accounts.services.admins import admin_create
+from accounts.services.trash import user_trash
 from tests.conftest import PASSWORD
 from tests.mailbox import delivered, last_token, link_in, token_in
 
@@ -148,7 +149,7 @@ def test_accounts_stored_before_verification_existed_count_as_verified(api, clie
 
 
 def test_admins_made_by_the_operator_are_verified():
-    admin, created = services.admin_create(username="boss", email="boss@example.com", password=PASSWORD)
+    admin, created = admin_create(username="boss", email="boss@example.com", password=PASSWORD)
     assert created and admin.email_verified is True
 
 
@@ -170,7 +171,7 @@ def test_a_link_for_an_address_the_account_left_verifies_nothing(api, client_for
 def test_a_trashed_account_cannot_verify(api, admin):
     user = sign_up(api)
     token = last_token("carol@example.com")
-    services.user_trash(user=user, actor=admin, reason="spam")
+    user_trash(user=user, actor=admin, reason="spam")
     assert api.post("/auth/email/verify", {"token": token}, format="json").json() == INVALID
 
 

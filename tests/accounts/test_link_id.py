@@ -2,9 +2,10 @@
 hold several ids, one id belongs to at most one user (API.md)."""
 import pytest
 
-from accounts import services
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.trash import user_trash
 from accounts.documents import LinkedId
-from config.exceptions import Conflict
+from common.exceptions import Conflict
 from tests.helpers_http import run_together
 
 OK = "ID linked successfully"
@@ -145,7 +146,7 @@ def test_a_malformed_user_id_is_404_for_an_admin(client_for, admin, user_id):
 
 def test_a_trashed_user_cannot_link_with_their_old_token(client_for, user, admin):
     client = client_for(user)
-    services.user_trash(user=user, actor=admin, reason="test")
+    user_trash(user=user, actor=admin, reason="test")
 
     assert link(client, user.id, "ext-42").status_code == 401
     assert LinkedId.objects.count() == 0
@@ -153,21 +154,21 @@ def test_a_trashed_user_cannot_link_with_their_old_token(client_for, user, admin
 
 # --- services ---------------------------------------------------------------------------------
 def test_service_relink_returns_the_existing_link(user):
-    first = services.linked_id_add(user=user, linked_id="ext-42")
-    again = services.linked_id_add(user=user, linked_id="ext-42")
+    first = linked_id_add(user=user, linked_id="ext-42")
+    again = linked_id_add(user=user, linked_id="ext-42")
     assert first.id == again.id
 
 
 def test_service_refuses_an_id_held_by_another(user, other):
-    services.linked_id_add(user=other, linked_id="ext-42")
+    linked_id_add(user=other, linked_id="ext-42")
     with pytest.raises(Conflict):
-        services.linked_id_add(user=user, linked_id="ext-42")
+        linked_id_add(user=user, linked_id="ext-42")
 
 
 def test_parallel_links_of_one_id_to_different_users_leave_one_holder(make_user):
     users = [make_user() for _ in range(8)]
 
-    results = run_together(lambda u: services.linked_id_add(user=u, linked_id="contested"), users)
+    results = run_together(lambda u: linked_id_add(user=u, linked_id="contested"), users)
 
     winners = [r for r in results if isinstance(r, LinkedId)]
     assert len(winners) == 1, results

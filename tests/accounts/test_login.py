@@ -4,7 +4,8 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import MD5PasswordHasher
 
-from accounts import services
+from accounts.services.trash import user_trash
+from accounts.services.user_data import user_delete
 from accounts.documents import LoginFailure, User
 from tests.conftest import PASSWORD
 from tests.helpers_http import assert_no_password_material
@@ -49,11 +50,11 @@ def test_the_email_is_matched_ignoring_case(api, user):
 # --- every failure is the same 401 -------------------------------------------------------------
 def test_wrong_password_unknown_email_trashed_inactive_and_deleted_answer_alike(api, user, make_user, admin):
     trashed = make_user("trashed", "trashed@example.com")
-    services.user_trash(user=trashed, actor=admin, reason="test")
+    user_trash(user=trashed, actor=admin, reason="test")
     inactive = make_user("inactive", "inactive@example.com")
     User.objects(id=inactive.id).update_one(set__is_active=False)
     deleted = make_user("deleted", "deleted@example.com")
-    services.user_delete(user=deleted, actor=admin, reason="test")
+    user_delete(user=deleted, actor=admin, reason="test")
 
     answers = {
         "wrong password": login(api, password="not-the-password-at-all"),

@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts import mail, password_reset, services
-from accounts.documents import AuditEvent, LoginFailure, User, now
-from accounts.email_tokens import EmailToken
+from accounts import mail
+from accounts.documents import AuditEvent, EmailToken, LoginFailure, User, now
+from accounts.services import password_reset
+from accounts.services.tokens import token_pair_for
+from accounts.services.trash import user_trash
 from tests.conftest import PASSWORD
 from tests.mailbox import delivered, last_token
 
@@ -33,7 +35,7 @@ def login(api, email: str, password: str):
 
 
 def test_reset_ends_every_session_and_sets_the_new_password(api, user, client_for):
-    refresh = services.token_pair_for(user)
+    refresh = token_pair_for(user)
     signed_in = client_for(user)
     assert signed_in.get("/users/me").status_code == 200
     ask(api, "ALICE@example.com")
@@ -60,7 +62,7 @@ def test_a_token_works_once(api, user):
 def test_no_mail_for_unknown_trashed_or_deactivated_accounts(api, user, admin, state):
     email = "nobody@example.com" if state == "unknown" else user.email
     if state == "trashed":
-        services.user_trash(user=user, actor=admin, reason="spam")
+        user_trash(user=user, actor=admin, reason="spam")
     elif state == "deactivated":
         User.objects(id=user.id).update_one(set__is_active=False)
     ask(api, email)
@@ -70,7 +72,7 @@ def test_no_mail_for_unknown_trashed_or_deactivated_accounts(api, user, admin, s
 def test_a_token_of_an_account_trashed_since_is_refused(api, user, admin):
     ask(api, user.email)
     token = last_token(user.email)
-    services.user_trash(user=user, actor=admin, reason="spam")
+    user_trash(user=user, actor=admin, reason="spam")
     assert confirm(api, token).json() == INVALID
 
 
@@ -78,7 +80,7 @@ def test_answer_time_does_not_depend_on_the_address(api, user, make_user, admin,
     """Medians over 30 tries each, interleaved: a real, a trashed and an unknown address."""
     settings.PASSWORD_RESET_MAILS_PER_HOUR = 1000  # every request for the real address mails
     trashed = make_user("trashed one", "trashed@example.com")
-    services.user_trash(user=trashed, actor=admin, reason="test")
+    user_trash(user=trashed, actor=admin, reason="test")
     addresses = {"real": user.email, "trashed": trashed.email, "unknown": "nobody@example.com"}
     timings = {kind: [] for kind in addresses}
     for kind, email in addresses.items():  # warm up every path once

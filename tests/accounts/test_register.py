@@ -2,9 +2,9 @@
 import pytest
 from django.contrib.auth.hashers import check_password
 
-from accounts import services
+from accounts.services.registration import user_register
 from accounts.documents import ROLE_USER, User
-from config.exceptions import Conflict
+from common.exceptions import Conflict
 from tests.conftest import PASSWORD
 from tests.helpers_http import assert_no_password_material, is_object_id, run_together
 
@@ -120,7 +120,7 @@ def test_the_seed_sample_password_is_refused_at_the_service_too():
     from rest_framework.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        services.user_register(username="sandesh bhujbal", email="sandesh@gmail.com", password="sandesh")
+        user_register(username="sandesh bhujbal", email="sandesh@gmail.com", password="sandesh")
     assert User.objects.count() == 0
 
 
@@ -191,7 +191,7 @@ def test_conflicts_name_neither_password_nor_hash(api, user):
 # --- races: the unique indexes decide --------------------------------------------------------
 def test_parallel_registrations_of_one_email_make_exactly_one_user():
     def attempt(n):
-        return services.user_register(username=f"racer{n}", email="race@example.com", password=PASSWORD)
+        return user_register(username=f"racer{n}", email="race@example.com", password=PASSWORD)
 
     results = run_together(attempt, list(range(8)))
 
@@ -207,7 +207,7 @@ def test_parallel_registrations_of_one_username_make_exactly_one_user():
     def attempt(n):
         # Case varies too: uniqueness ignores it.
         name = "Racer" if n % 2 else "racer"
-        return services.user_register(username=name, email=f"racer{n}@example.com", password=PASSWORD)
+        return user_register(username=name, email=f"racer{n}@example.com", password=PASSWORD)
 
     results = run_together(attempt, list(range(8)))
 

@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import services
+from accounts.services.tokens import token_pair_for, token_refresh
+from accounts.services.trash import user_trash
+from accounts.services.user_data import user_delete
 from accounts.documents import RevokedToken, User
 from tests.conftest import PASSWORD
 
@@ -31,11 +33,11 @@ def test_refresh_rotates_and_revokes_the_old_token(api, user):
 
 
 def test_concurrent_refreshes_of_one_token_have_exactly_one_winner(user):
-    raw = str(services.token_pair_for(user))
+    raw = str(token_pair_for(user))
 
     def attempt(_):
         try:
-            services.token_refresh(raw_refresh=raw)
+            token_refresh(raw_refresh=raw)
             return "ok"
         except Exception as exc:  # noqa: BLE001 - the losers must fail with a 401
             return getattr(exc, "status_code", repr(exc))
@@ -54,12 +56,12 @@ def test_refresh_with_bad_input_is_400_or_401(api, body):
 
 
 def test_an_access_token_is_not_a_refresh_token(api, user):
-    access = str(services.token_pair_for(user).access_token)
+    access = str(token_pair_for(user).access_token)
     assert api.post("/auth/refresh", {"refresh": access}, format="json").status_code == 401
 
 
 def test_expired_refresh_token_is_401(api, user):
-    token = services.token_pair_for(user)
+    token = token_pair_for(user)
     token.set_exp(lifetime=-timedelta(seconds=1))
     r = api.post("/auth/refresh", {"refresh": str(token)}, format="json")
     assert r.status_code == 401
@@ -77,8 +79,8 @@ def test_logout_revokes_the_refresh_token(api, user):
 @pytest.mark.parametrize(
     "what_happens",
     [
-        lambda user, admin: services.user_delete(user=user, actor=user, reason="test"),
-        lambda user, admin: services.user_trash(user=user, actor=admin, reason="spam"),
+        lambda user, admin: user_delete(user=user, actor=user, reason="test"),
+        lambda user, admin: user_trash(user=user, actor=admin, reason="spam"),
         lambda user, admin: User.objects(id=user.id).update_one(set__is_active=False),
     ],
     ids=["deleted", "trashed", "deactivated"],
@@ -116,6 +118,6 @@ def test_malformed_authorization_headers_are_401(api, header):
 
 def test_token_naming_a_malformed_or_missing_user_is_401(api, user):
     for user_id in ("not-an-object-id", "0" * 24):
-        token = services.token_pair_for(user).access_token
+        token = token_pair_for(user).access_token
         token["user_id"] = user_id
         assert api.get("/users/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401

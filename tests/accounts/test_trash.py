@@ -2,7 +2,8 @@
 import pytest
 from bson import ObjectId
 
-from accounts import services
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.trash import user_trash
 from accounts.documents import DeletionRecord, LinkedId, TrashEntry, User
 from tests.conftest import PASSWORD
 
@@ -11,7 +12,7 @@ def test_owner_trashes_own_account_and_cannot_log_in(client_for, api, user):
     r = client_for(user).delete(f"/users/{user.id}?reason=leaving")
     assert r.status_code == 204
     entry = TrashEntry.objects.get(user=user.id)
-    assert entry.deleted_by == user.id and entry.reason == "leaving"
+    assert entry.trashed_by == user.id and entry.reason == "leaving"
     login = api.post("/login", {"email": user.email, "password": PASSWORD}, format="json")
     assert login.status_code == 401 and login.json() == {"detail": "Invalid email or password."}
 
@@ -27,13 +28,13 @@ def test_stranger_cannot_trash(client_for, user, other):
 
 
 def test_trashed_account_stays_visible_to_admins(client_for, user, admin):
-    services.user_trash(user=user, actor=admin, reason="abuse")
+    user_trash(user=user, actor=admin, reason="abuse")
     assert client_for(admin).get(f"/users/{user.id}").status_code == 200
     assert client_for(admin).get(f"/users/user_with_details/{user.id}").status_code == 200
 
 
 def test_trashed_username_and_email_stay_reserved(api, user, admin):
-    services.user_trash(user=user, actor=admin, reason="abuse")
+    user_trash(user=user, actor=admin, reason="abuse")
     r = api.post("/users/register", {"username": "someone new", "email": user.email, "password": PASSWORD}, format="json")
     assert r.status_code == 409
 
@@ -41,7 +42,7 @@ def test_trashed_username_and_email_stay_reserved(api, user, admin):
 def test_trash_listing(client_for, admin, make_user):
     users = [make_user() for _ in range(3)]
     for u in users:
-        services.user_trash(user=u, actor=admin, reason=f"why {u.username}")
+        user_trash(user=u, actor=admin, reason=f"why {u.username}")
     r = client_for(admin).get("/trash?per_page=2")
     assert r.status_code == 200
     body = r.json()
@@ -59,7 +60,7 @@ def test_trash_is_for_admins(client_for, user):
 
 
 def test_restore(client_for, api, admin, user):
-    services.user_trash(user=user, actor=admin, reason="mistake")
+    user_trash(user=user, actor=admin, reason="mistake")
     r = client_for(admin).post(f"/trash/{user.id}/restore/")
     assert r.status_code == 200 and r.json()["id"] == str(user.id)
     assert not TrashEntry.objects(user=user.id).count()
@@ -68,9 +69,9 @@ def test_restore(client_for, api, admin, user):
 
 
 def test_purge_is_the_permanent_chain_delete(client_for, admin, user):
-    services.linked_id_add(user=user, linked_id="ext")
+    linked_id_add(user=user, linked_id="ext")
     assert client_for(admin).delete(f"/trash/{user.id}").status_code == 404  # not trashed yet
-    services.user_trash(user=user, actor=admin, reason="gdpr request")
+    user_trash(user=user, actor=admin, reason="gdpr request")
     assert client_for(admin).delete(f"/trash/{user.id}").status_code == 204
     assert not User.objects(id=user.id).count() and not LinkedId.objects.count() and not TrashEntry.objects.count()
     record = DeletionRecord.objects.get(user_id=user.id)
@@ -80,7 +81,7 @@ def test_purge_is_the_permanent_chain_delete(client_for, admin, user):
 
 def test_bulk_delete_moves_many_to_the_trash(client_for, admin, make_user):
     fresh = [make_user() for _ in range(3)]
-    services.user_trash(user=fresh[0], actor=admin, reason="earlier")
+    user_trash(user=fresh[0], actor=admin, reason="earlier")
     unknown, malformed = str(ObjectId()), "nope"
     body = {"ids": [str(u.id) for u in fresh] + [unknown, malformed], "reason": "cleanup"}
     r = client_for(admin).post("/trash/bulk_delete", body, format="json")

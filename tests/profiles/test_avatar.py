@@ -15,7 +15,7 @@ from PIL import ExifTags, Image, ImageCms, PngImagePlugin, features
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 
-from accounts import services as account_services
+from accounts.services.user_data import orphans_find
 from accounts.documents import User
 from profiles import services
 from profiles.documents import Avatar
@@ -515,9 +515,9 @@ def test_the_integrity_check_finds_nothing_after_replace_and_delete(client_for, 
     client = client_for(user)
     put(client, user, jpeg_with_gps())
     put(client, user, png_with_text(), name="me.png")
-    assert not any(account_services.orphans_find().values())
+    assert not any(orphans_find().values())
     client.delete(url(user))
-    assert not any(account_services.orphans_find().values())
+    assert not any(orphans_find().values())
 
 
 def test_the_export_includes_the_avatar_metadata(client_for, user):

@@ -1,13 +1,14 @@
 """GET /users/{user_id}/export: everything stored about the user, from every collection."""
-from accounts import services
-from accounts.documents import user_dependents
+from accounts.services.linked_ids import linked_id_add
+from accounts.services.tokens import token_pair_for, token_revoke
+from accounts.services.user_data import user_dependents
 from profiles.services import details_upsert
 
 
 def test_export_holds_every_collection_and_no_password(client_for, user, admin):
-    services.linked_id_add(user=user, linked_id="ext-9")
+    linked_id_add(user=user, linked_id="ext-9")
     details_upsert(user=user, address="Main St 1", preferences={"lang": "en"})
-    services.token_revoke(raw_refresh=str(services.token_pair_for(user)))
+    token_revoke(raw_refresh=str(token_pair_for(user)))
     r = client_for(user).get(f"/users/{user.id}/export")
     assert r.status_code == 200
     body = r.json()

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from accounts import services
+from accounts.services.linked_ids import linked_id_add, linked_id_remove
+from accounts.services.trash import user_trash
 from profiles import services as profile_services
 from profiles.documents import Details
 from tests.conftest import PASSWORD
@@ -49,7 +50,7 @@ def test_created_at_is_an_iso_timestamp_of_the_registration(client_for, user):
 
 def test_the_full_join(client_for, user):
     for linked_id in ("ext-1", "ext-2", "ext-3"):
-        services.linked_id_add(user=user, linked_id=linked_id)
+        linked_id_add(user=user, linked_id=linked_id)
     profile_services.details_upsert(user=user, address="1 Main St", phone="+919876543210", preferences={"theme": "dark", "n": 3})
 
     body = join(client_for(user), user.id).json()
@@ -71,14 +72,14 @@ def test_the_full_join(client_for, user):
 def test_linked_id_is_the_most_recent_one_even_after_an_unlink(client_for, user):
     client = client_for(user)
     for linked_id in ("first", "second"):
-        services.linked_id_add(user=user, linked_id=linked_id)
+        linked_id_add(user=user, linked_id=linked_id)
     assert join(client, user.id).json()["user"]["linked_id"] == "second"
 
-    services.linked_id_remove(user=user, linked_id="second")
+    linked_id_remove(user=user, linked_id="second")
     body = join(client, user.id).json()["user"]
     assert body["linked_id"] == "first" and body["linked_ids"] == ["first"]
 
-    services.linked_id_add(user=user, linked_id="third")
+    linked_id_add(user=user, linked_id="third")
     assert join(client, user.id).json()["user"]["linked_id"] == "third"
 
 
@@ -89,7 +90,7 @@ def test_details_with_some_fields_render_the_rest_as_null(client_for, user):
 
 
 def test_the_join_holds_only_this_users_data(client_for, user, other):
-    services.linked_id_add(user=other, linked_id="bobs-id")
+    linked_id_add(user=other, linked_id="bobs-id")
     profile_services.details_upsert(user=other, address="Bob's house")
 
     body = join(client_for(user), user.id).json()
@@ -124,7 +125,7 @@ def test_unknown_is_404_for_an_admin(client_for, admin):
 
 def test_a_trashed_user_is_seen_by_an_admin_and_their_own_token_fails(client_for, user, admin):
     own = client_for(user)
-    services.user_trash(user=user, actor=admin, reason="test")
+    user_trash(user=user, actor=admin, reason="test")
 
     assert join(own, user.id).status_code == 401
     r = join(client_for(admin), user.id)
@@ -132,7 +133,7 @@ def test_a_trashed_user_is_seen_by_an_admin_and_their_own_token_fails(client_for
 
 
 def test_no_password_or_hash_in_the_join(client_for, user):
-    services.linked_id_add(user=user, linked_id="ext-1")
+    linked_id_add(user=user, linked_id="ext-1")
     profile_services.details_upsert(user=user, address="1 Main St")
     r = join(client_for(user), user.id)
     assert_no_password_material(r, extra=(PASSWORD, user.password))

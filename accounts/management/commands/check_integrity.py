@@ -5,7 +5,7 @@ written by something other than this service. `--fix` removes them (and their st
 """
 from django.core.management.base import BaseCommand
 
-from accounts.services import orphans_delete, orphans_find
+from accounts.services.user_data import orphans_delete, orphans_find
 
 
 class Command(BaseCommand):

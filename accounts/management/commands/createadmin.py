@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.exceptions import APIException
 
-from accounts.services import admin_create
+from accounts.services.admins import admin_create
 
 
 class Command(BaseCommand):

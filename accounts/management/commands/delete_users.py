@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.documents import TrashEntry, User, now
-from accounts.services import users_chain_delete, users_chain_delete_counts
+from accounts.services.user_data import users_chain_delete, users_chain_delete_counts
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -56,7 +56,7 @@ class Command(BaseCommand):
             days = options["trashed_older_than"]
             if days < 0:
                 raise CommandError("--trashed-older-than takes a number of days, 0 or more.")
-            return TrashEntry._get_collection(), {"deleted_at": {"$lt": now() - timedelta(days=days)}}, "user"
+            return TrashEntry._get_collection(), {TrashEntry.trashed_at.db_field: {"$lt": now() - timedelta(days=days)}}, "user"
         return None
 
     def _listed_ids(self, options) -> Iterator[str]:

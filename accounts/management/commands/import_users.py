@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.hashers import LegacyBcryptPasswordHasher
 from accounts.serializers import ImportUserInput
-from accounts.services import users_import
+from accounts.services.importing import users_import
 
 
 def _records(text: str) -> list[tuple[int, object]]:

@@ -13,7 +13,7 @@ Guarantees:
   confirms exactly one wins), sets the password, raises `token_version` so every token of the
   user is refused at once (every session ends), clears the account's login lock-out, marks the
   address verified (the mail reached it) and records an audit event.
-- Any password change voids a pending reset token (`services.user_password_change`), and so
+- Any password change voids a pending reset token (`passwords.user_password_change`), and so
   does an email change (`email_verification.email_changed`).
 """
 import logging
@@ -24,9 +24,12 @@ from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from rest_framework.exceptions import ValidationError
 
-from accounts import email_tokens, mail, services, throttling
+from accounts import mail, throttling
 from accounts.documents import User, casefold_key, now
-from accounts.email_verification import INVALID_TOKEN, duration_text, link_for
+from accounts.services import email_tokens
+from accounts.services.audit import audit_record
+from accounts.services.email_verification import INVALID_TOKEN, duration_text, link_for
+from accounts.services.passwords import password_validate
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ def _password_reset_mail(*, email: str, ip: str | None) -> None:
         return
     lifetime = timedelta(minutes=settings.PASSWORD_RESET_MINUTES)
     token = email_tokens.token_issue(user_id=user.id, purpose=email_tokens.RESET, email=user.email, lifetime=lifetime)
-    services.audit_record(action="password_reset_request", target=user, ip=ip)
+    audit_record(action="password_reset_request", target=user, ip=ip)
     context = {"username": user.username, "link": link_for(settings.PASSWORD_RESET_URL, token), "valid_for": duration_text(lifetime)}
     mail.mail_send_now(kind="password_reset", to=user.email, context=context, user_id=user.id)
 
@@ -70,7 +73,7 @@ def password_reset_confirm(*, token: str, new_password: str, ip: str | None = No
     user = User.objects(id=record["user"]).first() if record else None
     if user is None or not user.is_active or user.in_trash:
         raise ValidationError({"token": [INVALID_TOKEN]})
-    services.password_validate(new_password, username=user.username, email=user.email, field="new_password")
+    password_validate(new_password, username=user.username, email=user.email, field="new_password")
     if not email_tokens.token_spend(record):
         raise ValidationError({"token": [INVALID_TOKEN]})
     changes = {"set__password": make_password(new_password), "inc__token_version": 1, "set__updated_at": now()}
@@ -78,4 +81,4 @@ def password_reset_confirm(*, token: str, new_password: str, ip: str | None = No
         changes["set__email_verified"] = True
     User.objects(id=user.id).update_one(**changes)
     throttling.login_lockout_clear(email_key=user.email_key, user_id=user.id)
-    services.audit_record(action="password_reset", actor=user, target=user, ip=ip)
+    audit_record(action="password_reset", actor=user, target=user, ip=ip)

@@ -10,45 +10,21 @@ Guarantees:
   deletes it (`deleted_count` decides), and only that caller goes on.
 - Expiry is checked on every lookup; the TTL index on `expires_at` removes expired documents
   within about a minute.
-- The tokens belong to their user (`ReferenceField(User, reverse_delete_rule=CASCADE)`): the
-  chain delete, the export (which leaves the hash out) and `check_integrity` reach them.
+- The tokens (`documents.EmailToken`) belong to their user (`ReferenceField(User,
+  reverse_delete_rule=CASCADE)`): the chain delete, the export (which leaves the hash out) and
+  `check_integrity` reach them.
 """
 import hashlib
 import secrets
 from datetime import timedelta
 
-from mongoengine import CASCADE, DateTimeField, Document, ReferenceField, StringField
 from pymongo.errors import DuplicateKeyError
 
-from accounts.documents import User, now
+from accounts.documents import EMAIL_TOKEN_PURPOSES, EmailToken, now
 
-VERIFY = "verify_email"
-RESET = "password_reset"
-PURPOSES = (VERIFY, RESET)
+VERIFY, RESET = EMAIL_TOKEN_PURPOSES
 # Longer input cannot be one of ours; refusing it early keeps hashing cheap.
 TOKEN_MAX_LENGTH = 128
-
-
-class EmailToken(Document):
-    """A token mailed to a user, stored as its hash. `email` is the address it was sent to:
-    a verification token verifies that address only, not one the account has moved to since."""
-
-    user = ReferenceField(User, required=True, reverse_delete_rule=CASCADE)
-    purpose = StringField(required=True, choices=PURPOSES)
-    token_hash = StringField(required=True, unique=True)
-    email = StringField(required=True)
-    created_at = DateTimeField(default=now)
-    expires_at = DateTimeField(required=True)
-
-    meta = {
-        "collection": "email_tokens",
-        "indexes": [
-            {"fields": ["user", "purpose"], "unique": True},
-            {"fields": ["expires_at"], "expireAfterSeconds": 0},
-        ],
-    }
-    # Left out of the export: the hash is of no use to the person and needs no showing.
-    export_hidden = ("token_hash",)
 
 
 def _hash(token: str) -> str:

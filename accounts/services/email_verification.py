@@ -20,8 +20,11 @@ from django.core.cache import cache
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 
-from accounts import email_tokens, mail, services
+from accounts import mail
 from accounts.documents import User, casefold_key, now
+from accounts.services import email_tokens
+from accounts.services.audit import audit_record
+from accounts.services.registration import user_register
 
 INVALID_TOKEN = "This token is invalid, expired or already used."
 # How often a refused login may mail a fresh verification link to one account.
@@ -75,10 +78,10 @@ def verification_send(*, user: User) -> None:
 
 
 def user_sign_up(*, username: str, email: str, password: str) -> User:
-    """Register an account (`services.user_register`: the same checks and uniqueness) whose
+    """Register an account (`registration.user_register`: the same checks and uniqueness) whose
     address is unverified, and mail it a verification link unless EMAIL_VERIFICATION is none.
     Two round trips (one with `none`)."""
-    user = services.user_register(username=username, email=email, password=password, email_verified=False)
+    user = user_register(username=username, email=email, password=password, email_verified=False)
     if settings.EMAIL_VERIFICATION != "none":
         verification_send(user=user)
     return user
@@ -103,7 +106,7 @@ def email_verify(*, token: str, ip: str | None = None) -> None:
     )
     if not updated:
         raise ValidationError({"token": [INVALID_TOKEN]})
-    services.audit_record(action="email_verified", actor=record["user"], target=record["user"], ip=ip)
+    audit_record(action="email_verified", actor=record["user"], target=record["user"], ip=ip)
 
 
 def login_verification_check(*, user: User) -> None:
@@ -126,4 +129,4 @@ def email_changed(*, user: User, old_email: str, actor: User, ip: str | None = N
     mail.mail_queue(
         kind="email_changed", to=old_email, context={"username": user.username, "changed_at": now()}, user_id=user.id
     )
-    services.audit_record(action="email_change", actor=actor, target=user, ip=ip)
+    audit_record(action="email_change", actor=actor, target=user, ip=ip)

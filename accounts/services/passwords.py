@@ -1,0 +1,50 @@
+"""Passwords: Django's validators without an ORM user, the dummy hash, and changing a password."""
+import secrets
+from types import SimpleNamespace
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import ValidationError
+
+from accounts.documents import User, now
+from accounts.services import email_tokens
+from accounts.services.audit import audit_record
+
+WRONG_PASSWORD = "The current password is not correct."
+
+
+class _PasswordOwner(SimpleNamespace):
+    """What Django's UserAttributeSimilarityValidator reads from a user, without an ORM model."""
+
+    class _meta:  # noqa: N801 - the validator reads `user._meta.get_field(name).verbose_name`
+        @staticmethod
+        def get_field(name: str):
+            return SimpleNamespace(verbose_name=name)
+
+
+def password_validate(password: str, *, username: str, email: str, field: str = "password") -> None:
+    """Django's password validators (length, common, numeric, similarity), as a 400 on `field`."""
+    try:
+        validate_password(password, user=_PasswordOwner(username=username, email=email))
+    except DjangoValidationError as exc:
+        raise ValidationError({field: list(exc.messages)}) from exc
+
+
+def dummy_hash() -> None:
+    """Run the hasher once so a login for an unknown email costs what a real one does."""
+    make_password(secrets.token_urlsafe(12))
+
+
+def user_password_change(*, user: User, current_password: str, new_password: str, ip: str | None = None) -> None:
+    """Set a new password and revoke every token the user holds (their `ver` claim goes stale);
+    a pending password-reset token is voided too."""
+    if not check_password(current_password, user.password):
+        raise ValidationError({"current_password": [WRONG_PASSWORD]})
+    password_validate(new_password, username=user.username, email=user.email, field="new_password")
+    User.objects(id=user.id).update_one(
+        set__password=make_password(new_password), inc__token_version=1, set__updated_at=now()
+    )
+    # A reset link still in a mailbox must not outlive the password it was meant to replace.
+    email_tokens.tokens_void(user_id=user.id, purpose=email_tokens.RESET)
+    audit_record(action="password_change", actor=user, target=user, ip=ip)
