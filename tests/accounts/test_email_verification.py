@@ -1,5 +1,6 @@
 """Email verification: the mail at sign-up, POST /auth/email/verify, POST /auth/email/resend,
 EMAIL_VERIFICATION none | optional | mandatory, and `email_verified` on the user."""
+import json
 from datetime import timedelta
 
 import pytest
@@ -202,3 +203,18 @@ def test_the_chain_delete_removes_the_tokens_and_the_export_hides_their_hash(api
     assert token not in repr(export) and email_tokens._hash(token) not in repr(export)
     assert client_for(user).delete(f"/users/delete_user/{user.id}").status_code == 200
     assert EmailToken.objects.count() == 0
+
+
+def test_swagger_and_the_browsable_api_show_the_email_endpoints(api):
+    schema = json.loads(api.get("/api/schema/?format=json").content)
+    paths = {path.rstrip("/"): item["post"]["responses"] for path, item in schema["paths"].items() if "post" in item}
+    assert {"200", "400", "429"} <= set(paths["/auth/email/verify"])
+    assert {"202", "400", "401", "429"} <= set(paths["/auth/email/resend"])
+    assert {"202", "400", "429"} <= set(paths["/auth/password/reset"])
+    assert {"204", "400", "429"} <= set(paths["/auth/password/reset/confirm"])
+    assert "403" in paths["/login"]
+    assert "current_password" in schema["components"]["schemas"]["PatchedUserUpdateInputRequest"]["properties"]
+    page = api.get("/auth/email/verify", HTTP_ACCEPT="text/html")
+    # The raw-data form to post the token, pre-filled with the body's keys.
+    assert page.status_code == 405 and b'action="/auth/email/verify" method="POST"' in page.content
+    assert b"&quot;token&quot;" in page.content
