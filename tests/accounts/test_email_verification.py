@@ -218,3 +218,8 @@ def test_swagger_and_the_browsable_api_show_the_email_endpoints(api):
     # The raw-data form to post the token, pre-filled with the body's keys.
     assert page.status_code == 405 and b'action="/auth/email/verify" method="POST"' in page.content
     assert b"&quot;token&quot;" in page.content
+
+
+@pytest.mark.parametrize("delta,text", [(timedelta(hours=72), "3 days"), (timedelta(hours=1), "1 hour"), (timedelta(minutes=90), "90 minutes"), (timedelta(seconds=30), "0 minutes")])
+def test_how_long_a_link_lives_reads_naturally(delta, text):
+    assert email_verification.duration_text(delta) == text

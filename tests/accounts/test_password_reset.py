@@ -9,7 +9,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts import mail
 from accounts.documents import AuditEvent, EmailToken, LoginFailure, User, now
-from accounts.services import password_reset
+from accounts.services import email_tokens, password_reset
 from accounts.services.tokens import token_pair_for
 from accounts.services.trash import user_trash
 from tests.conftest import PASSWORD
@@ -202,3 +202,28 @@ def test_the_token_is_in_no_response_and_no_log(api, user, caplog, client_for):
     assert token not in export.content.decode()
     assert token not in caplog.text and NEW_PASSWORD not in caplog.text
 
+
+
+def test_at_most_so_many_reset_mails_an_hour_reach_one_account(api, user, settings, caplog):
+    settings.PASSWORD_RESET_MAILS_PER_HOUR = 3
+    caplog.set_level("WARNING", logger="accounts.services.password_reset")
+    for _ in range(5):
+        ask(api, user.email)
+    assert len(delivered(user.email)) == 3
+    assert caplog.text.count("hourly limit reached") == 2
+
+
+def test_a_token_spent_between_check_and_use_sets_no_password(api, user, monkeypatch):
+    """Two confirms race: the other one spends the token after this one found it."""
+    ask(api, user.email)
+    token = last_token(user.email)
+    find = email_tokens.token_find
+
+    def find_then_lose_the_race(**kwargs):
+        record = find(**kwargs)
+        assert email_tokens.token_spend(record)
+        return record
+
+    monkeypatch.setattr(email_tokens, "token_find", find_then_lose_the_race)
+    assert confirm(api, token).json() == INVALID
+    assert login(api, user.email, PASSWORD).status_code == 200
