@@ -13,8 +13,9 @@ Guarantees:
 - Each message has a plain-text body and an HTML alternative, from the templates
   `email/<kind>_subject.txt`, `email/<kind>.txt` and `email/<kind>.html`; a deployer replaces
   any of them by putting a file of the same name under `EMAIL_TEMPLATES_DIR`.
-- Work still queued when the process exits is lost (the person asks again); `queue_wait`
-  lets tests and a graceful shutdown wait for it.
+- A process that exits normally sends what is still queued first (the executor's threads drain
+  their queue at interpreter exit, each send bounded by `EMAIL_TIMEOUT`); a killed one loses it
+  and the person asks again. `queue_wait` lets tests wait for the queue.
 """
 import logging
 import threading

@@ -223,3 +223,16 @@ def test_swagger_and_the_browsable_api_show_the_email_endpoints(api):
 @pytest.mark.parametrize("delta,text", [(timedelta(hours=72), "3 days"), (timedelta(hours=1), "1 hour"), (timedelta(minutes=90), "90 minutes"), (timedelta(seconds=30), "0 minutes")])
 def test_how_long_a_link_lives_reads_naturally(delta, text):
     assert email_verification.duration_text(delta) == text
+
+
+def test_concurrent_issues_leave_one_live_token(user):
+    """Many requests at once for one account: one record, and exactly one of the tokens works."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def issue(_):
+        return email_tokens.token_issue(user_id=user.id, purpose=email_tokens.RESET, email=user.email, lifetime=timedelta(hours=1))
+
+    with ThreadPoolExecutor(8) as pool:
+        tokens = list(pool.map(issue, range(16)))
+    assert EmailToken.objects(user=user.id).count() == 1
+    assert sum(email_tokens.token_find(token=t, purpose=email_tokens.RESET) is not None for t in tokens) == 1
