@@ -5,7 +5,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import documents, schema  # noqa: F401  (CASCADE rules; OpenAPI extension)
+        from accounts import documents, openapi  # noqa: F401  (CASCADE rules; OpenAPI extensions)
         from config import mongo
 
         mongo.connect()

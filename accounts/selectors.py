@@ -7,17 +7,25 @@ from rest_framework.exceptions import NotFound
 
 from accounts.documents import LinkedId, TrashEntry, User, casefold_key
 
+NO_USER = "No user with this id."
+
+
+def user_visible(*, in_trash: bool, caller: User | None) -> bool:
+    """The visibility rule of every read of a user: a trashed account is seen by admins only
+    (to everybody else it is a 404, as if it did not exist)."""
+    return not in_trash or bool(caller and caller.is_admin)
+
 
 def user_get(*, user_id: str, caller: User | None = None) -> User:
     """The user, or a 404 for a malformed or unknown id. A trashed account is a 404 to
     everybody but admins. One query, none when the caller asks for themselves."""
     if not ObjectId.is_valid(user_id):
-        raise NotFound("No user with this id.")
+        raise NotFound(NO_USER)
     if caller is not None and str(caller.id) == user_id.lower():
         return caller  # authentication has just loaded this very document
     user = User.objects(id=user_id).first()
-    if user is None or (user.in_trash and not (caller and caller.is_admin)):
-        raise NotFound("No user with this id.")
+    if user is None or not user_visible(in_trash=user.in_trash, caller=caller):
+        raise NotFound(NO_USER)
     return user
 
 
@@ -50,7 +58,7 @@ def users_query(*, q: str = ""):
 
 
 def user_by_linked_id(*, linked_id: str) -> User:
-    """The user holding a linked id, or 404. Two queries."""
+    """The user holding a linked id, or 404. Three queries (the link, its user, their linked ids)."""
     link = LinkedId.objects(linked_id=linked_id).first()
     if link is None:
         raise NotFound("No user holds this linked id.")

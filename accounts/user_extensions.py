@@ -1,11 +1,11 @@
 """How another app adds to the user without `accounts` knowing about it.
 
 - `user_field_add(name, field)`: a stored field on `User`, for a fact about the user that the
-  other app keeps up to date and reads without another query (profiles: `has_avatar`). Call it
-  where the app declares its documents, before any user is loaded.
-- `user_output_field_add(name, field, after=...)`: a key in the user representation (`UserOutput`,
-  every endpoint that renders a user), at a fixed place (profiles: `avatar_url`). Call it from
-  the app's `ready()` or a module imported there.
+  other app keeps up to date so that rendering it costs no query (a flag such as "has one").
+  Call it where the app declares its documents, before any user is loaded.
+- `user_output_field_add(name, field, after=...)`: a key in the user representation
+  (`UserOutput`, every endpoint that renders a user), at a fixed place (a URL derived from
+  that flag). Call it from the app's `ready()` or a module imported there.
 Both refuse a name that is taken, so two apps cannot silently overwrite each other.
 """
 from mongoengine.base import BaseField

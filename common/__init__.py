@@ -1,5 +1,6 @@
-"""The API plumbing both apps use: how a route names a user, input validation, the shared
-error types and OpenAPI shapes.
+"""The API plumbing both apps use: how a route names a user (routes), input validation
+(validation), the client's address (client_ip), the shared error types and the 503 mapping
+(exceptions), and the shared OpenAPI shapes (openapi).
 
 Arrows: `profiles` imports `accounts` and `common`; `accounts` imports `common`; `common` may
 read the user (`accounts.documents`, `accounts.selectors`, since every route here names one) but

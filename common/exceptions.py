@@ -1,4 +1,6 @@
-"""The API errors that DRF does not ship and both apps raise."""
+"""The API errors that DRF does not ship and both apps raise, and which database errors mean
+"unreachable" (a 503 from the API and from the browser login alike, never a 500)."""
+from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -18,3 +20,7 @@ class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The database cannot be reached. Try again later."
     default_code = "service_unavailable"
+
+
+# pymongo's errors for a database that cannot be reached (no server selected, connection lost).
+DATABASE_UNREACHABLE = (ConnectionFailure, ServerSelectionTimeoutError)

@@ -3,11 +3,10 @@ import logging
 
 from mongoengine.errors import DoesNotExist
 from mongoengine.errors import ValidationError as MongoValidationError
-from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from common.exceptions import ServiceUnavailable
+from common.exceptions import DATABASE_UNREACHABLE, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def exception_handler(exc, context):
         exc = NotFound()
     elif isinstance(exc, MongoValidationError):
         exc = ValidationError({"detail": [str(exc.message)]})
-    elif isinstance(exc, (ConnectionFailure, ServerSelectionTimeoutError)):
+    elif isinstance(exc, DATABASE_UNREACHABLE):
         logger.exception("database unreachable")
         exc = ServiceUnavailable()
     response = drf_exception_handler(exc, context)

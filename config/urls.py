@@ -5,8 +5,10 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from accounts.email_views import EmailResendViewSet, EmailTokenViewSet
-from accounts.views import AuthViewSet, RegisterViewSet, TrashViewSet, UserViewSet
+from accounts.views.email import EmailResendViewSet, EmailTokenViewSet
+from accounts.views.public import AuthViewSet, RegisterViewSet
+from accounts.views.trash import TrashViewSet
+from accounts.views.users import UserViewSet
 from config.health import health
 from config.routers import OptionalSlashRouter
 from profiles.views import ProfileViewSet
@@ -26,7 +28,7 @@ urlpatterns = [
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     # The browser login (its namespace, `rest_framework`, makes the browsable API link to it).
-    path("api-auth/", include("accounts.browser")),
+    path("api-auth/", include("accounts.browser.urls")),
     re_path(r"^", include(router.urls)),
 ]
 

@@ -5,6 +5,7 @@ from mongoengine.connection import get_db
 from rest_framework.exceptions import NotFound
 
 from accounts.documents import LinkedId, User
+from accounts.selectors import NO_USER, user_visible
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
 NO_AVATAR = "This user has no avatar."
@@ -18,7 +19,7 @@ def user_with_details(*, user_id: str, caller: User) -> dict:
     `linked_id` is the most recently linked id (None if none), `linked_ids` all of them, oldest
     first. A trashed account is a 404 to everybody but admins."""
     if not ObjectId.is_valid(user_id):
-        raise NotFound("No user with this id.")
+        raise NotFound(NO_USER)
     pipeline = [
         {"$match": {"_id": ObjectId(user_id)}},
         {"$project": USER_FIELDS},
@@ -26,8 +27,8 @@ def user_with_details(*, user_id: str, caller: User) -> dict:
         {"$lookup": {"from": Details._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "details"}},
     ]
     rows = list(User._get_collection().aggregate(pipeline))
-    if not rows or (rows[0].get("in_trash") and not caller.is_admin):
-        raise NotFound("No user with this id.")
+    if not rows or not user_visible(in_trash=bool(rows[0].get("in_trash")), caller=caller):
+        raise NotFound(NO_USER)
     row = rows[0]
     row.setdefault("email_verified", True)  # stored before verification existed: verified
     links = sorted(row.pop("links"), key=lambda link: (link["created_at"], link["_id"]))

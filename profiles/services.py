@@ -16,6 +16,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 
 from accounts.documents import User, now
+from accounts.selectors import NO_USER
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
 logger = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ def avatar_replace(*, user: User, upload: IO[bytes]) -> Avatar:
         # A chain delete ran concurrently and may have missed what was just written.
         collection.delete_one({"user": user.id, "file": file_id})
         bucket.delete(file_id)
-        raise NotFound("No user with this id.")
+        raise NotFound(NO_USER)
     user.has_avatar = True
     return Avatar._from_son({"_id": previous["_id"] if previous else new_id, "user": user.id, **fields})
 

@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from bson import BSON, ObjectId
 from mongoengine.connection import get_db
 
+from tests.conftest import PASSWORD
+
 # Substrings of stored password hashes of every hasher the service knows (tests use MD5).
 HASH_MARKERS = ("argon2", "md5$", "pbkdf2", "bcrypt")
 
@@ -92,3 +94,15 @@ def run_together(fn, args: list) -> list:
 
 def is_object_id(value) -> bool:
     return isinstance(value, str) and len(value) == 24 and ObjectId.is_valid(value)
+
+
+def login(api, email: str = "alice@example.com", password: str | None = None, path: str = "/login"):
+    """POST /login (or `path`) with an email and password (the suite's PASSWORD by default)."""
+    return api.post(path, {"email": email, "password": PASSWORD if password is None else password}, format="json")
+
+
+def login_tokens(api, email: str, password: str | None = None) -> dict:
+    """A successful login's body (`access`, `refresh`, ...); fails the test otherwise."""
+    r = login(api, email, password)
+    assert r.status_code == 200, r.content
+    return r.json()

@@ -1,4 +1,4 @@
-"""The browser login (accounts/browser.py): the page at /api-auth/login/, its cookie, the logout,
+"""The browser login (accounts/browser/): the page at /api-auth/login/, its cookie, the logout,
 and CookieJWTAuthentication, which honours the cookie only for requests that pass Django's CSRF
 check. Django's test client skips CSRF checks unless told otherwise, so every client here
 enforces them, as a browser's requests are checked."""
@@ -13,10 +13,11 @@ from django.test import Client, override_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.authentication import ACCESS_COOKIE
+from accounts.browser.views import DEFAULT_NEXT
+from accounts.documents import AuditEvent, LinkedId, User
 from accounts.services.login import INVALID_LOGIN
 from accounts.services.tokens import token_pair_for
-from accounts.browser import ACCESS_COOKIE, DEFAULT_NEXT
-from accounts.documents import AuditEvent, LinkedId, User
 from tests.conftest import PASSWORD, bearer
 
 LOGIN = "/api-auth/login/"

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import Client
 
-from accounts.services.tokens import token_pair_for
 from accounts.documents import LinkedId, RevokedToken, User
+from accounts.services.tokens import token_pair_for
 from profiles.documents import Details
 from tests.conftest import PASSWORD, bearer
 

@@ -12,7 +12,7 @@ re-exports nothing, so each rule has exactly one address.
 | tokens          | issuing, rotating and revoking JWTs                                       |
 | linked_ids      | linking and unlinking external ids                                        |
 | trash           | trash, restore, bulk trash, purge (the chain delete of a trashed user)    |
-| user_data       | everything stored about a user: the chain delete, counts, orphans         |
+| user_data       | everything stored about a user: chain delete, counts, export, orphans     |
 | importing       | the all-or-nothing import from the older systems                          |
 | admins          | creating admins (command and start-up)                                    |
 | email_tokens    | the tokens mailed for verification and reset: issued, found, spent        |

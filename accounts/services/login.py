@@ -3,7 +3,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import throttling
+from accounts import lockout
 from accounts.documents import User, casefold_key
 from accounts.services.audit import audit_record
 from accounts.services.email_verification import login_verification_check
@@ -23,7 +23,7 @@ def user_login(*, email: str, password: str, ip: str) -> tuple[User, RefreshToke
     EMAIL_VERIFICATION=mandatory, an unverified account is refused (403) after the right password.
     """
     email_key = casefold_key(email)
-    counts = throttling.login_guard_check(email_key=email_key, ip=ip)
+    counts = lockout.login_guard_check(email_key=email_key, ip=ip)
     user = User.objects(email_key=email_key).first()
     if user is None:
         dummy_hash()
@@ -36,10 +36,10 @@ def user_login(*, email: str, password: str, ip: str) -> tuple[User, RefreshToke
 
         ok = check_password(password, user.password, setter=upgrade) and user.is_active and not user.in_trash
     if not ok:
-        throttling.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
+        lockout.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
         audit_record(action="login_failed", target=user, ip=ip)
         raise AuthenticationFailed(INVALID_LOGIN)
-    throttling.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
+    lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     login_verification_check(user=user)  # EMAIL_VERIFICATION=mandatory: 403 past the right password
     audit_record(action="login", actor=user, target=user, ip=ip)
     return user, token_pair_for(user)

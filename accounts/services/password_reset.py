@@ -24,7 +24,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from rest_framework.exceptions import ValidationError
 
-from accounts import mail, throttling
+from accounts import lockout, mail
 from accounts.documents import User, casefold_key, now
 from accounts.services import email_tokens
 from accounts.services.audit import audit_record
@@ -80,5 +80,5 @@ def password_reset_confirm(*, token: str, new_password: str, ip: str | None = No
     if casefold_key(record["email"]) == user.email_key:
         changes["set__email_verified"] = True
     User.objects(id=user.id).update_one(**changes)
-    throttling.login_lockout_clear(email_key=user.email_key, user_id=user.id)
+    lockout.login_lockout_clear(email_key=user.email_key, user_id=user.id)
     audit_record(action="password_reset", actor=user, target=user, ip=ip)

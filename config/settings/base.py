@@ -49,7 +49,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Only Django views (the browser login page) rely on it: DRF's views are csrf_exempt, and
-    # accounts.browser.CookieJWTAuthentication runs the same check itself.
+    # accounts.authentication.CookieJWTAuthentication runs the same check itself.
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -126,10 +126,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Django REST Framework --------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Bearer first; then the browser login's cookie (accounts/browser.py), CSRF-checked.
+    # Bearer first; then the browser login's cookie (accounts/browser/), CSRF-checked.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.MongoJWTAuthentication",
-        "accounts.browser.CookieJWTAuthentication",
+        "accounts.authentication.CookieJWTAuthentication",
     ],
     # Closed by default: an endpoint opens itself up on purpose.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

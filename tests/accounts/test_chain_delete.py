@@ -1,12 +1,12 @@
 """The chain delete at the service level: every collection, interrupted runs, the record left."""
 import pytest
 
+from accounts.documents import AuditEvent, DeletionRecord, LinkedId, LoginFailure, RevokedToken, TrashEntry, User
+from accounts.lockout import login_failure_record
 from accounts.services.linked_ids import linked_id_add
 from accounts.services.tokens import token_pair_for, token_revoke
 from accounts.services.trash import user_trash
 from accounts.services.user_data import user_delete, user_dependents, users_chain_delete
-from accounts.documents import AuditEvent, DeletionRecord, LinkedId, LoginFailure, RevokedToken, TrashEntry, User
-from accounts.throttling import login_failure_record
 from profiles.documents import Details
 from profiles.services import details_upsert
 

@@ -6,11 +6,11 @@ import pytest
 from bson import ObjectId
 from django.core.management import CommandError, call_command
 
+from accounts.documents import DeletionRecord, LinkedId, TrashEntry, User, now
+from accounts.management.commands import delete_users
 from accounts.services.admins import admin_bootstrap_from_env
 from accounts.services.linked_ids import linked_id_add
 from accounts.services.trash import user_trash
-from accounts.documents import DeletionRecord, LinkedId, TrashEntry, User, now
-from accounts.management.commands import delete_users
 from profiles.documents import Details
 from profiles.services import details_upsert
 

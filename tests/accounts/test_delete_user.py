@@ -5,14 +5,14 @@ personal data remains (API.md)."""
 import pytest
 from bson import BSON
 
+from accounts.documents import DeletionRecord, LinkedId, User
 from accounts.services.linked_ids import linked_id_add
 from accounts.services.trash import user_trash
 from accounts.services.user_data import user_delete, users_chain_delete
-from accounts.documents import DeletionRecord, LinkedId, User
 from profiles import services as profile_services
 from profiles.documents import Details
 from tests.conftest import PASSWORD
-from tests.helpers_http import USER_FIELDS, count_for, counts_for, documents_mentioning
+from tests.helpers_http import USER_FIELDS, count_for, counts_for, documents_mentioning, login
 
 OK = {"message": "User and associated data deleted successfully"}
 RECORD_FIELDS = {"_id", "user_id", "deleted_by", "deleted_at", "reason", "counts"}
@@ -20,10 +20,6 @@ RECORD_FIELDS = {"_id", "user_id", "deleted_by", "deleted_at", "reason", "counts
 
 def delete(client, user_id, slash=""):
     return client.delete(f"/users/delete_user/{user_id}{slash}")
-
-
-def login(api, email, password=PASSWORD):
-    return api.post("/login", {"email": email, "password": password}, format="json")
 
 
 def give_everything(api, user, *, email: str, linked_ids: int = 3) -> dict:

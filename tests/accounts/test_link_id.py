@@ -2,9 +2,9 @@
 hold several ids, one id belongs to at most one user (API.md)."""
 import pytest
 
+from accounts.documents import LinkedId
 from accounts.services.linked_ids import linked_id_add
 from accounts.services.trash import user_trash
-from accounts.documents import LinkedId
 from common.exceptions import Conflict
 from tests.helpers_http import run_together
 

@@ -4,17 +4,13 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import MD5PasswordHasher
 
+from accounts.documents import LoginFailure, User
 from accounts.services.trash import user_trash
 from accounts.services.user_data import user_delete
-from accounts.documents import LoginFailure, User
 from tests.conftest import PASSWORD
-from tests.helpers_http import assert_no_password_material
+from tests.helpers_http import assert_no_password_material, login
 
 INVALID = {"detail": "Invalid email or password."}
-
-
-def login(api, email="alice@example.com", password=PASSWORD, path="/login"):
-    return api.post(path, {"email": email, "password": password}, format="json")
 
 
 # --- success ----------------------------------------------------------------------------------

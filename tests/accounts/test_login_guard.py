@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from accounts import throttling
+from accounts import lockout
 from accounts.documents import AuditEvent, LoginFailure
 from tests.conftest import PASSWORD
 
@@ -63,7 +63,7 @@ def test_a_lockout_ends_with_its_window(api, user, limits, monkeypatch):
         attempt(api, user.email)
     assert attempt(api, user.email, PASSWORD).status_code == 429
     later = time.time() + 301
-    monkeypatch.setattr(throttling.time, "time", lambda: later)
+    monkeypatch.setattr(lockout.time, "time", lambda: later)
     assert attempt(api, user.email, PASSWORD).status_code == 200
 
 

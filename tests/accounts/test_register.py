@@ -2,8 +2,8 @@
 import pytest
 from django.contrib.auth.hashers import check_password
 
-from accounts.services.registration import user_register
 from accounts.documents import ROLE_USER, User
+from accounts.services.registration import user_register
 from common.exceptions import Conflict
 from tests.conftest import PASSWORD
 from tests.helpers_http import assert_no_password_material, is_object_id, run_together

@@ -5,21 +5,16 @@ from datetime import timedelta
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.documents import RevokedToken, User
 from accounts.services.tokens import token_pair_for, token_refresh
 from accounts.services.trash import user_trash
 from accounts.services.user_data import user_delete
-from accounts.documents import RevokedToken, User
 from tests.conftest import PASSWORD
-
-
-def login(api, email, password=PASSWORD):
-    r = api.post("/login", {"email": email, "password": password}, format="json")
-    assert r.status_code == 200, r.content
-    return r.json()
+from tests.helpers_http import login_tokens
 
 
 def test_refresh_rotates_and_revokes_the_old_token(api, user):
-    tokens = login(api, user.email)
+    tokens = login_tokens(api, user.email)
     r = api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
     assert r.status_code == 200
     assert set(r.json()) == {"access", "refresh"}
@@ -69,7 +64,7 @@ def test_expired_refresh_token_is_401(api, user):
 
 
 def test_logout_revokes_the_refresh_token(api, user):
-    tokens = login(api, user.email)
+    tokens = login_tokens(api, user.email)
     r = api.post("/auth/logout", {"refresh": tokens["refresh"]}, format="json")
     assert r.status_code == 204
     assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
@@ -86,7 +81,7 @@ def test_logout_revokes_the_refresh_token(api, user):
     ids=["deleted", "trashed", "deactivated"],
 )
 def test_tokens_fail_at_once_when_the_user_goes(api, user, admin, what_happens):
-    tokens = login(api, user.email)
+    tokens = login_tokens(api, user.email)
     what_happens(user, admin)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert api.get("/users/me").status_code == 401
@@ -94,8 +89,8 @@ def test_tokens_fail_at_once_when_the_user_goes(api, user, admin, what_happens):
 
 
 def test_password_change_revokes_every_token_access_included(api, user, client_for):
-    first = login(api, user.email)
-    second = login(api, user.email)
+    first = login_tokens(api, user.email)
+    second = login_tokens(api, user.email)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {first['access']}")
     r = api.post(f"/users/{user.id}/password", {"current_password": PASSWORD, "new_password": "a whole new passphrase"}, format="json")
     assert r.status_code == 204, r.content
@@ -103,7 +98,7 @@ def test_password_change_revokes_every_token_access_included(api, user, client_f
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
         assert api.get("/users/me").status_code == 401
         assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
-    fresh = login(api, user.email, "a whole new passphrase")
+    fresh = login_tokens(api, user.email, "a whole new passphrase")
     assert fresh["user_id"] == str(user.id)
 
 

@@ -2,9 +2,9 @@
 import pytest
 from bson import ObjectId
 
+from accounts.documents import DeletionRecord, LinkedId, TrashEntry, User
 from accounts.services.linked_ids import linked_id_add
 from accounts.services.trash import user_trash
-from accounts.documents import DeletionRecord, LinkedId, TrashEntry, User
 from tests.conftest import PASSWORD
 
 

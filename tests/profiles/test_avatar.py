@@ -15,8 +15,8 @@ from PIL import ExifTags, Image, ImageCms, PngImagePlugin, features
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 
-from accounts.services.user_data import orphans_find
 from accounts.documents import User
+from accounts.services.user_data import orphans_find
 from profiles import services
 from profiles.documents import Avatar
 

@@ -1,8 +1,5 @@
-"""Throttling: DRF's rate throttles per endpoint, and failed-login counting in MongoDB.
-
-DRF's throttles keep their state in Django's cache (`CACHE_URL`; use Redis with several
-processes). Failed logins are counted in MongoDB instead, so the limit holds across every
-process and server: one counter per account and one per client address, in fixed windows of
+"""The login lock-out: failed logins counted in MongoDB, so the limit holds across every process
+and server (DRF's rate throttles, in Django's cache, are per endpoint and separate): one counter per account and one per client address, in fixed windows of
 `LOGIN_FAILURE_WINDOW_SECONDS`, incremented atomically with `$inc` upserts. Each window's key
 is new, so a lock-out ends with its window: nobody can be locked out for longer than that.
 """
@@ -14,14 +11,8 @@ from datetime import datetime, timezone
 from django.conf import settings
 from pymongo.errors import DuplicateKeyError
 from rest_framework.exceptions import Throttled
-from rest_framework.throttling import BaseThrottle
 
 from accounts.documents import LoginFailure
-
-
-def client_ip(request) -> str:
-    """The client address, trusting X-Forwarded-For only as far as NUM_PROXIES says."""
-    return BaseThrottle().get_ident(request)
 
 
 def _window() -> tuple[int, float]:

@@ -7,7 +7,7 @@
 | POST /auth/password/reset/confirm   | EmailTokenViewSet.password_reset_confirm |
 | POST /auth/email/resend             | EmailResendViewSet.resend (signed in) |
 
-The email change itself is `PATCH /users/{user_id}` (accounts/views.py, `account.user_update`).
+The email change itself is `PATCH /users/{user_id}` (users.UserViewSet.partial_update, `account.user_update`).
 """
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
@@ -19,8 +19,8 @@ from rest_framework.throttling import ScopedRateThrottle
 from accounts.serializers import PasswordField
 from accounts.services import email_verification, password_reset
 from accounts.services.email_tokens import TOKEN_MAX_LENGTH
-from accounts.throttling import client_ip
-from accounts.views import PublicMixin
+from accounts.views.public import PublicMixin
+from common.client_ip import client_ip
 from common.openapi import Detail, MessageOutput, ValidationErrors
 from common.validation import validated
 

@@ -1,0 +1,11 @@
+"""The browser login's routes, included at /api-auth/ by config/urls.py. DRF's templates link to
+`rest_framework:login` and `rest_framework:logout` when those names exist."""
+from django.urls import re_path
+
+from accounts.browser.views import login_page, logout_page
+
+app_name = "rest_framework"
+urlpatterns = [
+    re_path(r"^login/?$", login_page, name="login"),
+    re_path(r"^logout/?$", logout_page, name="logout"),
+]

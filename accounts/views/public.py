@@ -1,0 +1,76 @@
+"""The endpoints anyone may call: register, login, token refresh and logout."""
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts.openapi import EmailNotVerifiedOutput, UsernameConflict
+from accounts.serializers import LoginInput, LoginOutput, RefreshInput, RegisterInput, RegisterOutput, TokenPairOutput
+from accounts.services import login as login_service
+from accounts.services import email_verification, tokens
+from common.client_ip import client_ip
+from common.openapi import Detail, ValidationErrors
+from common.validation import validated
+
+
+class PublicMixin:
+    """Endpoints anyone may call. They authenticate nobody, yet a bad token they are given is a
+    401 with a `WWW-Authenticate` header (DRF would otherwise turn it into a 403)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
+    throttle_classes = [ScopedRateThrottle]
+
+    @property
+    def throttle_scope(self) -> str:
+        # Refreshes are routine for a signed-in client: they get their own, larger budget.
+        return "login" if self.action == "login" else "token"
+
+    def get_serializer_class(self):
+        return LoginInput if self.action == "login" else RefreshInput
+
+    @extend_schema(
+        request=LoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 403: EmailNotVerifiedOutput, 429: Detail}, auth=[]
+    )
+    @action(detail=False, methods=["post"], url_path="login")
+    def login(self, request):
+        data = validated(LoginInput, request.data)
+        user, refresh = login_service.user_login(email=data["email"], password=data["password"], ip=client_ip(request))
+        return Response(
+            {"message": "Login successful", "user_id": str(user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
+        )
+
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
+    @action(detail=False, methods=["post"], url_path="auth/refresh")
+    def refresh(self, request):
+        data = validated(RefreshInput, request.data)
+        refresh = tokens.token_refresh(raw_refresh=data["refresh"])
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+
+    @extend_schema(request=RefreshInput, responses={204: None, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
+    @action(detail=False, methods=["post"], url_path="auth/logout")
+    def logout(self, request):
+        data = validated(RefreshInput, request.data)
+        tokens.token_revoke(raw_refresh=data["refresh"], ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
+    serializer_class = RegisterInput
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+    @extend_schema(request=RegisterInput, responses={201: RegisterOutput, 400: ValidationErrors, 409: UsernameConflict, 429: Detail}, auth=[])
+    @action(detail=False, methods=["post"], url_path="register")
+    def register(self, request):
+        data = validated(RegisterInput, request.data)
+        user = email_verification.user_sign_up(**data)
+        return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)
