@@ -3,6 +3,7 @@ from django.contrib.auth.hashers import check_password
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from accounts import lockout
 from accounts.documents import User, casefold_key, now
 from accounts.services.audit import audit_record
 from accounts.services.email_verification import email_changed
@@ -14,8 +15,9 @@ def user_update(*, user: User, actor: User, ip: str | None = None, current_passw
     """Change username, email or (admins only) role. 409 when the name or email is taken.
 
     An email change by the account's owner needs `current_password` (400 without it or when
-    wrong), checked before anything else, so a stolen access token alone can neither move the
-    account to another address nor ask which addresses are taken. The new address is unverified;
+    wrong, and counted as a failed login by the lock-out), checked before anything else, so a
+    stolen access token alone can neither move the account to another address, guess the
+    password without limit, nor ask which addresses are taken. The new address is unverified;
     once the change is saved (the unique index on the address decided it: no two accounts ever
     hold one address, pending or not), it is mailed a verification link and the old one a notice
     (`email_verification.email_changed`). A change of letter case only is no change."""
@@ -29,7 +31,10 @@ def user_update(*, user: User, actor: User, ip: str | None = None, current_passw
     if email_changes and actor.id == user.id:
         if not current_password:
             raise ValidationError({"current_password": ["The current password is required to change the email."]})
+        # A wrong guess here counts as a failed login, so this is no way around the lock-out.
+        lockout.login_guard_check(email_key=user.email_key, ip=ip)
         if not check_password(current_password, user.password):
+            lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
             raise ValidationError({"current_password": [WRONG_PASSWORD]})
     old_role = user.role
     if "username" in fields:

@@ -106,3 +106,12 @@ def test_a_change_voids_a_pending_reset_link(api, client_for, user):
     assert patch(client_for(user), user, {"email": "elsewhere@example.com", "current_password": PASSWORD}).status_code == 200
     r = api.post("/auth/password/reset/confirm", {"token": reset_token, "new_password": "a brand new river stone"}, format="json")
     assert r.status_code == 400
+
+
+def test_wrong_passwords_count_as_failed_logins(client_for, user, settings):
+    client = client_for(user)
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        assert patch(client, user, {"email": "new@example.com", "current_password": "a wrong guess"}).status_code == 400
+    r = patch(client, user, {"email": "new@example.com", "current_password": PASSWORD})
+    assert r.status_code == 429 and "Retry-After" in r
+    assert User.objects.get(id=user.id).email == "alice@example.com"
