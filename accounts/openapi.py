@@ -1,11 +1,10 @@
-"""OpenAPI pieces of `accounts` alone: the 409 of a taken username, and the security schemes of
-its two authentication classes. The shapes both apps use are in common/openapi.py."""
+"""OpenAPI pieces of `accounts` alone: the 409 of a taken username, and the bearer scheme of
+MongoJWTAuthentication. The browser login's cookie is left out of the schema on purpose
+(SPECTACULAR_SETTINGS["AUTHENTICATION_WHITELIST"]): API clients, and Swagger UI's "Authorize",
+send the bearer token. The shapes both apps use are in common/openapi.py."""
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
-
-from accounts.authentication import ACCESS_COOKIE
 
 UsernameConflict = inline_serializer(
     "Conflict",
@@ -19,18 +18,3 @@ EmailNotVerifiedOutput = inline_serializer("EmailNotVerified", {"detail": serial
 class MongoJWTScheme(SimpleJWTScheme):
     target_class = "accounts.authentication.MongoJWTAuthentication"
     name = "jwtAuth"
-
-
-class CookieJWTScheme(OpenApiAuthenticationExtension):
-    """OpenAPI: the cookie set by /api-auth/login/ (for browsers; API clients use bearer)."""
-
-    target_class = "accounts.authentication.CookieJWTAuthentication"
-    name = "cookieJwtAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": ACCESS_COOKIE,
-            "description": "Set by the browser login at /api-auth/login/. Unsafe methods also need Django's CSRF token.",
-        }

@@ -91,7 +91,9 @@ class UserOutput(serializers.Serializer):
 class UserUpdateInput(serializers.Serializer):
     username = UsernameField(required=False)
     email = serializers.EmailField(max_length=254, required=False)
-    role = serializers.ChoiceField(choices=ROLES, required=False, help_text="Admins only.")
+    # Write-only: the browsable API pre-fills its PATCH form from this serializer's output, and a
+    # form that sends the current role back is refused for anyone but an admin.
+    role = serializers.ChoiceField(choices=ROLES, required=False, write_only=True, help_text="Admins only.")
     current_password = PasswordField(required=False, help_text="Required when the owner changes their email.")
 
 
@@ -146,3 +148,26 @@ class ImportUserInput(serializers.Serializer):
         if not LegacyBcryptPasswordHasher.is_raw_bcrypt(value):
             raise serializers.ValidationError("Expected a bcrypt hash ($2b$...).")
         return value
+
+
+class ExportedAccount(serializers.Serializer):
+    """The stored account as it is in the database, without its password hash. Only the keys
+    every account has are listed; the stored document may hold more."""
+
+    _id = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.CharField()
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class UserExportOutput(serializers.Serializer):
+    """Everything stored about a user: the account, and their documents in every collection."""
+    # Only documents the answer of GET /users/{user_id}/export; accounts.services.user_data builds it.
+
+    user = ExportedAccount()
+    collections = serializers.DictField(
+        child=serializers.ListField(child=serializers.DictField()),
+        help_text="Every document of the user's, by collection name: each holds its `_id` and `user`; ids and dates as strings.",
+    )

@@ -4,11 +4,20 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from common.openapi import documented
 from config import mongo
 
 HealthOutput = inline_serializer("Health", {"status": serializers.CharField(), "database": serializers.CharField()})
 
 
+@documented(
+    "health",
+    "Is the service up?",
+    "Anyone, no token. For load balancers and container health checks: the service answers and "
+    "its database answers a ping.",
+    tag="operations",
+    statuses={200: '`{"status": "ok", "database": "ok"}`', 503: '`{"status": "error", ...}`: the database cannot be reached.'},
+)
 @extend_schema(responses={200: HealthOutput, 503: HealthOutput}, auth=[])
 @api_view(["GET"])
 @authentication_classes([])

@@ -3,13 +3,15 @@ and each viewset's docstring table maps paths to actions."""
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts.views.email import EmailResendViewSet, EmailTokenViewSet
 from accounts.views.public import AuthViewSet, RegisterViewSet
 from accounts.views.trash import TrashViewSet
 from accounts.views.users import UserViewSet
+from config.docs import RedocView, SwaggerView
 from config.health import health
+from config.root import Root
 from config.routers import OptionalSlashRouter
 from profiles.views import ProfileViewSet
 
@@ -23,10 +25,11 @@ router.register("", EmailTokenViewSet, basename="email-token")
 router.register("", EmailResendViewSet, basename="email-resend")
 
 urlpatterns = [
+    re_path(r"^$", Root.as_view(), name="root"),
     re_path(r"^health/?$", health, name="health"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    re_path(r"^api/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),
     # The browser login (its namespace, `rest_framework`, makes the browsable API link to it).
     path("api-auth/", include("accounts.browser.urls")),
     re_path(r"^", include(router.urls)),

@@ -44,6 +44,18 @@ def _etag_listed(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
 
 
+def _avatar_media_type(request, stored: str) -> str:
+    """The image's own type, unless the client accepts `application/octet-stream` and not that
+    type (nor image/*, nor */*): then the same bytes as application/octet-stream."""
+    django_request = request._request
+    if django_request.headers.get("Accept") and not django_request.accepts(stored) and django_request.accepts(OCTET_STREAM):
+        return OCTET_STREAM
+    return stored
+
+
+OCTET_STREAM = "application/octet-stream"
+
+
 # Built once and shared: DRF deep-copies a serializer's declared fields each time one is created,
 # and rendering (to_representation) keeps no state on the serializer.
 JOINED_OUTPUT = UserWithDetailsOutput()
@@ -108,8 +120,11 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
             *AVATAR_HEADERS,
         ],
         responses={
+            # The image's own type; `application/octet-stream` when the client accepts only that
+            # (what generated clients handle as a file: openapi-python-client drops image/* bodies).
             (200, "image/jpeg"): OpenApiTypes.BINARY,
             (200, "image/png"): OpenApiTypes.BINARY,
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
             304: OpenApiResponse(description="Not modified: If-None-Match names the current ETag."),
             401: Detail,
             403: Detail,
@@ -144,11 +159,15 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     def _avatar_file(self, request, user: User) -> HttpResponse:
         avatar = selectors.avatar_get(user=user)
+        if request.accepted_renderer.format == "api":
+            # A person opening this URL in a browser gets the browsable API's page (its upload form
+            # and DELETE button); an <img> tag or an API client gets the bytes below.
+            return Response({"avatar_url": request.build_absolute_uri(), "content_type": avatar.content_type, "etag": avatar.etag})
         if _etag_listed(request.headers.get("If-None-Match"), quote_etag(avatar.etag)):
             response = HttpResponseNotModified()
         else:
             avatar, content = selectors.avatar_content(user=user, avatar=avatar)
-            response = HttpResponse(content, content_type=avatar.content_type)
+            response = HttpResponse(content, content_type=_avatar_media_type(request, avatar.content_type))
         response["ETag"] = quote_etag(avatar.etag)
         response["Cache-Control"] = AVATAR_CACHE_CONTROL
         patch_vary_headers(response, ["Authorization"])

@@ -123,6 +123,14 @@ def test_the_schema_carries_no_password_in_any_response(api):
         for method, operation in item.items():
             for code, response in operation.get("responses", {}).items():
                 for media in response.get("content", {}).values():
+                    if code == "400":
+                        # Validation errors are keyed by input field; under `password` they hold
+                        # messages about it (lists of strings), never a value.
+                        error = resolve(media["schema"])
+                        for name, prop in error.get("properties", {}).items():
+                            if "password" in name:
+                                assert prop["type"] == "array" and prop["items"] == {"type": "string"}, (path, name)
+                        continue
                     names = properties(media.get("schema", {}))
                     assert not any("password" in n for n in names), (method, path, code, names)
 
@@ -145,10 +153,48 @@ def test_docs_pages_load_their_scripts_from_this_server(api, path):
     assert scripts, f"{path} has no script tag"
     static = "/" + settings.STATIC_URL.strip("/") + "/"
     for src in scripts:
+        if src.startswith("/api/docs"):  # Swagger UI's settings script, served by the same view
+            assert api.get(src).status_code == 200
+            continue
         assert src.startswith(static), f"{path}: script {src} is not served locally"
         relative = src[len(static):].split("?")[0]
         assert finders.find(relative) or finders.find(re.sub(r"\.[0-9a-f]{12}(\.\w+)$", r"\1", relative)), f"{src} is not a local file"
-    assert "/api/schema" in html, f"{path} does not point at the schema"
+    assert "/api/schema" in html or "/api/schema" in api.get(scripts[-1]).content.decode(), f"{path} does not point at the schema"
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_reference_no_other_host(api, path):
+    """Nothing in the served page names another host (ReDoc's stock template loads Google Fonts)."""
+    r = api.get(path)
+    page = r.content.decode()
+    for src in re.findall(r"""<script[^>]*\ssrc\s*=\s*["']([^"']+)["']""", page):
+        if src.startswith("/api/docs"):
+            page += api.get(src).content.decode()
+    assert not re.search(r"(?:https?:)?//[A-Za-z0-9.-]+", page.replace("http://testserver", "")), re.findall(r"(?:https?:)?//[^\s\"'<>]+", page)
+    assert not set(asset_urls(page)) - {u for u in asset_urls(page) if u.startswith("/") and not u.startswith("//")}
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_forbid_the_browser_any_other_origin(api, path):
+    """ReDoc's bundle itself fetches a logo from cdn.redoc.ly, with no option to stop it; the
+    page's Content-Security-Policy makes the browser refuse every request to another origin."""
+    policy = dict(
+        part.strip().split(" ", 1) for part in api.get(path)["Content-Security-Policy"].split(";") if part.strip()
+    )
+    assert policy["default-src"] == "'self'"
+    for directive in ("script-src", "img-src", "font-src", "connect-src", "style-src"):
+        sources = policy[directive].split()
+        assert "'self'" in sources
+        assert all(s in ("'self'", "'unsafe-inline'", "data:", "blob:") for s in sources), (directive, sources)
+    assert "'unsafe-inline'" not in policy["script-src"]
+
+
+def test_swagger_ui_offers_bearer_alone(api):
+    """Swagger UI's "Authorize" lists the schemes of the schema: the bearer token alone, so a
+    token pasted there is what every request sends."""
+    schema = api.get("/api/schema/?format=json").json()
+    assert list(schema["components"]["securitySchemes"]) == ["jwtAuth"]
+    assert schema["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
 
 
 def test_swagger_ui_styles_are_local_too(api):

@@ -160,4 +160,23 @@ def test_django_loggers_write_through_our_handler_only():
     assert ours("django") == ["console"]
     assert ours("django.request") == ["console"]
     assert logging.getLogger("django.request").level == logging.ERROR
-    assert ours("django.server") == []
+    assert ours("django.server") == ["null"]  # writes nowhere (see the next test)
+
+
+@pytest.mark.parametrize("status, level", [(200, logging.INFO), (404, logging.WARNING), (500, logging.ERROR)])
+def test_runserver_adds_no_second_line(capsys, status, level):
+    """runserver logs each request on `django.server` (4xx as warnings, 5xx as errors), as
+    django.core.servers.basehttp.WSGIRequestHandler.log_message does; our access line already
+    holds it, so nothing of it may reach the console, not even through Python's last-resort
+    handler (which writes the warnings of a logger that has no handler to stderr)."""
+    server = logging.getLogger("django.server")
+    pytest_handlers = [h for h in server.handlers if type(h).__module__.startswith("_pytest")]
+    for handler in pytest_handlers:  # as outside pytest: only the configured handlers
+        server.removeHandler(handler)
+    try:
+        server.log(level, '"%s" %s %s', "GET /x HTTP/1.1", str(status), "24", extra={"server_time": "now", "status_code": status})
+    finally:
+        for handler in pytest_handlers:
+            server.addHandler(handler)
+    captured = capsys.readouterr()
+    assert "GET /x" not in captured.err + captured.out

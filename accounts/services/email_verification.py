@@ -17,14 +17,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework import status
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts import mail
 from accounts.documents import User, casefold_key, now
 from accounts.services import email_tokens
 from accounts.services.audit import audit_record
 from accounts.services.registration import user_register
+from common.exceptions import Conflict
 
 INVALID_TOKEN = "This token is invalid, expired or already used."
 # How often a refused login may mail a fresh verification link to one account.
@@ -40,12 +40,6 @@ class EmailNotVerified(PermissionDenied):
     def __init__(self):
         super().__init__()
         self.extra = {"code": self.default_code}  # rendered beside "detail" (config.exceptions)
-
-
-class AlreadyVerified(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Email address is already verified."
-    default_code = "already_verified"
 
 
 def duration_text(delta: timedelta) -> str:
@@ -88,9 +82,9 @@ def user_sign_up(*, username: str, email: str, password: str) -> User:
 
 
 def verification_resend(*, user: User) -> None:
-    """Mail a fresh link (voiding the previous one); 400 if the address is verified already."""
+    """Mail a fresh link (voiding the previous one); 409 if the address is verified already."""
     if user.email_verified:
-        raise AlreadyVerified()
+        raise Conflict("Email address is already verified.")
     verification_send(user=user)
 
 

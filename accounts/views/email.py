@@ -87,9 +87,9 @@ class EmailResendViewSet(viewsets.GenericViewSet):
     def get_authenticate_header(self, request):
         return 'Bearer realm="api"'
 
-    @extend_schema(request=None, responses={202: MessageOutput, 400: Detail, 401: Detail, 429: Detail})
+    @extend_schema(request=None, responses={202: MessageOutput, 401: Detail, 409: Detail, 429: Detail})
     @action(detail=False, methods=["post"], url_path="auth/email/resend")
     def resend(self, request):
-        """Mail a fresh verification link to the caller's address; 400 if it is verified already."""
+        """Mail a fresh verification link to the caller's address; 409 if it is verified already."""
         email_verification.verification_resend(user=request.user)
         return Response({"message": "Verification email sent."}, status=status.HTTP_202_ACCEPTED)

@@ -1,6 +1,5 @@
 """The user's own account (and admins on any): /users/..., the seed-compatible link_id and
 delete_user, and the admin listings."""
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -16,6 +15,7 @@ from accounts.serializers import (
     LinkIdOutput,
     PasswordChangeInput,
     ReasonQuery,
+    UserExportOutput,
     UserOutput,
     UserQuery,
     UserUpdateInput,
@@ -76,7 +76,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def retrieve(self, request, user_id: str):
         return Response(user_rendered(request, self.get_object()))
 
-    @extend_schema(request=UserUpdateInput, responses={200: UserOutput, 409: Detail, **ERRORS})
+    @extend_schema(request=UserUpdateInput, responses={200: UserOutput, 409: Detail, 429: Detail, **ERRORS})
     def partial_update(self, request, user_id: str):
         data = validated(UserUpdateInput, request.data)
         user = self.get_object()
@@ -93,7 +93,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     destroy = trash  # DRF's name for the handler of DELETE on the detail route
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 401: Detail, 403: Detail, 404: Detail})
+    @extend_schema(responses={200: UserExportOutput, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=True, methods=["get"], url_path="export")
     def export(self, request, user_id: str):
         return Response(user_data.user_export(user=self.get_object()))

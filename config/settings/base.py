@@ -38,12 +38,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "accounts",
     "profiles",
 ]
 
 MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
+    # Before anything that can answer on its own, so a preflight or an error still carries CORS.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Swagger UI, ReDoc, the browsable API) under gunicorn, with no web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -57,7 +60,8 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Our own pages outside any app (config/templates: the ReDoc page without web fonts).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -76,6 +80,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The browsable API's own script (config/static/browsable/).
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 # https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off, hashed and compressed
 # files, cached for ever; run `manage.py collectstatic` first (the Dockerfile does). With DEBUG,
 # served from the apps' folders, no collectstatic needed. Decided from the environment here, not
@@ -136,8 +142,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        # DRF's, with forms where it would show a 405, in the service's words (common/browsable.py).
+        "common.browsable.ServiceBrowsableAPIRenderer",
     ],
+    "VIEW_NAME_FUNCTION": "common.browsable.view_name",
+    "VIEW_DESCRIPTION_FUNCTION": "common.browsable.view_description",
     "UNAUTHENTICATED_USER": None,
     # JSON in and out; the avatar upload alone accepts multipart (API.md, "Conventions").
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -224,12 +233,32 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # Bearer alone: API clients (and Swagger UI's "Authorize") send `Authorization: Bearer`. The
+    # browser login's cookie is for the browsable API and stays out of the schema.
+    "AUTHENTICATION_WHITELIST": ["accounts.authentication.MongoJWTAuthentication"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.paths_without_trailing_slash",
         "config.openapi.unsupported_media_type",
+        "config.openapi.typed_validation_errors",
+        "config.openapi.status_descriptions",
+        "config.openapi.parameter_descriptions",
     ],
 }
+
+# --- Cross-origin requests (django-cors-headers) ----------------------------------------------
+# Closed by default: no origin may call the API from a browser page of another origin until it is
+# listed here (scheme://host[:port], comma-separated; `*` is refused by the check below).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+if "*" in CORS_ALLOWED_ORIGINS or "null" in CORS_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS lists origins (https://app.example.com), never * or null.")
+CORS_ALLOW_ALL_ORIGINS = False
+# Bearer tokens need no credentials mode; cookies do. When on, only listed origins ever get
+# Access-Control-Allow-Credentials (django-cors-headers never sends it with a wildcard).
+CORS_ALLOW_CREDENTIALS = env.bool("CORS_ALLOW_CREDENTIALS", default=False)
+# What a page's script may read besides the simple headers.
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "ETag", "Retry-After", "Content-Disposition"]
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- Security headers (on whenever DEBUG is off) ----------------------------------------------
 if not DEBUG:
@@ -266,6 +295,7 @@ LOGGING = {
         },
     },
     "handlers": {
+        "null": {"class": "logging.NullHandler"},
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_JSON else "plain",
@@ -277,8 +307,10 @@ LOGGING = {
         # Django's own loggers write through our handler only (its defaults add another console
         # handler and, with DEBUG off, mail_admins, which would send request data by email).
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        # Our request log replaces Django's own, which would log each request a second time.
-        "django.server": {"handlers": [], "propagate": False},
+        # Our request log replaces runserver's own, which would log each request a second time.
+        # A NullHandler, not an empty list: a logger with no handler at all hands its warnings
+        # (runserver logs every 4xx as one) to Python's last-resort handler, i.e. to stderr.
+        "django.server": {"handlers": ["null"], "propagate": False},
         # 5xx only (4xx are in the request log): path and traceback, never headers or body.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },

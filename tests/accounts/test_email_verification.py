@@ -90,7 +90,7 @@ def test_resend_needs_a_token_and_an_unverified_address(api, client_for):
     user = sign_up(api)
     assert api.post("/auth/email/verify", {"token": last_token("carol@example.com")}, format="json").status_code == 200
     r = client_for(User.objects.get(id=user.id)).post("/auth/email/resend/")
-    assert r.status_code == 400 and r.json() == {"detail": "Email address is already verified."}
+    assert r.status_code == 409 and r.json() == {"detail": "Email address is already verified."}
 
 
 def test_resend_is_throttled_per_user(api, client_for, monkeypatch):
@@ -209,14 +209,15 @@ def test_swagger_and_the_browsable_api_show_the_email_endpoints(api):
     schema = json.loads(api.get("/api/schema/?format=json").content)
     paths = {path.rstrip("/"): item["post"]["responses"] for path, item in schema["paths"].items() if "post" in item}
     assert {"200", "400", "429"} <= set(paths["/auth/email/verify"])
-    assert {"202", "400", "401", "429"} <= set(paths["/auth/email/resend"])
+    assert {"202", "401", "409", "429"} <= set(paths["/auth/email/resend"])
     assert {"202", "400", "429"} <= set(paths["/auth/password/reset"])
     assert {"204", "400", "429"} <= set(paths["/auth/password/reset/confirm"])
     assert "403" in paths["/login"]
     assert "current_password" in schema["components"]["schemas"]["PatchedUserUpdateInputRequest"]["properties"]
     page = api.get("/auth/email/verify", HTTP_ACCEPT="text/html")
-    # The raw-data form to post the token, pre-filled with the body's keys.
-    assert page.status_code == 405 and b'action="/auth/email/verify" method="POST"' in page.content
+    # The page titled in the schema's words, with the form to post the token (pre-filled keys).
+    assert page.status_code == 200 and b'action="/auth/email/verify" method="POST"' in page.content
+    assert b"Verify an email address with the token from the mail" in page.content
     assert b"&quot;token&quot;" in page.content
 
 

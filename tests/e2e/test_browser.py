@@ -6,6 +6,9 @@ service under gunicorn (DEBUG, in-memory database, first admin from ADMIN_*), st
 2. The browsable API: a person follows "Log in", signs in on the login page, reads /users/me,
    links an id through the POST form (CSRF token and all), sees that a form on another site
    cannot use the session, and logs out.
+3. A newcomer starts at /, registers, logs in, edits themselves, links an id, adds details,
+   uploads an avatar and deletes the account (with a reason), through the pages' forms alone.
+4. Swagger UI and ReDoc make no request to another host.
 Afterwards the server's JSON log is read: a request id on every line, and neither the password
 nor a token in it. Screenshots go to tests/e2e/screenshots/ (with server.log).
 
@@ -141,7 +144,7 @@ def test_swagger_ui_login_authorize_and_call(server, context):
     shot(page, "01-docs")
 
     # POST /login, through "Try it out".
-    login = page.locator("#operations-login-login_create")
+    login = page.locator("#operations-auth-login")
     login.locator(".opblock-summary").click()
     login.locator(".try-out__btn").click()
     login.locator("textarea.body-param__text").fill(json.dumps({"email": ADMIN["email"], "password": ADMIN["password"]}))
@@ -167,7 +170,7 @@ def test_swagger_ui_login_authorize_and_call(server, context):
     modal.locator("button.btn-done").first.click()
 
     # GET /users/me with the token.
-    me = page.locator("#operations-users-users_me_retrieve")
+    me = page.locator("#operations-users-get_me")
     me.scroll_into_view_if_needed()
     me.locator(".opblock-summary").click()
     me.locator(".try-out__btn").click()
@@ -179,6 +182,28 @@ def test_swagger_ui_login_authorize_and_call(server, context):
     assert user["user"]["email"] == ADMIN["email"] and user["user"]["role"] == "admin"
     me.locator(".live-responses-table").scroll_into_view_if_needed()
     shot(page, "04-docs-users-me")
+
+
+@pytest.mark.parametrize("path, ready", [("/api/redoc/", "h1"), ("/api/docs/", ".swagger-ui .information-container")])
+def test_docs_pages_make_no_request_to_another_host(server, context, path, ready):
+    """Offline means offline: every request the page makes (fonts, logos, scripts) goes to the
+    service itself. ReDoc's bundle asks cdn.redoc.ly for a logo; the page's CSP stops it before
+    it leaves, so it never reaches the network."""
+    local = (server, "data:", f"blob:{server}")
+    requested: list[str] = []
+    refused_by_csp: list[str] = []
+    reached_network: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    context.on("requestfailed", lambda request: refused_by_csp.append(request.url) if request.failure == "csp" else None)
+    # Anything that gets past the browser's own checks to the network layer is recorded and aborted.
+    context.route(lambda url: not url.startswith(local), lambda route: (reached_network.append(route.request.url), route.abort()))
+    page = context.new_page()
+    page.goto(f"{server}{path}")
+    page.wait_for_selector(ready)
+    page.wait_for_load_state("networkidle")
+    shot(page, "00-redoc" if "redoc" in path else "00-swagger")
+    assert requested and not reached_network, reached_network
+    assert [url for url in requested if not url.startswith(local)] == refused_by_csp
 
 
 def test_browsable_api_login_use_and_logout(server, context):
@@ -213,7 +238,7 @@ def test_browsable_api_login_use_and_logout(server, context):
 
     # An unsafe request through the browsable API's own form (it sends the CSRF token).
     response = page.goto(f"{server}/users/link_id")
-    assert response.status == 405  # GET is not allowed; the page offers the POST form
+    assert response.status == 200  # GET reads nothing here: the page is the POST form
     form = page.locator("#post-generic-content-form form")
     form.locator("textarea[name=_content]").fill(json.dumps({"user_id": user_id, "linked_id": "browser-linked-1"}))
     with page.expect_navigation():
@@ -253,6 +278,111 @@ def test_browsable_api_login_use_and_logout(server, context):
     shot(page, "12-api-logged-out")
 
 
+PERSON = {"username": "browser person", "email": "person@example.com", "password": "a quiet harbour stone"}
+
+
+def _send_raw(page, container: str, body: dict, button: str) -> str:
+    """Fill one of the browsable API's raw-data forms (a JSON textarea) and press its button;
+    returns the response panel's text once the new page is there."""
+    form = page.locator(f"{container} form")
+    form.locator("textarea[name=_content]").fill(json.dumps(body))
+    with page.expect_navigation():
+        form.get_by_role("button", name=button, exact=True).click()
+    return page.locator(".response-info").inner_text()
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (48, 32), (30, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_person_does_everything_through_the_browsable_api(server, context):
+    """Register, log in, edit oneself, link an id, add details, upload an avatar and delete the
+    account, with the pages' own forms only (as a person would, starting at /)."""
+    page = context.new_page()
+    response = page.goto(f"{server}/")
+    assert response.status == 200
+    assert page.title().endswith("User service") and "Django REST framework" not in page.content()
+    shot(page, "20-start-page")
+
+    # Register: the start page links to it; the page is the POST form, not a 405.
+    with page.expect_navigation():
+        page.locator(".content-main a", has_text="register").first.click()
+    assert page.url.endswith("/users/register")
+    assert "HTTP 200 OK" in page.locator(".response-info").inner_text()
+    assert page.locator(".page-header h1").inner_text() == "Create an account"
+    shot(page, "21-register-form")
+    info = _send_raw(page, "#post-generic-content-form", PERSON, "POST")
+    assert "HTTP 201 Created" in info and "User registered successfully" in info
+    user_id = re.search(r'"user_id": "([0-9a-f]{24})"', info).group(1)
+    shot(page, "22-registered")
+
+    # Log in with the browser login page.
+    page.goto(f"{server}/api-auth/login/?next=/users/{user_id}")
+    page.fill("#id_email", PERSON["email"])
+    page.fill("#id_password", PERSON["password"])
+    with page.expect_navigation():
+        page.click("#login-submit")
+    assert page.url == f"{server}/users/{user_id}"
+    SEEN_TOKENS.append(next(c["value"] for c in context.cookies() if c["name"] == "access_token"))
+
+    # Edit oneself: the PATCH form holds username and email, not the role.
+    content = page.locator("#put-generic-content-form textarea[name=_content]").input_value()
+    assert "role" not in content and PERSON["email"] in content
+    edited = json.loads(content) | {"username": "browser person b"}
+    info = _send_raw(page, "#put-generic-content-form", edited, "PATCH")
+    assert "HTTP 200 OK" in info and '"username": "browser person b"' in info
+    shot(page, "23-patched")
+
+    # Link an id and add details, each on its own page.
+    page.goto(f"{server}/users/link_id")
+    info = _send_raw(page, "#post-generic-content-form", {"user_id": user_id, "linked_id": "browser:7"}, "POST")
+    assert "HTTP 200 OK" in info and "ID linked successfully" in info
+    page.goto(f"{server}/users/add_details")
+    details = {"user_id": user_id, "address": "2 Harbour Rd", "phone": "+15551234567", "preferences": {"theme": "light"}}
+    info = _send_raw(page, "#post-generic-content-form", details, "POST")
+    assert "HTTP 200 OK" in info and "Details added/updated successfully" in info
+    shot(page, "24-details")
+
+    # Upload an avatar with the page's file form.
+    response = page.goto(f"{server}/users/{user_id}/avatar")
+    assert response.status == 404  # none yet; the page offers the upload form
+    form = page.locator("#put-object-form form")
+    form.locator("input[type=file]").set_input_files({"name": "me.png", "mimeType": "image/png", "buffer": _png()})
+    with page.expect_navigation():
+        form.get_by_role("button", name="PUT", exact=True).click()
+    info = page.locator(".response-info").inner_text()
+    assert "HTTP 200 OK" in info and "Image uploaded successfully" in info
+    shot(page, "25-avatar-uploaded")
+    image = page.request.get(f"{server}/users/{user_id}/avatar", headers={"Accept": "image/*"})
+    assert image.status == 200 and image.headers["content-type"] == "image/png" and image.body().startswith(b"\x89PNG")
+
+    # Everything is on /users/me.
+    page.goto(f"{server}/users/me")
+    info = page.locator(".response-info").inner_text()
+    assert all(text in info for text in ("browser person b", "browser:7", "2 Harbour Rd", "+15551234567"))
+    shot(page, "26-me")
+
+    # Delete the account: the DELETE dialog asks for the reason the API requires.
+    page.goto(f"{server}/users/{user_id}")
+    page.get_by_role("button", name="DELETE").click()
+    dialog = page.locator("#deleteModal")
+    assert dialog.locator("h4").inner_text() == "Move a user to the trash?"
+    dialog.locator("#delete-reason").fill("leaving for now")
+    shot(page, "27-delete-dialog")
+    with page.expect_navigation():
+        dialog.locator('form[data-method="DELETE"] button').click()  # aria-hidden by DRF's template
+    assert "HTTP 204 No Content" in page.locator(".response-info").inner_text()
+    response = page.goto(f"{server}/users/me")
+    assert response.status == 401  # the trash move stopped the session's token at once
+    shot(page, "28-deleted")
+
+
 def test_the_server_log_has_request_ids_and_no_secrets(server):
     time.sleep(0.5)  # the last request lines are flushed at once, but be kind to slow disks
     text = (SCREENSHOTS / "server.log").read_text()
@@ -264,6 +394,8 @@ def test_the_server_log_has_request_ids_and_no_secrets(server):
     records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     access = [r for r in records if r["name"] == "access"]
     assert access and all(re.fullmatch(r"[0-9a-f]{32}", r["request_id"]) for r in access)
-    (login,) = [r for r in access if r["method"] == "POST" and r["path"].rstrip("/") == "/api-auth/login" and r["status"] == 302]
+    logins = [r for r in access if r["method"] == "POST" and r["path"].rstrip("/") == "/api-auth/login" and r["status"] == 302]
     audits = [r for r in records if r["message"].startswith("audit login ")]
-    assert login["request_id"] in {r["request_id"] for r in audits}
+    assert len(logins) == 2  # the admin's and the person's
+    assert {login["request_id"] for login in logins} <= {r["request_id"] for r in audits}
+    assert PERSON["password"] not in text

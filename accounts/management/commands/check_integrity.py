@@ -3,12 +3,12 @@
 Such orphans appear when a chain delete was interrupted between its steps, or when data was
 written by something other than this service. `--fix` removes them (and their stored files).
 """
-from django.core.management.base import BaseCommand
 
+from accounts.management.errors import ServiceCommand
 from accounts.services.user_data import orphans_delete, orphans_find
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "List (and with --fix remove) documents whose user no longer exists."
 
     def add_arguments(self, parser):

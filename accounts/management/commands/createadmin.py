@@ -1,14 +1,16 @@
 """manage.py createadmin: create an admin, or make an existing user (by email) one."""
 import getpass
+import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from rest_framework.exceptions import APIException
 
+from accounts.management.errors import ServiceCommand, error_text
 from accounts.services.admins import admin_create
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Create an admin, or make the existing user with this email an admin."
 
     def add_arguments(self, parser):
@@ -26,12 +28,16 @@ class Command(BaseCommand):
             from accounts.documents import User, casefold_key
 
             if not User.objects(email_key=casefold_key(email)).only("id").first():
+                if not sys.stdin or not sys.stdin.isatty():
+                    raise CommandError(
+                        "No terminal to ask for the password on: set ADMIN_PASSWORD and add --no-input."
+                    )
                 password = getpass.getpass("Password: ")
                 if password != getpass.getpass("Password (again): "):
                     raise CommandError("The passwords do not match.")
         try:
             user, created = admin_create(username=username, email=email, password=password)
         except APIException as exc:
-            raise CommandError(f"Could not create the admin: {exc.detail}") from exc
+            raise CommandError(f"Could not create the admin: {error_text(exc.detail)}") from exc
         verb = "Created admin" if created else "Made admin"
         self.stdout.write(self.style.SUCCESS(f"{verb} {user.username} <{user.email}> (id {user.id})."))

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from bson import ObjectId
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from accounts.documents import TrashEntry, User, now
+from accounts.management.errors import ServiceCommand, plural
 from accounts.services.user_data import users_chain_delete, users_chain_delete_counts
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -29,7 +30,7 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Delete users and all their data (the chain delete), in batches."
 
     def add_arguments(self, parser):
@@ -74,8 +75,9 @@ class Command(BaseCommand):
                 if line.strip() and not line.lstrip().startswith("#"):
                     yield line
 
-    def _check_listed(self, options) -> int:
-        """Validate every listed id before deleting anything (one streaming pass)."""
+    def _check_listed(self, options) -> tuple[int, int]:
+        """Validate every listed id before deleting anything, and count how many of them are
+        users (one streaming pass, one count per batch). Returns (listed, existing)."""
         bad, total = [], 0
         for number, raw in enumerate(self._listed_ids(options), start=1):
             total += 1
@@ -83,7 +85,11 @@ class Command(BaseCommand):
                 bad.append(f"  {'line' if options['file'] else 'id'} {number}: {raw.strip()[:60]!r}")
         if bad:
             raise CommandError("Not valid user ids:\n" + "\n".join(bad[:20]) + (f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""))
-        return total
+        existing = 0
+        for batch in batched(self._listed_ids(options), options["batch_size"]):
+            ids = list({ObjectId(raw.strip()) for raw in batch})
+            existing += User._get_collection().count_documents({"_id": {"$in": ids}})
+        return total, existing
 
     @staticmethod
     def _next_batch(selection: tuple, size: int, after: ObjectId | None) -> list[ObjectId]:
@@ -113,24 +119,32 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         selection = self._selection(options)
         if selection is None:
-            total = self._check_listed(options)
+            listed, total = self._check_listed(options)
+            gone = listed - total
+            missing = f" ({gone} of the {plural(listed, 'listed id')} {'matches' if gone == 1 else 'match'} no user)" if gone else ""
+            if total == 0:
+                self.stdout.write(f"None of the {plural(listed, 'listed id')} is a user; nothing to do.")
+                return
         else:
             collection, filters, _ = selection
-            total = collection.count_documents(filters)
+            total, missing = collection.count_documents(filters), ""
         dry_run = options["dry_run"]
         if total == 0:
-            self.stdout.write("No users match; nothing to do.")
+            self.stdout.write("No user matches; nothing to do.")
             return
         if not dry_run and not options["yes"]:
             if not sys.stdin or not sys.stdin.isatty():
-                raise CommandError(f"{total} users would be deleted. Run again with --yes to confirm (no terminal to ask on).")
-            answer = input(f"Delete {total} users and all their data? Type 'yes' to confirm: ")
+                raise CommandError(f"{plural(total, 'user')} would be deleted{missing}. Add --yes to confirm (there is no terminal to ask on).")
+            answer = input(f"Delete {plural(total, 'user')} and all their data{missing}? Type 'yes' to confirm: ")
             if answer.strip().lower() != "yes":
                 raise CommandError("Nothing deleted.")
+        elif missing:
+            self.stdout.write(f"{plural(total, 'user')} to delete{missing}.")
 
         totals: Counter = Counter()
         done = 0
-        bar = tqdm(total=total, unit="user", desc="dry run" if dry_run else "deleting", file=self.stderr, disable=None)
+        # The progress bar writes to the plain stream: Django's stderr wrapper would colour it as an error.
+        bar = tqdm(total=total, unit="user", desc="dry run" if dry_run else "deleting", file=self.stderr._out, disable=None)
         try:
             for batch in self._batches(options, selection):
                 if dry_run:
@@ -141,15 +155,18 @@ class Command(BaseCommand):
                 bar.update(len(batch))
         except KeyboardInterrupt:
             bar.close()
-            self.stderr.write(f"Interrupted after {done} users. Every finished batch is complete; run the same command again to go on.")
+            self.stderr.write(f"Interrupted after {plural(done, 'user')}. Every finished batch is complete; run the same command again to go on.")
             sys.exit(130)
         bar.close()
         self._report(totals, dry_run)
 
     def _report(self, totals: Counter, dry_run: bool) -> None:
-        title = "Would delete (dry run, nothing deleted):" if dry_run else "Deleted:"
-        self.stdout.write(title)
-        if not totals:
-            self.stdout.write("  nothing")
+        users = totals.get("users", 0)
+        if dry_run:
+            self.stdout.write(f"Would delete {plural(users, 'user')} (dry run, nothing deleted), documents per collection:")
+        elif users:
+            self.stdout.write(self.style.SUCCESS(f"Deleted {plural(users, 'user')} and all their data, documents per collection:"))
+        else:  # they went between the count and the delete (another run, the API)
+            self.stdout.write("Deleted nothing: the selected users were gone already.")
         for name in sorted(totals):
             self.stdout.write(f"  {name:<24} {totals[name]}")

@@ -13,11 +13,18 @@ run inserted is removed again.
 from pathlib import Path
 
 from bson import ObjectId, json_util
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.hashers import LegacyBcryptPasswordHasher
+from accounts.management.errors import ServiceCommand, plural
 from accounts.serializers import ImportUserInput
 from accounts.services.importing import users_import
+
+
+def _json_problem(exc: ValueError) -> str:
+    """json's message without its own "line 1 column 5 (char 4)": the line is ours to name."""
+    message, column = getattr(exc, "msg", None), getattr(exc, "colno", None)
+    return f"not valid JSON ({message.lower()} at column {column})" if message and column else f"not valid JSON ({exc})"
 
 
 def _records(text: str) -> list[tuple[int, object]]:
@@ -27,7 +34,7 @@ def _records(text: str) -> list[tuple[int, object]]:
         try:
             values = json_util.loads(text)
         except ValueError as exc:
-            raise CommandError(f"The file is not a valid JSON array: {exc}") from exc
+            raise CommandError(f"The file is not a valid JSON array: {exc}.") from exc
         return [(n, value) for n, value in enumerate(values, start=1)]
     records = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -35,11 +42,11 @@ def _records(text: str) -> list[tuple[int, object]]:
             try:
                 records.append((number, json_util.loads(line)))
             except ValueError as exc:
-                records.append((number, f"not valid JSON ({exc})"))
+                records.append((number, _json_problem(exc)))
     return records
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Import users (with their bcrypt hashes) from a mongoexport file of the older systems."
 
     def add_arguments(self, parser):
@@ -49,8 +56,10 @@ class Command(BaseCommand):
     def handle(self, *args, file: Path, dry_run: bool, **options):
         try:
             text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"Cannot read {file}: {exc}") from exc
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"Cannot read {file}: not UTF-8 text (byte {exc.start}).") from exc
         rows, errors = [], []
         for number, value in _records(text):
             if isinstance(value, str):
@@ -62,7 +71,10 @@ class Command(BaseCommand):
             value = {**value, "password_hash": value.get("password") or value.get("hashed_password") or value.get("hash")}
             checked = ImportUserInput(data=value)
             if not checked.is_valid():
-                problems = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in checked.errors.items())
+                # The file's key for the hash is one of three names; call it what people call it.
+                problems = "; ".join(
+                    f"{'password' if field == 'password_hash' else field}: {' '.join(map(str, msgs))}" for field, msgs in checked.errors.items()
+                )
                 errors.append(f"line {number}: {problems}")
                 continue
             row = dict(checked.validated_data, line=number)
@@ -78,5 +90,7 @@ class Command(BaseCommand):
             imported = users_import(rows=rows, dry_run=dry_run)
         except ValueError as exc:
             raise CommandError(f"Nothing imported. Fix these and run again:\n{exc}") from exc
-        verb = "would import" if dry_run else "imported"
-        self.stdout.write(self.style.SUCCESS(f"{verb} {imported} users"))
+        if dry_run:
+            self.stdout.write(self.style.SUCCESS(f"The file is fine: {plural(imported, 'user')} would be imported (dry run, nothing written)."))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Imported {plural(imported, 'user')}."))

@@ -1,0 +1,142 @@
+"""Run every ```sh block of README.md verbatim, in order, as a newcomer would.
+
+The first block starts the service (it ends in `runserver`); it runs in the background, and the
+other blocks run one after the other in one bash session (so a variable set in one is there in
+the next), with `set -euo pipefail`: a failing command, an undefined variable or a failing pipe
+fails the run, naming the block. A curl that does not check its answer could hide a failure, so
+every curl must carry `--fail-with-body` (a non-2xx answer fails) or `-w '%{http_code}'` (the
+block checks the code itself).
+
+It runs in a scratch copy of the tracked files, as a fresh clone would (its own .venv, made by the
+README's commands), so the files the examples write (me.jpg ...) and the data they store stay
+out of the repository.
+Blocks that cannot run here (Docker, a cloud database) are fenced as ```console in the README.
+
+Usage: python3 .ci/readme.py [README.md]
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = 8000  # the README's own
+FENCE = re.compile(r"^```(\S*)\s*$")
+SERVER_READY_SECONDS = 300
+BLOCKS_SECONDS = 1200
+
+
+def sh_blocks(text: str) -> list[tuple[int, str]]:
+    """(first line number, code) of every ```sh block."""
+    blocks, current, start, language = [], None, 0, ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        fence = FENCE.match(line)
+        if fence and current is None:
+            current, start, language = [], number + 1, fence.group(1)
+        elif line.strip() == "```" and current is not None:
+            if language == "sh":
+                blocks.append((start, "\n".join(current) + "\n"))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def unchecked_curls(blocks: list[tuple[int, str]]) -> list[str]:
+    problems = []
+    for start, code in blocks:
+        logical = code.replace("\\\n", " ")
+        for line in logical.splitlines():
+            for command in re.findall(r"(?:^|[;&|(]|\$\()\s*(curl\s[^;&|)]*)", line):
+                if "--fail-with-body" not in command and "%{http_code}" not in command:
+                    problems.append(f"README.md block at line {start}: a curl that does not check its status: {command.strip()[:100]}")
+    return problems
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def main() -> int:
+    readme = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "README.md"
+    blocks = sh_blocks(readme.read_text(encoding="utf-8"))
+    if not blocks or "runserver" not in blocks[0][1]:
+        print("README.md: the first ```sh block must start the service (runserver)", file=sys.stderr)
+        return 1
+    problems = unchecked_curls(blocks)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    if not port_free(PORT):
+        print(f"Port {PORT} is taken on this machine; the README's examples need it. Stop what uses it.", file=sys.stderr)
+        return 1
+
+    scratch = Path(tempfile.mkdtemp(prefix="readme-"))
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    for name in filter(None, tracked):
+        source = ROOT / name.decode()
+        if source.is_file():
+            (scratch / name.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, scratch / name.decode())
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "MONGODB_URI", "TEST_MONGODB_URI", "DEBUG")}
+    log = scratch / "server.log"
+
+    start, first = blocks[0]
+    print(f"== README.md line {start}: starting the service (log: {log})", flush=True)
+    with open(log, "w") as out:
+        server = subprocess.Popen(["bash", "-euo", "pipefail", "-c", first], cwd=scratch, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + SERVER_READY_SECONDS
+        while True:
+            if server.poll() is not None:
+                print(f"The first block exited with {server.returncode}:\n{log.read_text()}", file=sys.stderr)
+                return 1
+            try:
+                with urllib.request.urlopen(f"http://localhost:{PORT}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                print(f"The service did not answer in {SERVER_READY_SECONDS} s:\n{log.read_text()}", file=sys.stderr)
+                return 1
+            time.sleep(1)
+
+        script = []
+        for start, code in blocks[1:]:
+            script.append(f"trap 'echo \"README.md: the block at line {start} failed\" >&2' ERR")
+            script.append(f"echo '== README.md line {start}'")
+            script.append(code)
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(script)], cwd=scratch, env=env, timeout=BLOCKS_SECONDS)
+        if result.returncode != 0:
+            print(f"== the service's log:\n{log.read_text()[-4000:]}", file=sys.stderr)
+        return result.returncode
+    finally:
+        _stop(server)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """End the first block's process group (bash, and the runserver it started)."""
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+if __name__ == "__main__":
+    sys.exit(main())
