@@ -31,8 +31,11 @@ def now() -> datetime:
 
 
 def casefold_key(value: str) -> str:
-    """The form in which usernames and emails are compared, stored and indexed."""
-    return value.strip().casefold()
+    """The form in which usernames and emails are compared, stored and indexed (NFKC, then case
+    folded: see accounts/identity.py)."""
+    from accounts.identity import identity_key
+
+    return identity_key(value)
 
 
 class User(Document):
@@ -44,6 +47,10 @@ class User(Document):
     # Whether the owner proved the address is theirs (README, "Email"). Accounts stored before
     # verification existed have no such field and count as verified; new sign-ups store False.
     email_verified = BooleanField(default=True)
+    # What the username looks like (accounts/identity.py): look-alikes share it, so the unique
+    # index refuses them. Sparse: users stored before it existed have none until
+    # `check_integrity --fix` computes theirs.
+    username_skeleton = StringField(unique=True, sparse=True)
     password = StringField(required=True)  # a Django hasher's encoded hash; never rendered
     role = StringField(choices=ROLES, default=ROLE_USER)
     is_active = BooleanField(default=True)
@@ -106,14 +113,17 @@ class RevokedToken(Document):
 
 
 class LoginFailure(Document):
-    """Failed logins in the current window, per account (`account:<email>`) or per client
-    address (`ip:<address>`). Incremented atomically; the TTL index ends the window, so an
-    attacker cannot lock anybody out for longer than that.
+    """Failed logins in a window that starts at the counter's first failure: per account
+    (`account:<email>`, with the counts per client address inside) or per client address
+    (`ip:<hash>`). Addresses appear only as keyed hashes. Incremented atomically; see
+    accounts/lockout.py for the limits. The TTL index removes ended windows.
     """
 
     key = StringField(required=True, unique=True)
     user = ReferenceField(User, reverse_delete_rule=CASCADE)
     count = IntField(default=0)
+    # Failures of this account per client address (a keyed hash of it), inside the account's window.
+    by_address = DictField()
     expires_at = DateTimeField(required=True)
 
     meta = {

@@ -3,7 +3,7 @@ MongoJWTAuthentication. The browser login's cookie is left out of the schema on 
 (SPECTACULAR_SETTINGS["AUTHENTICATION_WHITELIST"]): API clients, and Swagger UI's "Authorize",
 send the bearer token. The shapes both apps use are in common/openapi.py."""
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 UsernameConflict = inline_serializer(
@@ -13,6 +13,10 @@ UsernameConflict = inline_serializer(
 
 # Login with EMAIL_VERIFICATION=mandatory and an unverified address (after the right password).
 EmailNotVerifiedOutput = inline_serializer("EmailNotVerified", {"detail": serializers.CharField(), "code": serializers.CharField()})
+# Answered by a change that would leave no active admin (accounts/services/admin_guard.py).
+LAST_ADMIN_409 = OpenApiResponse(
+    inline_serializer("LastAdmin", {"detail": serializers.CharField()}), description="It would leave the service without an active admin."
+)
 
 
 class MongoJWTScheme(SimpleJWTScheme):

@@ -1,8 +1,11 @@
 """Input and output shapes of the accounts endpoints. Validation only; rules live in services."""
+import re
+
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from accounts import identity
 from accounts.documents import ROLES
 
 USERNAME_VALIDATOR = RegexValidator(
@@ -25,18 +28,52 @@ class PasswordField(serializers.CharField):
 
 
 class UsernameField(serializers.CharField):
+    """NFKC-normalised (as Django's user model does), then letters of one script, digits, spaces
+    and `. _ -` (accounts/identity.py says why)."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault("min_length", 3)
         kwargs.setdefault("max_length", 150)
         kwargs.setdefault("validators", [USERNAME_VALIDATOR])
         super().__init__(**kwargs)
 
+    def to_internal_value(self, data):
+        value = identity.username_normalize(super().to_internal_value(data))
+        if identity.refused_characters(value):
+            raise serializers.ValidationError("Control, format and bidi characters are not allowed.")
+        return value
+
+    def run_validators(self, value):
+        super().run_validators(value)
+        error = identity.username_scripts_error(value)
+        if error:
+            raise serializers.ValidationError(error)
+
+
+class IdentityEmailField(serializers.EmailField):
+    """An email with its domain in the stored form (IDNA A-label when not ASCII); no control,
+    format or bidi characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            normalised = identity.email_normalize(value)
+        except identity.EmailError:
+            self.fail("invalid")
+        if len(normalised) > 254:
+            self.fail("max_length", max_length=254)
+        return normalised
+
 
 class RegisterInput(serializers.Serializer):
     """Unknown keys (such as `role`) are ignored: nobody makes themselves an admin here."""
 
     username = UsernameField()
-    email = serializers.EmailField(max_length=254)
+    email = IdentityEmailField()
     password = PasswordField()
 
 
@@ -90,7 +127,7 @@ class UserOutput(serializers.Serializer):
 
 class UserUpdateInput(serializers.Serializer):
     username = UsernameField(required=False)
-    email = serializers.EmailField(max_length=254, required=False)
+    email = IdentityEmailField(required=False)
     # Write-only: the browsable API pre-fills its PATCH form from this serializer's output, and a
     # form that sends the current role back is refused for anyone but an admin.
     role = serializers.ChoiceField(choices=ROLES, required=False, write_only=True, help_text="Admins only.")
@@ -102,14 +139,48 @@ class PasswordChangeInput(serializers.Serializer):
     new_password = PasswordField()
 
 
+# Controls (C0, DEL, C1, line breaks included), zero-width and bidi marks, line and paragraph
+# separators, embeddings, overrides and isolates, word joiners, the BOM.
+REASON_REFUSED = r"\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+REASON_MESSAGE = "Control, format and bidi characters (line breaks included) are not allowed."
+# The same rule as the schema's `pattern` (so clients and fuzzers see it), checked in full below.
+REASON_PATTERN = RegexValidator(rf"^[^{REASON_REFUSED}]*$", REASON_MESSAGE)
+_REASON_REFUSED = re.compile(rf"[{REASON_REFUSED}]")
+
+
+class ReasonField(serializers.CharField):
+    """Why an account was deleted: one line of free text, at most 500 characters. DRF's CharField
+    refuses NUL and lone surrogates; controls (line breaks included), zero-width and bidi marks and
+    line separators are refused too (REASON_REFUSED), since the reason is shown in listings and
+    written to the audit trail and logs."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 500)
+        kwargs.setdefault("help_text", "Why: one line of at most 500 characters, no control, format or bidi characters.")
+        super().__init__(**kwargs)
+        # Shown in the OpenAPI schema as `pattern`; searched again below, since `$` lets a final
+        # line break through.
+        self.validators.append(REASON_PATTERN)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if _REASON_REFUSED.search(value):
+            raise serializers.ValidationError(REASON_MESSAGE)
+        return value
+
+
 class ReasonQuery(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
+    reason = ReasonField()
+
+
+class OptionalReasonQuery(serializers.Serializer):
+    reason = ReasonField(required=False, allow_blank=True)
 
 
 @extend_schema_serializer(component_name="BulkDeleteInput")  # the published name
 class BulkTrashInput(serializers.Serializer):
     ids = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False, max_length=1000)
-    reason = serializers.CharField(max_length=500)
+    reason = ReasonField()
 
 
 @extend_schema_serializer(component_name="BulkDeleteOutput")
@@ -138,7 +209,7 @@ class ImportUserInput(serializers.Serializer):
     """One user of the older systems, as `manage.py import_users` reads it."""
 
     username = UsernameField()
-    email = serializers.EmailField(max_length=254)
+    email = IdentityEmailField()
     password_hash = serializers.CharField(trim_whitespace=False)
     linked_id = serializers.CharField(max_length=128, required=False, allow_null=True, validators=[LINKED_ID_VALIDATOR])
 

@@ -2,8 +2,10 @@
 Django's cache (`CACHE_URL`; use Redis with several processes)."""
 from rest_framework.throttling import SimpleRateThrottle
 
+from common.client_ip import ClientAddressMixin
 
-class LoginPageThrottle(SimpleRateThrottle):
+
+class LoginPageThrottle(ClientAddressMixin, SimpleRateThrottle):
     """The `login` rate of POST /login, sharing its counters: the browser page is no way around it."""
 
     scope = "login"
@@ -11,3 +13,19 @@ class LoginPageThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view):
         # The same key as ScopedRateThrottle gives an anonymous POST /login.
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class IdentityChangeThrottle(ClientAddressMixin, SimpleRateThrottle):
+    """The `identity_change` rate (THROTTLE_IDENTITY_CHANGE) of PATCH /users/{id} bodies that
+    name a username or an email, per signed-in caller: each such request tells whether a name or
+    an email is taken (409), so it must not be a free existence oracle. Other PATCHes (an admin
+    changing a role) are not counted."""
+
+    scope = "identity_change"
+
+    def get_cache_key(self, request, view):
+        data = request.data if isinstance(request.data, dict) else {}
+        if not ({"username", "email"} & set(data)):
+            return None
+        ident = request.user.pk if getattr(request.user, "is_authenticated", False) else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

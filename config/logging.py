@@ -46,6 +46,52 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidirectional
+# controls that can make a line read otherwise than it is written.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def escape_control(text: str) -> str:
+    """`text` with every control character written as an escape (`\\n`, `\\x1b`, `\\u202e`)."""
+    return _CONTROL.sub(_escaped, text)
+
+
+class EscapeControlFilter(logging.Filter):
+    """Log injection (OWASP ASVS 16.4.1): whatever a client wrote (path, user agent, reason, names,
+    an exception's message) ends up in a record's message through its arguments. The message is
+    formatted here and its control characters escaped, so a record is one line and no client can
+    forge another, whichever logger wrote it. Runs once per record, on the console handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = escape_control(message)
+        if escaped != message or record.args:
+            record.msg, record.args = escaped, None
+        return True
+
+
+class PlainFormatter(logging.Formatter):
+    """The plain-text line. A traceback (the only text allowed to span lines) has every line
+    marked with `  | `, so none of it, even an exception message a client chose, can pass for a
+    record of its own."""
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return self._continuation(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return self._continuation(stack_info)
+
+    @staticmethod
+    def _continuation(text: str) -> str:
+        return "\n".join("  | " + escape_control(line) for line in text.split("\n"))
+
+
 class DropRequestObjectFilter(logging.Filter):
     """Django's loggers (django.request, django.security.*) attach the request object; a JSON
     formatter would write its repr, query string included. Keep method and path only."""

@@ -1,25 +1,20 @@
 """Writes on what hangs off a user in `profiles`: details and the avatar."""
 import hashlib
-import io
-import logging
-from dataclasses import dataclass
 from typing import IO
 
 import gridfs
 from bson import ObjectId
 from django.conf import settings
 from mongoengine.connection import get_db
-from PIL import Image, ImageOps
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound
 
 from accounts.documents import User, now
 from accounts.selectors import NO_USER
+from profiles.avatar_image import avatar_image_clean
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
-
-logger = logging.getLogger(__name__)
 
 
 def details_upsert(*, user: User, **fields) -> None:
@@ -46,24 +41,8 @@ class PayloadTooLarge(APIException):
     default_code = "payload_too_large"
 
 
-AVATAR_INVALID = "Upload a valid JPEG or PNG image. The file was not an image, was damaged, or was of another format."
 # Room for the multipart boundary and part headers around the file in the request body.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-# Pillow's name for what it decoded -> how the avatar is stored. MPO is a JPEG carrying extra
-# pictures (as phone cameras write them); only the first picture is kept.
-_STORED_AS = {"JPEG": ("JPEG", "image/jpeg"), "MPO": ("JPEG", "image/jpeg"), "PNG": ("PNG", "image/png")}
-_DECODERS = ("JPEG", "PNG")
-JPEG_QUALITY = 90
-
-
-@dataclass(frozen=True)
-class CleanImage:
-    """An accepted image, re-encoded from its pixels alone."""
-
-    content: bytes
-    content_type: str
-    width: int
-    height: int
 
 
 def _size_text(n: int) -> str:
@@ -94,68 +73,6 @@ def _upload_read(upload: IO[bytes]) -> bytes:
     if len(content) > limit:
         raise _too_large()
     return content
-
-
-def _max_pixels() -> int:
-    # Never above Pillow's own threshold, so an image Pillow only warns about is refused here
-    # before any pixel is decoded.
-    return min(settings.AVATAR_MAX_PIXELS, Image.MAX_IMAGE_PIXELS or settings.AVATAR_MAX_PIXELS)
-
-
-def _too_many_pixels() -> ValidationError:
-    return ValidationError({"file": [f"The image has too many pixels (at most {_max_pixels():,})."]})
-
-
-def _reencode(image: Image.Image, stored_as: str) -> tuple[bytes, tuple[int, int]]:
-    """The pixels alone, encoded afresh: no EXIF (GPS included), XMP, comments, text chunks or
-    ICC profile. Orientation is applied to the pixels first, so the picture stays upright."""
-    image = ImageOps.exif_transpose(image)
-    # Pillow's encoders copy some metadata (ICC profile, JPEG comment) from `info` unasked.
-    transparency = image.info.get("transparency")
-    image.info = {}
-    options: dict = {}
-    if stored_as == "JPEG":
-        if image.mode not in ("L", "RGB"):
-            image = image.convert("RGB")
-        options["quality"] = JPEG_QUALITY
-    elif transparency is not None:
-        options["transparency"] = transparency
-    out = io.BytesIO()
-    image.save(out, format=stored_as, **options)
-    return out.getvalue(), image.size
-
-
-def avatar_image_clean(*, content: bytes) -> CleanImage:
-    """Decide by decoding whether `content` is an acceptable avatar, and re-encode it.
-
-    Accepted: a JPEG or PNG that Pillow decodes completely, of at most AVATAR_MAX_PIXELS pixels
-    (checked from the header, before decoding: decompression bombs never reach memory). The
-    format stays; everything but the pixels is dropped. Anything else is a 400 on `file`; no
-    input raises anything but ValidationError.
-    """
-    try:
-        with Image.open(io.BytesIO(content), formats=_DECODERS) as probe:
-            decoded_as = probe.format
-            width, height = probe.size
-            if width * height > _max_pixels():
-                raise _too_many_pixels()
-            probe.verify()
-        # verify() leaves the image unusable; decoding needs a fresh one.
-        with Image.open(io.BytesIO(content), formats=_DECODERS) as image:
-            if image.size != (width, height) or decoded_as not in _STORED_AS:
-                raise ValidationError({"file": [AVATAR_INVALID]})
-            image.load()
-            stored_as, content_type = _STORED_AS[decoded_as]
-            clean, (width, height) = _reencode(image, stored_as)
-    except ValidationError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_many_pixels() from None
-    except Exception as exc:  # noqa: BLE001 - a hostile file can make any decoder raise anything
-        logger.info("avatar refused: %s: %s", type(exc).__name__, exc)
-        raise ValidationError({"file": [AVATAR_INVALID]}) from None
-    return CleanImage(content=clean, content_type=content_type, width=width, height=height)
-
 
 def _bucket() -> gridfs.GridFS:
     return gridfs.GridFS(get_db(), collection=AVATAR_BUCKET)

@@ -110,6 +110,7 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
             404: Detail,
             413: OpenApiResponse(Detail, description="Larger than AVATAR_MAX_BYTES."),
             415: OpenApiResponse(Detail, description="The body is not multipart/form-data."),
+            503: OpenApiResponse(Detail, description="Too many images are being decoded at once; try again after Retry-After."),
         },
     )
     @extend_schema(

@@ -3,12 +3,14 @@ from django.contrib.auth.hashers import check_password
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts import lockout
-from accounts.documents import User, casefold_key, now
+from accounts import identity, lockout
+from accounts.documents import ROLE_ADMIN, User, casefold_key, now
+from accounts.services.admin_guard import active_admins_kept
 from accounts.services.audit import audit_record
 from accounts.services.email_verification import email_changed
 from accounts.services.passwords import WRONG_PASSWORD
-from accounts.services.registration import unique_conflict
+from accounts.services.registration import email_stored_form, unique_conflict
+from common.client_ip import UNKNOWN
 
 
 def user_update(*, user: User, actor: User, ip: str | None = None, current_password: str | None = None, **fields) -> User:
@@ -27,29 +29,33 @@ def user_update(*, user: User, actor: User, ip: str | None = None, current_passw
         # So that the last admin cannot lock everybody out of the admin endpoints by accident.
         raise PermissionDenied("Admins cannot change their own role; ask another admin.")
     old_email = user.email
-    email_changes = "email" in fields and casefold_key(fields["email"]) != user.email_key
+    new_email = email_stored_form(fields["email"]) if "email" in fields else user.email
+    email_changes = casefold_key(new_email) != user.email_key
     if email_changes and actor.id == user.id:
         if not current_password:
             raise ValidationError({"current_password": ["The current password is required to change the email."]})
         # A wrong guess here counts as a failed login, so this is no way around the lock-out.
-        lockout.login_guard_check(email_key=user.email_key, ip=ip)
+        lockout.login_guard_check(email_key=user.email_key, ip=ip or UNKNOWN)
         if not check_password(current_password, user.password):
-            lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
+            lockout.login_failure_record(email_key=user.email_key, ip=ip or UNKNOWN, user_id=user.id)
             raise ValidationError({"current_password": [WRONG_PASSWORD]})
     old_role = user.role
+    demoted = [user] if old_role == ROLE_ADMIN and fields.get("role", old_role) != ROLE_ADMIN else []
     if "username" in fields:
-        user.username = fields["username"]
-        user.username_key = casefold_key(fields["username"])
+        user.username = identity.username_normalize(fields["username"])
+        user.username_key = casefold_key(user.username)
+        user.username_skeleton = identity.username_skeleton(user.username)
     if "email" in fields:
-        user.email = fields["email"]
-        user.email_key = casefold_key(fields["email"])
+        user.email = new_email
+        user.email_key = casefold_key(new_email)
     if email_changes:
         user.email_verified = False
     if "role" in fields:
         user.role = fields["role"]
     user.updated_at = now()
     try:
-        user.save()
+        with active_admins_kept(leaving=demoted):
+            user.save()
     except NotUniqueError:
         raise unique_conflict(email_key=user.email_key, username=user.username, exclude_id=user.id) from None
     if user.role != old_role:

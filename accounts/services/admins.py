@@ -4,7 +4,9 @@ import logging
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
-from accounts.documents import ROLE_ADMIN, ROLE_USER, User, casefold_key, now
+from accounts.documents import ROLE_ADMIN, ROLE_USER, User, now
+from accounts.identity import email_keys_for_lookup
+from accounts.services.admin_guard import active_admin_filter
 from accounts.services.audit import audit_record
 from accounts.services.registration import user_register
 from common.exceptions import Conflict
@@ -14,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 def admin_create(*, username: str, email: str, password: str | None) -> tuple[User, bool]:
     """Make the user with this email an admin, or create one. Returns (user, created)."""
-    user = User.objects(email_key=casefold_key(email)).first()
+    user = User.objects(email_key__in=email_keys_for_lookup(email)).first()
     if user is not None:
         User.objects(id=user.id).update_one(set__role=ROLE_ADMIN, set__updated_at=now())
         user.reload()
@@ -31,7 +33,8 @@ def admin_bootstrap_from_env() -> User | None:
     database, create that admin (as Keycloak's first-admin variables do)."""
     if not (settings.ADMIN_USERNAME and settings.ADMIN_EMAIL and settings.ADMIN_PASSWORD):
         return None
-    if User.objects(role=ROLE_ADMIN).only("id").first() is not None:
+    # A trashed or deactivated admin is no admin: nobody could use it to sign in.
+    if User._get_collection().find_one(active_admin_filter(), {"_id": 1}) is not None:
         return None
     try:
         user = user_register(

@@ -3,6 +3,7 @@ from bson import ObjectId
 from pymongo.errors import BulkWriteError
 
 from accounts.documents import LinkedId, User, casefold_key
+from accounts.identity import username_skeleton
 
 
 def _problems(rows: list[dict]) -> list[str]:
@@ -10,18 +11,23 @@ def _problems(rows: list[dict]) -> list[str]:
     problems: list[str] = []
     seen: dict[str, int] = {}
     for row in rows:
-        for key in (f"username:{casefold_key(row['username'])}", f"email:{casefold_key(row['email'])}", f"linked_id:{row.get('linked_id')}"):
+        for key in (f"username:{username_skeleton(row['username'])}", f"email:{casefold_key(row['email'])}", f"linked_id:{row.get('linked_id')}"):
             if key.endswith(":None"):
                 continue
             if key in seen:
                 problems.append(f"line {row['line']}: {key.split(':')[0]} repeats line {seen[key]}")
             seen.setdefault(key, row["line"])
-    taken_names = set(User.objects(username_key__in=[casefold_key(r["username"]) for r in rows]).distinct("username_key"))
+    # Taken: the same key, or a look-alike (same skeleton) of a stored name.
+    keys, skeletons = [casefold_key(r["username"]) for r in rows], [username_skeleton(r["username"]) for r in rows]
+    taken = User._get_collection().find(
+        {"$or": [{"username_key": {"$in": keys}}, {"username_skeleton": {"$in": skeletons}}]}, {"username_key": 1, "username_skeleton": 1}
+    )
+    taken_names = {value for row in taken for value in (row.get("username_key"), row.get("username_skeleton")) if value}
     taken_emails = set(User.objects(email_key__in=[casefold_key(r["email"]) for r in rows]).distinct("email_key"))
     taken_links = set(LinkedId.objects(linked_id__in=[r["linked_id"] for r in rows if r.get("linked_id")]).distinct("linked_id"))
     taken_ids = set(User.objects(id__in=[r["id"] for r in rows if r.get("id")]).distinct("id"))
     for row in rows:
-        if casefold_key(row["username"]) in taken_names:
+        if casefold_key(row["username"]) in taken_names or username_skeleton(row["username"]) in taken_names:
             problems.append(f"line {row['line']}: username {row['username']!r} is taken")
         if casefold_key(row["email"]) in taken_emails:
             problems.append(f"line {row['line']}: email {row['email']!r} is taken")
@@ -49,6 +55,7 @@ def users_import(*, rows: list[dict], dry_run: bool = False) -> int:
         user = User(
             username=row["username"],
             username_key=casefold_key(row["username"]),
+            username_skeleton=username_skeleton(row["username"]),
             email=row["email"],
             email_key=casefold_key(row["email"]),
             password=row["password"],

@@ -4,7 +4,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import lockout
-from accounts.documents import User, casefold_key
+from accounts.documents import User
+from accounts.identity import email_keys_for_lookup
 from accounts.services.audit import audit_record
 from accounts.services.email_verification import login_verification_check
 from accounts.services.passwords import dummy_hash
@@ -22,9 +23,11 @@ def user_login(*, email: str, password: str, ip: str) -> tuple[User, RefreshToke
     older hasher is upgraded to the preferred one (Argon2) on success. With
     EMAIL_VERIFICATION=mandatory, an unverified account is refused (403) after the right password.
     """
-    email_key = casefold_key(email)
+    # The current key first; accounts stored before the email rules may hold the older one.
+    keys = email_keys_for_lookup(email)
+    email_key = keys[0]
     counts = lockout.login_guard_check(email_key=email_key, ip=ip)
-    user = User.objects(email_key=email_key).first()
+    user = User.objects(email_key__in=keys).first()
     if user is None:
         dummy_hash()
         ok = False

@@ -26,6 +26,7 @@ from rest_framework.exceptions import ValidationError
 
 from accounts import lockout, mail
 from accounts.documents import User, casefold_key, now
+from accounts.identity import email_keys_for_lookup
 from accounts.services import email_tokens
 from accounts.services.audit import audit_record
 from accounts.services.email_verification import INVALID_TOKEN, duration_text, link_for
@@ -52,7 +53,7 @@ def _mail_allowed(user_id) -> bool:
 
 def _password_reset_mail(*, email: str, ip: str | None) -> None:
     """The queued part: look the address up and mail a live account a token."""
-    user = User.objects(email_key=casefold_key(email)).first()
+    user = User.objects(email_key__in=email_keys_for_lookup(email)).first()  # as login finds it
     if user is None or not user.is_active or user.in_trash:
         return
     if not _mail_allowed(user.id):

@@ -7,9 +7,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 
+from accounts import lockout
 from accounts.documents import User, now
 from accounts.services import email_tokens
 from accounts.services.audit import audit_record
+from common.client_ip import UNKNOWN
 
 WRONG_PASSWORD = "The current password is not correct."
 
@@ -36,11 +38,18 @@ def dummy_hash() -> None:
     make_password(secrets.token_urlsafe(12))
 
 
-def user_password_change(*, user: User, current_password: str, new_password: str, ip: str | None = None) -> None:
+def user_password_change(*, user: User, current_password: str, new_password: str, ip: str = UNKNOWN) -> None:
     """Set a new password and revoke every token the user holds (their `ver` claim goes stale);
-    a pending password-reset token is voided too."""
+    a pending password-reset token is voided too.
+
+    A wrong `current_password` counts as a failed login of the account from this address, and
+    the lock-out applies (429): a stolen access token is no way to guess the password faster."""
+    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
     if not check_password(current_password, user.password):
+        lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
+        audit_record(action="password_change_failed", actor=user, target=user, ip=ip)
         raise ValidationError({"current_password": [WRONG_PASSWORD]})
+    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     password_validate(new_password, username=user.username, email=user.email, field="new_password")
     User.objects(id=user.id).update_one(
         set__password=make_password(new_password), inc__token_version=1, set__updated_at=now()

@@ -22,7 +22,7 @@ from bson import ObjectId
 from mongoengine import CASCADE, Document, FileField
 from mongoengine.connection import get_db
 
-from accounts.documents import DeletionRecord, User
+from accounts.documents import ROLE_ADMIN, AuditEvent, DeletionRecord, User
 
 FILE_METADATA = ("_id", "length", "contentType", "uploadDate", "md5")
 
@@ -66,6 +66,16 @@ def _files_delete(cls: type[Document], query: dict) -> Counter:
 
 
 # --- Purge: the chain delete ----------------------------------------------------------------
+def _acts_on_others_anonymise(actor_ids: list[ObjectId]) -> None:
+    """Audit events about other people outlive a deleted person who acted in them (an admin's
+    role changes, trash moves and restores): they keep the bare actor id, for accountability,
+    and lose the actor's client address and anything else personal. Events about the deleted
+    person themselves go with them (CASCADE). Only admins act on others, so only their deletes
+    pay this one extra write; it runs before the users go, so a retry after a crash redoes it."""
+    if actor_ids:
+        AuditEvent._get_collection().update_many({"actor_id": {"$in": actor_ids}}, {"$unset": {"ip": "", "user_agent": ""}})
+
+
 def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, reason: str) -> dict[str, int]:
     """Delete users and every document of theirs in every collection.
 
@@ -95,7 +105,9 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
         totals[name] += deleted
         if len(user_ids) == 1:
             per_user[user_ids[0]][name] += deleted
-    live = User.objects(id__in=user_ids).distinct("id")
+    live_rows = list(User._get_collection().find({"_id": {"$in": user_ids}}, {"_id": 1, "role": 1}))
+    live = [row["_id"] for row in live_rows]
+    _acts_on_others_anonymise([row["_id"] for row in live_rows if row.get("role") == ROLE_ADMIN])
     totals["users"] += User._get_collection().delete_many({"_id": {"$in": user_ids}}).deleted_count
     records = []
     for user_id in live:
@@ -120,8 +132,11 @@ def users_chain_delete_counts(*, user_ids: list[ObjectId]) -> dict[str, int]:
 
 
 def user_delete(*, user: User, actor: User | None, reason: str) -> dict[str, int]:
-    """The chain delete of one user (see `users_chain_delete`)."""
-    return users_chain_delete(user_ids=[user.id], actor_id=getattr(actor, "id", None), reason=reason)
+    """The chain delete of one user (see `users_chain_delete`); 409 if it is the last active admin."""
+    from accounts.services.admin_guard import active_admins_kept
+
+    with active_admins_kept(leaving=[user]):
+        return users_chain_delete(user_ids=[user.id], actor_id=getattr(actor, "id", None), reason=reason)
 
 
 # --- Export -----------------------------------------------------------------------------------

@@ -14,13 +14,12 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.serializers import PasswordField
 from accounts.services import email_verification, password_reset
 from accounts.services.email_tokens import TOKEN_MAX_LENGTH
 from accounts.views.public import PublicMixin
-from common.client_ip import client_ip
+from common.client_ip import ScopedClientThrottle, client_ip
 from common.openapi import Detail, MessageOutput, ValidationErrors
 from common.validation import validated
 
@@ -40,7 +39,7 @@ class PasswordResetConfirmInput(TokenInput):
 class EmailTokenViewSet(PublicMixin, viewsets.GenericViewSet):
     """Anyone may call these: the token from the mail, or an address, is the credential."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedClientThrottle]
     serializer_classes = {"verify": TokenInput, "password_reset": PasswordResetInput, "password_reset_confirm": PasswordResetConfirmInput}
 
     @property
@@ -80,7 +79,7 @@ class EmailResendViewSet(viewsets.GenericViewSet):
     """The signed-in caller asks for a fresh verification link (the previous one stops working)."""
 
     permission_classes = [IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedClientThrottle]
     throttle_scope = "email_resend"  # per user: DRF keys the count by the caller's id
     serializer_class = MessageOutput
 

@@ -4,13 +4,12 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.openapi import EmailNotVerifiedOutput, UsernameConflict
 from accounts.serializers import LoginInput, LoginOutput, RefreshInput, RegisterInput, RegisterOutput, TokenPairOutput
 from accounts.services import login as login_service
 from accounts.services import email_verification, tokens
-from common.client_ip import client_ip
+from common.client_ip import ScopedClientThrottle, client_ip
 from common.openapi import Detail, ValidationErrors
 from common.validation import validated
 
@@ -27,7 +26,7 @@ class PublicMixin:
 
 
 class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedClientThrottle]
 
     @property
     def throttle_scope(self) -> str:
@@ -65,7 +64,7 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
 
 class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
     serializer_class = RegisterInput
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedClientThrottle]
     throttle_scope = "register"
 
     @extend_schema(request=RegisterInput, responses={201: RegisterOutput, 400: ValidationErrors, 409: UsernameConflict, 429: Detail}, auth=[])

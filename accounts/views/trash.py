@@ -6,6 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import selectors
+from accounts.openapi import LAST_ADMIN_409
 from accounts.pagination import EnvelopePagination
 from accounts.permissions import IsAdmin
 from accounts.serializers import BulkTrashInput, BulkTrashOutput, TrashEntryOutput, UserOutput
@@ -31,7 +32,7 @@ class TrashViewSet(UserRouteMixin, viewsets.GenericViewSet):
         page = self.paginate_queryset(selectors.trash_query())
         return self.get_paginated_response(TrashEntryOutput(selectors.trash_rows(page), many=True).data)
 
-    @extend_schema(request=BulkTrashInput, responses={200: BulkTrashOutput, 400: ValidationErrors, 401: Detail, 403: Detail})
+    @extend_schema(request=BulkTrashInput, responses={200: BulkTrashOutput, 400: ValidationErrors, 401: Detail, 403: Detail, 409: LAST_ADMIN_409})
     @action(detail=False, methods=["post"], url_path="bulk_delete", url_name="bulk-delete")
     def bulk_trash(self, request):
         """Move up to 1000 accounts to the trash at once."""

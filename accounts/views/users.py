@@ -8,12 +8,15 @@ from rest_framework.response import Response
 
 from accounts import selectors
 from accounts.documents import User
+from accounts.openapi import LAST_ADMIN_409
 from accounts.pagination import EnvelopePagination
+from accounts.throttles import IdentityChangeThrottle
 from accounts.permissions import IsAdmin, IsOwnerOrAdmin
 from accounts.serializers import (
     LinkIdInput,
     LinkIdOutput,
     PasswordChangeInput,
+    OptionalReasonQuery,
     ReasonQuery,
     UserExportOutput,
     UserOutput,
@@ -46,6 +49,11 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_serializer_class(self):
         return self.serializer_classes.get(self.action, UserOutput)
 
+    def get_throttles(self):
+        if self.action == "partial_update":
+            return [IdentityChangeThrottle()]
+        return super().get_throttles()
+
     def get_permissions(self):
         if self.action in ("list", "by_linked_id"):
             return [IsAuthenticated(), IsAdmin()]
@@ -61,13 +69,13 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         return Response({"message": "ID linked successfully", "linked_id": link.linked_id})
 
     @extend_schema(
-        parameters=[OpenApiParameter("reason", str, required=False, description="Kept in the deletion record.")],
-        responses={200: MessageOutput, **ERRORS},
+        parameters=[OptionalReasonQuery],
+        responses={200: MessageOutput, 409: LAST_ADMIN_409, **ERRORS},
     )
     @action(detail=False, methods=["delete"], url_path=rf"delete_user/(?P<user_id>{USER_ID})")
     def delete_user(self, request, user_id: str):
         user = self.get_object()
-        reason = request.query_params.get("reason", "")[:500] or "delete_user"
+        reason = validated(OptionalReasonQuery, request.query_params).get("reason") or "delete_user"
         user_data.user_delete(user=user, actor=request.user, reason=reason)
         return Response({"message": "User and associated data deleted successfully"})
 
@@ -83,7 +91,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
         user = account.user_update(user=user, actor=request.user, ip=client_ip(request), **data)
         return Response(user_rendered(request, user))
 
-    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses={204: None, **ERRORS})
+    @extend_schema(parameters=[ReasonQuery], responses={204: None, 409: LAST_ADMIN_409, **ERRORS})
     def trash(self, request, user_id: str):
         """Soft delete: the account goes to the trash (restore or purge it under /trash)."""
         reason = validated(ReasonQuery, request.query_params)["reason"]
@@ -98,7 +106,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def export(self, request, user_id: str):
         return Response(user_data.user_export(user=self.get_object()))
 
-    @extend_schema(request=PasswordChangeInput, responses={204: None, **ERRORS})
+    @extend_schema(request=PasswordChangeInput, responses={204: None, 429: Detail, **ERRORS})
     @action(detail=True, methods=["post"], url_path="password")
     def password(self, request, user_id: str):
         data = validated(PasswordChangeInput, request.data)

@@ -4,17 +4,22 @@ With DEBUG off (the default), SECRET_KEY and ALLOWED_HOSTS must be set: the proc
 start otherwise, so a production deployment cannot run on a development key by accident.
 """
 from datetime import timedelta
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, env
+from config.secret_key import secret_key_from_file
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
 
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key
 if DEBUG:
-    SECRET_KEY = env("SECRET_KEY", default="insecure-development-key-only-for-debug-mode-0123456789")
+    # Never a constant: a random key made once and kept in a git-ignored file (config/secret_key.py).
+    SECRET_KEY = env("SECRET_KEY", default="") or secret_key_from_file(
+        Path(env("SECRET_KEY_FILE", default=str(BASE_DIR / ".secret_key")))
+    )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 else:
     try:
@@ -47,6 +52,8 @@ MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
     # Before anything that can answer on its own, so a preflight or an error still carries CORS.
     "corsheaders.middleware.CorsMiddleware",
+    # Before anything reads the body or the query string (config/request_guard.py).
+    "config.request_guard.CharsetGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ (Swagger UI, ReDoc, the browsable API) under gunicorn, with no web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -149,12 +156,14 @@ REST_FRAMEWORK = {
     "VIEW_DESCRIPTION_FUNCTION": "common.browsable.view_description",
     "UNAUTHENTICATED_USER": None,
     # JSON in and out; the avatar upload alone accepts multipart (API.md, "Conventions").
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.UnicodeJSONParser"],
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env("THROTTLE_LOGIN", default="20/min"),
         "register": env("THROTTLE_REGISTER", default="10/min"),
         "token": env("THROTTLE_TOKEN", default="60/min"),
+        # PATCH /users/{id} naming a username or email, per caller (accounts/throttles.py).
+        "identity_change": env("THROTTLE_IDENTITY_CHANGE", default="20/hour"),
         # Tokens from emails (verify, reset confirm), per client address: guessing is hopeless.
         "email_token": env("THROTTLE_EMAIL_TOKEN", default="10/min"),
         # Reset requests per client address, and verification resends per user.
@@ -180,13 +189,23 @@ LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=300)
 # Per client address the limit is higher: many people may share one address.
 LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
-# Behind a proxy, the number of proxies whose X-Forwarded-For entries are trusted.
-NUM_PROXIES = env.int("NUM_PROXIES", default=0)
-REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES or None
+# From all addresses together an account may fail this often before it is locked for everybody
+# (accounts/lockout.py: LOGIN_FAILURE_LIMIT counts per account and address).
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env.int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", default=100)
+# Behind a proxy, the number of proxies whose X-Forwarded-For entries are trusted; 0: none, the
+# socket's address is the client's (common/client_ip.py; our throttles use it).
+NUM_PROXIES = max(0, env.int("NUM_PROXIES", default=0))
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 # --- Avatars ----------------------------------------------------------------------------------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
-AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=25_000_000)
+# Pixels an upload may declare (a PNG is decoded at full size: 4 bytes a pixel for RGBA).
+AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=16_000_000)
+# Avatars are stored downscaled to fit this edge; JPEGs are decoded at reduced size to match.
+AVATAR_MAX_EDGE = env.int("AVATAR_MAX_EDGE", default=1024)
+# Images decoded at once per process, and how long an upload waits for its turn (then 503).
+AVATAR_MAX_CONCURRENT = env.int("AVATAR_MAX_CONCURRENT", default=2)
+AVATAR_QUEUE_SECONDS = env.float("AVATAR_QUEUE_SECONDS", default=10.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = AVATAR_MAX_BYTES + 1024 * 1024
 
 # --- Email (README, "Email") -------------------------------------------------------------------
@@ -286,9 +305,11 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "config.logging.RequestIdFilter"},
         "no_request_object": {"()": "config.logging.DropRequestObjectFilter"},
+        # Client-written text (paths, user agents, reasons, names) cannot forge a log line.
+        "escape_control": {"()": "config.logging.EscapeControlFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {"()": "config.logging.PlainFormatter", "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
@@ -299,7 +320,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_JSON else "plain",
-            "filters": ["request_id", "no_request_object"],
+            "filters": ["request_id", "no_request_object", "escape_control"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -14,7 +14,7 @@ PASSWORD_HASHERS = [
     "accounts.hashers.LegacyBcryptPasswordHasher",
 ]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
-    scope: "1000/min" for scope in ("login", "register", "token", "email_token", "password_reset", "email_resend")
+    scope: "1000/min" for scope in ("login", "register", "token", "identity_change", "email_token", "password_reset", "email_resend")
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ADMIN_USERNAME = ADMIN_EMAIL = ADMIN_PASSWORD = ""

@@ -48,7 +48,7 @@ def test_verify_marks_the_address_verified_once(api, client_for):
     assert again.status_code == 400 and again.json() == INVALID
 
 
-@pytest.mark.parametrize("body", ['{}', '{"token": ""}', '{"token": "%s"}' % ("x" * 129), '{"token": 12}', '{"token": ["a"]}', '{"token": "nope"}', '{"token": "\\ud800"}'])
+@pytest.mark.parametrize("body", ['{}', '{"token": ""}', '{"token": "%s"}' % ("x" * 129), '{"token": 12}', '{"token": ["a"]}', '{"token": "nope"}'])
 def test_bad_tokens_are_400_on_the_token(api, body):
     r = api.post("/auth/email/verify", body, content_type="application/json")
     assert r.status_code == 400 and "token" in r.json()

@@ -25,9 +25,10 @@ class Command(ServiceCommand):
         if no_input:
             password = settings.ADMIN_PASSWORD or None
         else:
-            from accounts.documents import User, casefold_key
+            from accounts.documents import User
+            from accounts.identity import email_keys_for_lookup
 
-            if not User.objects(email_key=casefold_key(email)).only("id").first():
+            if not User.objects(email_key__in=email_keys_for_lookup(email)).only("id").first():
                 if not sys.stdin or not sys.stdin.isatty():
                     raise CommandError(
                         "No terminal to ask for the password on: set ADMIN_PASSWORD and add --no-input."

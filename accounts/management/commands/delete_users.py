@@ -19,7 +19,9 @@ from tqdm import tqdm
 
 from accounts.documents import TrashEntry, User, now
 from accounts.management.errors import ServiceCommand, plural
+from accounts.services.admin_guard import active_admins_kept_by_id
 from accounts.services.user_data import users_chain_delete, users_chain_delete_counts
+from common.exceptions import Conflict
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -150,9 +152,13 @@ class Command(ServiceCommand):
                 if dry_run:
                     totals.update(users_chain_delete_counts(user_ids=batch))
                 else:
-                    totals.update(users_chain_delete(user_ids=batch, actor_id=None, reason=options["reason"] or "manage.py delete_users"))
+                    with active_admins_kept_by_id(user_ids=batch):
+                        totals.update(users_chain_delete(user_ids=batch, actor_id=None, reason=options["reason"] or "manage.py delete_users"))
                 done += len(batch)
                 bar.update(len(batch))
+        except Conflict as exc:
+            bar.close()
+            raise CommandError(f"Stopped after {plural(done, 'user')}: {exc.detail}") from exc
         except KeyboardInterrupt:
             bar.close()
             self.stderr.write(f"Interrupted after {plural(done, 'user')}. Every finished batch is complete; run the same command again to go on.")
