@@ -5,6 +5,7 @@ settings and hashers and the in-memory store, as bench/run.py starts the server.
 
     python bench/profile_join.py                       # join, /users/me and login
     python bench/profile_join.py --op join -n 2000 --html bench/results/join.html
+    BENCH_MONGODB_URI=mongodb://127.0.0.1:27017/bench_profile python bench/profile_join.py --op join
 
 For each operation it prints the share of time per layer (our code, Django, DRF, MongoEngine,
 mongomock, JWT, ...) and the functions with the most time of their own, then pyinstrument's
@@ -23,7 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
 os.environ["DEBUG"] = "true"
+# The in-memory store, or a real server (SecantusDB, MongoDB) when BENCH_MONGODB_URI names one.
 os.environ.pop("MONGODB_URI", None)
+if os.environ.get("BENCH_MONGODB_URI"):
+    os.environ["MONGODB_URI"] = os.environ["BENCH_MONGODB_URI"]
 os.environ.setdefault("THROTTLE_LOGIN", "1000000/s")
 os.environ.setdefault("THROTTLE_REGISTER", "1000000/s")
 
@@ -33,6 +37,7 @@ except ImportError:
     sys.exit("pyinstrument is needed: pip install pyinstrument")
 
 PASSWORD = "Bench-passphrase-42"
+RUN = time.strftime("%H%M%S")  # fresh names each run, on a database that outlives it
 
 # The layer a frame belongs to, by the first matching piece of its file path.
 LAYERS = [
@@ -115,10 +120,10 @@ def seed(call: WSGI, count: int) -> list[dict]:
     """Users as bench/run.py seeds them, through the API: register, login, link_id, add_details."""
     users = []
     for n in range(count):
-        email = f"prof-{n}@example.com"
-        uid = call.expect(201, "POST", "/users/register", {"username": f"prof {n}", "email": email, "password": PASSWORD})["user_id"]
+        email = f"prof-{RUN}-{n}@example.com"
+        uid = call.expect(201, "POST", "/users/register", {"username": f"prof {RUN} {n}", "email": email, "password": PASSWORD})["user_id"]
         token = call.expect(200, "POST", "/login", {"email": email, "password": PASSWORD})["access"]
-        call.expect(200, "POST", "/users/link_id", {"user_id": uid, "linked_id": f"prof-ext-{n}"}, token)
+        call.expect(200, "POST", "/users/link_id", {"user_id": uid, "linked_id": f"prof-ext-{RUN}-{n}"}, token)
         call.expect(200, "POST", "/users/add_details", {"user_id": uid, "address": f"{n} Seed Road", "phone": "+15550000000"}, token)
         users.append({"id": uid, "email": email, "token": token})
     return users

@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn, and runserver)."""
+"""WSGI entry point (granian in production, and runserver)."""
 import os
 
 from django.core.wsgi import get_wsgi_application

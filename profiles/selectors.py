@@ -13,23 +13,34 @@ NO_AVATAR = "This user has no avatar."
 USER_FIELDS = {"username": 1, "email": 1, "role": 1, "email_verified": 1, "created_at": 1, "in_trash": 1}
 
 
+def join_lookups() -> list[dict]:
+    """The `$lookup` stages of the join: the user's linked ids and details."""
+    return [
+        {"$lookup": {"from": LinkedId._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "links"}},
+        {"$lookup": {"from": Details._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "details"}},
+    ]
+
+
 def user_with_details(*, user_id: str, caller: User) -> dict:
-    """The user joined with their linked ids and details: one aggregation, one round trip.
+    """The user joined with their linked ids and details: one aggregation, one round trip, or
+    none when the caller reads themselves and authentication has already run these lookups
+    with the caller's document (`ProfileViewSet.caller_lookups`).
 
     `linked_id` is the most recently linked id (None if none), `linked_ids` all of them, oldest
     first. A trashed account is a 404 to everybody but admins."""
     if not ObjectId.is_valid(user_id):
         raise NotFound(NO_USER)
-    pipeline = [
-        {"$match": {"_id": ObjectId(user_id)}},
-        {"$project": USER_FIELDS},
-        {"$lookup": {"from": LinkedId._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "links"}},
-        {"$lookup": {"from": Details._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "details"}},
-    ]
-    rows = list(User._get_collection().aggregate(pipeline))
-    if not rows or not user_visible(in_trash=bool(rows[0].get("in_trash")), caller=caller):
-        raise NotFound(NO_USER)
-    row = rows[0]
+    prefetched = getattr(caller, "prefetched", None)
+    if prefetched is not None and caller.id == ObjectId(user_id):
+        son = prefetched["_son"]  # authentication refused the caller if trashed or inactive
+        row = {key: son[key] for key in ("_id", *USER_FIELDS) if key in son}
+        row["links"], row["details"] = prefetched["links"], prefetched["details"]
+    else:
+        pipeline = [{"$match": {"_id": ObjectId(user_id)}}, {"$project": USER_FIELDS}, *join_lookups()]
+        rows = list(User._get_collection().aggregate(pipeline))
+        if not rows or not user_visible(in_trash=bool(rows[0].get("in_trash")), caller=caller):
+            raise NotFound(NO_USER)
+        row = rows[0]
     row.setdefault("email_verified", True)  # stored before verification existed: verified
     links = sorted(row.pop("links"), key=lambda link: (link["created_at"], link["_id"]))
     row["linked_ids"] = [link["linked_id"] for link in links]

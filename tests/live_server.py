@@ -1,6 +1,6 @@
-"""The service under gunicorn on a free port, for tests that need a real server (the generated
-client's test, the browser's): DEBUG, one worker on the in-memory database, the first admin from
-ADMIN_*, its log kept in a file."""
+"""The service under granian (the production server) on a free port, for tests that need a real
+server (the generated client's test, the browser's): DEBUG, one worker on the in-memory database,
+the first admin from ADMIN_*, its log kept in a file."""
 import contextlib
 import os
 import socket
@@ -28,8 +28,8 @@ def running_service(log_path: Path, **settings: str):
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TEST_MONGODB_URI")}
     env.update(DEBUG="true", MONGODB_URI="", LOG_LEVEL="INFO")  # in memory: one worker, so one database
     env.update(settings)
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "1", "--worker-class", "gthread", "--threads", "8", "--no-control-socket"]
+    command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", "1", "--blocking-threads", "8", "--no-ws", "config.wsgi:application"]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -26,8 +26,10 @@ CASES = [
     ("logout", None, "post", "/auth/logout", "REFRESH", 3),
     ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 2),
     ("add_details", "user", "post", "/users/add_details", {"user_id": "{id}", "phone": "+15551234567"}, 2),
-    ("user_with_details", "user", "get", "/users/user_with_details/{id}", None, 2),
-    ("me", "user", "get", "/users/me", None, 2),
+    # One: authentication reads the caller together with the join's lookups (issue 16).
+    ("user_with_details", "user", "get", "/users/user_with_details/{id}", None, 1),
+    ("user_with_details (admin)", "admin", "get", "/users/user_with_details/{id}", None, 2),
+    ("me", "user", "get", "/users/me", None, 1),
     ("get user", "user", "get", "/users/{id}", None, 2),
     ("patch user", "user", "patch", "/users/{id}", {"username": "alice two"}, 3),
     # 5: the lock-out's counters are read first (a wrong current password counts as a failed login),

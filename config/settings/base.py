@@ -55,7 +55,7 @@ MIDDLEWARE = [
     # Before anything reads the body or the query string (config/request_guard.py).
     "config.request_guard.CharsetGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Serves /static/ (Swagger UI, ReDoc, the browsable API) under gunicorn, with no web server.
+    # Serves /static/ (Swagger UI, ReDoc, the browsable API) under granian, with no web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Only Django views (the browser login page) rely on it: DRF's views are csrf_exempt, and

@@ -1,4 +1,5 @@
 """POST /auth/refresh (rotation), POST /auth/logout, and revocation at once."""
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -82,9 +83,12 @@ def test_logout_revokes_the_refresh_token(api, user):
 )
 def test_tokens_fail_at_once_when_the_user_goes(api, user, admin, what_happens):
     tokens = login_tokens(api, user.email)
-    what_happens(user, admin)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    join = f"/users/user_with_details/{user.id}"  # the caller is read with the join's lookups
+    assert api.get(join).status_code == 200
+    what_happens(user, admin)
     assert api.get("/users/me").status_code == 401
+    assert api.get(join).status_code == 401
     assert api.post("/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
 
 
@@ -116,3 +120,16 @@ def test_token_naming_a_malformed_or_missing_user_is_401(api, user):
         token = token_pair_for(user).access_token
         token["user_id"] = user_id
         assert api.get("/users/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_an_access_token_verified_before_is_refused_once_it_expires(api, user):
+    # Authentication remembers tokens it has verified (accounts.authentication._checked_token);
+    # expiry must still be checked on every use.
+    token = token_pair_for(user).access_token
+    token.set_exp(lifetime=timedelta(seconds=1))
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/users/me").status_code == 200
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.05)
+    r = api.get("/users/me")
+    assert r.status_code == 401, r.content
+    assert r.json()["code"] == "token_not_valid"

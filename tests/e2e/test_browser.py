@@ -1,5 +1,6 @@
 """End to end, in a real browser: Debian's headless Chromium driven by Playwright, against the
-service under gunicorn (DEBUG, in-memory database, first admin from ADMIN_*), started here.
+service under granian (the production server; DEBUG, in-memory database, first admin from ADMIN_*),
+started here.
 
 1. Swagger UI: a person opens /api/docs/, calls POST /login, authorizes with the access token
    and calls GET /users/me.
@@ -71,7 +72,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(playwright_api):
-    """The service under gunicorn on a free port; yields its base URL; the log is kept."""
+    """The service under granian on a free port; yields its base URL; the log is kept."""
     SCREENSHOTS.mkdir(exist_ok=True)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TEST_MONGODB_URI")}
@@ -85,8 +86,8 @@ def server(playwright_api):
         ADMIN_PASSWORD=ADMIN["password"],
     )
     log_path = SCREENSHOTS / "server.log"
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "1", "--worker-class", "gthread", "--threads", "8", "--no-control-socket"]
+    command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", "1", "--blocking-threads", "8", "--no-ws", "config.wsgi:application"]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -137,3 +137,22 @@ def test_no_password_or_hash_in_the_join(client_for, user):
     profile_services.details_upsert(user=user, address="1 Main St")
     r = join(client_for(user), user.id)
     assert_no_password_material(r, extra=(PASSWORD, user.password))
+
+
+@pytest.mark.parametrize("path", ["/users/user_with_details/{id}", "/users/me"])
+def test_read_with_authentication_the_join_is_the_same_bytes_as_an_admins_read(client_for, user, admin, path):
+    # The caller's own join comes with authentication's round trip; an admin's read of the same
+    # user runs the join on its own. Both must render the very same response.
+    linked_id_add(user=user, linked_id="crm:1")
+    profile_services.details_upsert(user=user, address="1 Main St", phone="+15551234567", preferences={"n": 1.5, "s": "x\u2028y"})
+    own = client_for(user).get(path.format(id=user.id))
+    by_admin = client_for(admin).get(f"/users/user_with_details/{user.id}")
+    assert own.status_code == by_admin.status_code == 200, (own.content, by_admin.content)
+    assert own.content == by_admin.content
+
+
+def test_an_admin_reading_another_user_gets_that_user_not_themselves(client_for, user, admin):
+    linked_id_add(user=admin, linked_id="admin-own")
+    body = client_for(admin).get(f"/users/user_with_details/{user.id}").json()
+    assert body["user"]["_id"] == str(user.id)
+    assert body["user"]["linked_ids"] == []
