@@ -60,6 +60,12 @@ def unchecked_curls(blocks: list[tuple[int, str]]) -> list[str]:
     return problems
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def port_free(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
@@ -87,6 +93,9 @@ def main() -> int:
             (scratch / name.decode()).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, scratch / name.decode())
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "MONGODB_URI", "TEST_MONGODB_URI", "DEBUG")}
+    # The embedded database, as a newcomer gets it (its data in the scratch copy's .data/), on a
+    # free port so that no other server on this machine is in the way.
+    env["EMBEDDED_MONGODB_PORT"] = str(free_port())
     log = scratch / "server.log"
 
     start, first = blocks[0]
@@ -121,6 +130,10 @@ def main() -> int:
         return result.returncode
     finally:
         _stop(server)
+        # The service started the embedded database detached (it outlives the service): stop it.
+        python = scratch / ".venv" / "bin" / "python"
+        if python.exists():
+            subprocess.run([str(python), "manage.py", "embedded_db", "stop"], cwd=scratch, env={**env, "DEBUG": "true"}, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -58,6 +58,8 @@ class User(Document):
     in_trash = BooleanField(default=False)
     # Part of every token; raising it revokes every token the user holds at once.
     token_version = IntField(default=0)
+    # Set by the chain delete before it deletes anything (accounts/services/dependents.py).
+    deleting = BooleanField(default=False)
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
 

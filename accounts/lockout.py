@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from rest_framework.exceptions import Throttled
 
 from accounts.documents import LoginFailure
+from accounts.services.dependents import owner_remains
 
 TOO_MANY = "Too many failed login attempts. Try again later."
 
@@ -91,6 +92,9 @@ def login_failure_record(*, email_key: str, ip: str, user_id=None) -> None:
     account_key, address, ip_key = _keys(email_key, ip)
     _count(account_key, {"count": 1, f"by_address.{address}": 1}, {"user": user_id})
     _count(ip_key, {"count": 1}, {})
+    if user_id is not None and not owner_remains(user_id=user_id):
+        # The account is being chain-deleted: its counter must not outlive it (no orphan).
+        LoginFailure._get_collection().delete_one({"key": account_key, "user": user_id})
 
 
 def login_failures_clear(*, email_key: str, ip: str, counts: dict) -> None:

@@ -1,10 +1,12 @@
 """The listing envelope of API.md: `{"total", "page", "per_page", "has_next", "has_previous", "data"}`.
 
-DRF's PageNumberPagination over Django's Paginator (which works on any sliceable with a
-`count()`, as a MongoEngine QuerySet is). Unlike DRF's default, out-of-range parameters are a
-400 rather than silently clamped, and a page past the end is an empty page, not a 404.
+DRF's PageNumberPagination with the counting done by the database: one `count_documents` for
+`total`, then one query that reads the page alone (skip and limit on the server). Not Django's
+Paginator: given a MongoEngine QuerySet (whose `count()` takes an argument) it falls back to
+`len(queryset)`, which loads every matching document to count them. A page past the end costs
+the count only. Unlike DRF's default, out-of-range parameters are a 400 rather than silently
+clamped, and a page past the end is an empty page, not a 404.
 """
-from django.core.paginator import EmptyPage, Paginator
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -23,15 +25,14 @@ class EnvelopePagination(PageNumberPagination):
         params.is_valid(raise_exception=True)
         self.page_number = params.validated_data["page"]
         self.per_page = params.validated_data["per_page"]
-        paginator = Paginator(queryset, self.per_page)
-        self.total = paginator.count
-        try:
-            page = paginator.page(self.page_number)
-        except EmptyPage:
-            self.has_next, self.has_previous = False, self.page_number > 1 and self.total > 0
-            return []
-        self.has_next, self.has_previous = page.has_next(), page.has_previous()
-        return list(page.object_list)
+        # count_documents with the QuerySet's own filter, never QuerySet.count(): without a filter
+        # that asks for the collection's estimated count, which MongoDB may get wrong.
+        self.total = queryset._collection.count_documents(queryset._query)
+        offset = (self.page_number - 1) * self.per_page
+        page = list(queryset.skip(offset).limit(self.per_page)) if offset < self.total else []
+        self.has_next = offset + len(page) < self.total
+        self.has_previous = self.page_number > 1 and self.total > 0
+        return page
 
     def get_paginated_response(self, data):
         return Response(

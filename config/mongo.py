@@ -1,116 +1,114 @@
-"""The MongoDB connection: a real server when MONGODB_URI is set, otherwise an in-memory one."""
+"""The MongoDB connection: MONGODB_URI when set, otherwise the embedded SecantusDB server.
+
+`connect()` only registers the connection (no network I/O), so commands that never touch the
+database (check, spectacular, collectstatic in the Docker build) start nothing and need nothing.
+The first query opens it; on the embedded default, that first use starts the embedded server if
+none is running (config/embedded_mongodb.py). The service's start-up (config/wsgi.py) calls
+`startup()`, which does that at once and says which database is used and where its data lives.
+
+The test settings name an in-process client class instead (mongomock), so the test suite never
+starts a server unless TEST_MONGODB_URI points at one.
+"""
 import logging
-from datetime import datetime
 
 import mongoengine
+import pymongo
 from django.conf import settings
+from django.utils.module_loading import import_string
+from mongoengine.connection import DEFAULT_CONNECTION_NAME
+from pymongo.errors import ConnectionFailure
+from pymongo.uri_parser import parse_uri
+
+from config.embedded_mongodb import EmbeddedDatabaseError, EmbeddedServer
 
 logger = logging.getLogger(__name__)
 
-IN_MEMORY_WARNING = (
-    "\n" + "!" * 78 + "\n"
-    "!! MONGODB_URI is not set: using an IN-MEMORY database (mongomock).\n"
-    "!! Everything stored is LOST when this process ends, and no other process can see it.\n"
-    "!! Set MONGODB_URI (see README) to keep data.\n" + "!" * 78
-)
+
+class EmbeddedMongoClient(pymongo.MongoClient):
+    """A MongoClient that makes sure the embedded server runs before connecting to it."""
+
+    def __init__(self, *args, **kwargs):
+        server = EmbeddedServer.from_settings()
+        pid, started = server.ensure_running()
+        if started:
+            logger.warning("Started the embedded database (SecantusDB, pid %s) on %s, data in %s.", pid, server.uri, server.data_dir)
+        super().__init__(*args, **kwargs)
 
 
-def connect() -> None:
-    """Open the default connection once per process; safe to call again."""
+def connect(*, event_listeners: tuple = ()) -> None:
+    """Register the default connection (again: safe to call twice). No network I/O happens here.
+    `event_listeners`: pymongo monitoring listeners (the tests count round trips with one)."""
     mongoengine.disconnect()
-    if settings.MONGODB_URI:
-        mongoengine.connect(
+    common = {"uuidRepresentation": "standard", "tz_aware": True}
+    if settings.MONGODB_CLIENT_CLASS:
+        mongoengine.register_connection(
+            DEFAULT_CONNECTION_NAME,
             db=settings.MONGODB_DB,
-            host=settings.MONGODB_URI,
-            uuidRepresentation="standard",
-            tz_aware=True,
-            serverSelectionTimeoutMS=5000,
-            **settings.MONGODB_CLIENT_OPTIONS,
+            host="mongodb://localhost",
+            mongo_client_class=import_string(settings.MONGODB_CLIENT_CLASS),
+            **common,
         )
         return
-    import mongomock
-    import mongomock.gridfs
-
-    mongomock.gridfs.enable_gridfs_integration()
-    _aggregate_match_first()
-    _find_by_id_direct()
-    mongoengine.connect(
-        settings.MONGODB_DB,
-        host="mongodb://localhost",
-        mongo_client_class=mongomock.MongoClient,
-        uuidRepresentation="standard",
-        tz_aware=True,
+    options = {**common, "serverSelectionTimeoutMS": 5000, "event_listeners": list(event_listeners)}
+    if settings.MONGODB_URI:
+        mongoengine.register_connection(DEFAULT_CONNECTION_NAME, db=settings.MONGODB_DB, host=settings.MONGODB_URI, **options)
+        return
+    mongoengine.register_connection(
+        DEFAULT_CONNECTION_NAME,
+        db=settings.MONGODB_DB,
+        host=EmbeddedServer.from_settings().uri,
+        mongo_client_class=EmbeddedMongoClient,
+        **options,
     )
-    logger.warning(IN_MEMORY_WARNING)
 
 
-def _has_datetime(value) -> bool:
-    if isinstance(value, dict):
-        return any(_has_datetime(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_has_datetime(v) for v in value)
-    return isinstance(value, datetime)
+def is_embedded() -> bool:
+    return not settings.MONGODB_URI and not settings.MONGODB_CLIENT_CLASS
 
 
-def _aggregate_match_first() -> None:
-    """Make the in-memory store's aggregate() start from a leading $match's documents.
-
-    mongomock's aggregate() deep-copies every document of the collection before the first stage
-    runs, so the user-with-details join (`$match` on one `_id`, then `$lookup`s) cost as much as
-    reading all users. Here a leading `$match` first selects its documents with find() (the same
-    filter code, the same copies), and then the whole pipeline, that `$match` included, runs on
-    them: the result is the same, the work is that of the matched documents. A filter holding a
-    datetime is left alone (mongomock adjusts time zones in `$match` but not in find()).
-    Only the in-memory store is touched; a real MongoDB never sees this. Idempotent.
-    """
-    import mongomock.aggregate
-    from mongomock.collection import Collection
-
-    if getattr(Collection.aggregate, "match_first", False):
-        return
-    original = Collection.aggregate
-
-    def aggregate(self, pipeline, session=None, **kwargs):
-        pipeline = list(pipeline)
-        first = pipeline[0] if pipeline else None
-        if session is None and isinstance(first, dict) and list(first) == ["$match"] and not _has_datetime(first["$match"]):
-            return mongomock.aggregate.process_pipeline(list(self.find(first["$match"])), self.database, pipeline, None)
-        return original(self, pipeline, session=session, **kwargs)
-
-    aggregate.match_first = True
-    aggregate.__wrapped__ = original
-    Collection.aggregate = aggregate
+def describe() -> str:
+    """Which database this process uses, in one line, never with a password."""
+    db = mongoengine.get_db().name
+    if settings.MONGODB_CLIENT_CLASS:
+        return f"in-process {settings.MONGODB_CLIENT_CLASS}, database {db!r} (tests only)"
+    if settings.MONGODB_URI:
+        hosts = ",".join(f"{h}:{p}" for h, p in parse_uri(settings.MONGODB_URI)["nodelist"]) or "(DNS seed list)"
+        return f"MongoDB at {hosts} (MONGODB_URI), database {db!r}"
+    server = EmbeddedServer.from_settings()
+    return (
+        f"embedded SecantusDB at {server.uri}, database {db!r}, data in {server.data_dir} "
+        "(kept across restarts; stop: `python manage.py embedded_db stop`, wipe: `python manage.py embedded_db wipe`)"
+    )
 
 
-def _find_by_id_direct() -> None:
-    """Make the in-memory store find a document by its `_id` without scanning the collection.
+def startup() -> None:
+    """At service start-up: on the embedded default, start the server unless it runs, and check
+    it answers; then say which database is used. Raises EmbeddedDatabaseError (one line saying
+    what to do). A MONGODB_URI server is not waited for: /health reports it until it answers."""
+    if is_embedded():
+        try:
+            mongoengine.get_db().command("ping")
+        except ConnectionFailure as exc:
+            raise EmbeddedDatabaseError(
+                f"The embedded database at {EmbeddedServer.from_settings().uri} does not answer ({type(exc).__name__}): "
+                "run `python manage.py embedded_db stop` and start again, or set MONGODB_URI."
+            ) from None
+    logger.warning("Database: %s", describe())
 
-    mongomock tests every document of a collection against every filter, so loading the caller
-    of each request (`{"_id": ...}`) cost more the more users there were. Its store is keyed by
-    `_id`: a filter that is exactly one ObjectId `_id` now reads that key (the store's own lookup,
-    which drops expired TTL documents as a scan would) and still tests the filter on it. Every
-    other filter scans as before. Used by find, update and delete alike. Idempotent.
-    """
-    from bson import ObjectId
-    from mongomock.collection import Collection
-    from mongomock.filtering import filter_applies
 
-    if getattr(Collection._iter_documents, "by_id", False):
-        return
-    original = Collection._iter_documents
-
-    def _iter_documents(self, filter):
-        if type(filter) is dict and len(filter) == 1 and type(filter.get("_id")) is ObjectId:
-            try:
-                document = self._store[filter["_id"]]
-            except KeyError:
-                return iter(())
-            return iter([document] if filter_applies(filter, document) else [])
-        return original(self, filter)
-
-    _iter_documents.by_id = True
-    _iter_documents.__wrapped__ = original
-    Collection._iter_documents = _iter_documents
+def problem(exc: BaseException) -> str | None:
+    """The one-line explanation when `exc` (or what caused it) means the database cannot be
+    started or reached; None for any other error. mongoengine wraps client errors in its own
+    ConnectionFailure, so the chain of causes is searched."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, EmbeddedDatabaseError):
+            return str(seen)
+        if isinstance(seen, ConnectionFailure):
+            where = "the embedded database" if is_embedded() else "the MongoDB server of MONGODB_URI"
+            return f"Cannot reach {where} ({type(seen).__name__}): start it, or check MONGODB_URI."
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def ping() -> bool:

@@ -1,14 +1,37 @@
 """What a server process does once, after Django is set up (config/wsgi.py, config/asgi.py)."""
 import gc
+import os
+import sys
+
+# gunicorn's "App failed to load": its master stops instead of respawning workers. Not 3, which
+# Django's autoreloader (runserver) takes as "restart me".
+DATABASE_UNAVAILABLE_EXIT = 4
 
 
 def process_ready() -> None:
-    """Create the first admin from ADMIN_* if asked (accounts.services.admins), then freeze what
-    is loaded by now (Django, the apps, URL patterns) out of the garbage collector's way: it
-    lives as long as the process, and otherwise every full collection walks ~90,000 objects and
-    pauses every request in flight for tens of milliseconds."""
-    from accounts.services.admins import admin_bootstrap_from_env  # needs the apps loaded
+    """Make the database ready and say which it is (config/mongo.py `startup`: on the embedded
+    default, start it unless it runs), create the first admin from ADMIN_* if asked
+    (accounts.services.admins), then freeze what is loaded by now (Django, the apps, URL
+    patterns) out of the garbage collector's way: it lives as long as the process, and otherwise
+    every full collection walks ~90,000 objects and pauses every request in flight for tens of
+    milliseconds.
 
-    admin_bootstrap_from_env()
+    When the database cannot be started or reached, one line says what to do and the process
+    exits with DATABASE_UNAVAILABLE_EXIT, without a traceback."""
+    from accounts.services.admins import admin_bootstrap_from_env  # needs the apps loaded
+    from config import mongo
+
+    try:
+        mongo.startup()
+        admin_bootstrap_from_env()
+    except Exception as exc:  # noqa: BLE001 - only a database problem is turned into one line
+        line = mongo.problem(exc)
+        if line is None:
+            raise
+        sys.stderr.write(f"{line}\n")
+        sys.stderr.flush()
+        # os._exit: under runserver's autoreloader this runs in a thread, where SystemExit would
+        # only end that thread and leave a process serving nothing.
+        os._exit(DATABASE_UNAVAILABLE_EXIT)
     gc.collect()
     gc.freeze()

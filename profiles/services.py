@@ -13,6 +13,7 @@ from rest_framework.exceptions import APIException, NotFound
 
 from accounts.documents import User, now
 from accounts.selectors import NO_USER
+from accounts.services.dependents import owner_remains
 from profiles.avatar_image import avatar_image_clean
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
@@ -21,7 +22,8 @@ def details_upsert(*, user: User, **fields) -> None:
     """Create the user's details or update the fields given; the others are kept.
 
     One atomic upsert keyed on the user (a unique index), so concurrent first writes for one
-    user leave one document."""
+    user leave one document. 404 when the user is being chain-deleted meanwhile; the document is
+    then removed again, so no orphan is left (accounts/services/dependents.py)."""
     stamp = now()
     update = {"$set": {**fields, "updated_at": stamp}, "$setOnInsert": {"created_at": stamp}}
     if "preferences" not in fields:
@@ -32,6 +34,9 @@ def details_upsert(*, user: User, **fields) -> None:
     except DuplicateKeyError:
         # Two first upserts raced; the document exists now, so this one updates it.
         collection.update_one({"user": user.id}, update, upsert=True)
+    if not owner_remains(user_id=user.id):
+        collection.delete_one({"user": user.id})
+        raise NotFound(NO_USER)
 
 
 # --- Avatars ----------------------------------------------------------------------------------
@@ -82,7 +87,9 @@ def _has_avatar_sync(*, user_id: ObjectId) -> bool:
     """Set `User.has_avatar` from whether an Avatar exists (the Avatar is the truth; the flag
     only drives `avatar_url`). False when the user no longer exists."""
     exists = Avatar._get_collection().count_documents({"user": user_id}, limit=1) > 0
-    return User._get_collection().update_one({"_id": user_id}, {"$set": {"has_avatar": exists}}).matched_count > 0
+    # A user whose chain delete has begun counts as gone (accounts/services/dependents.py).
+    update = User._get_collection().update_one({"_id": user_id, "deleting": {"$ne": True}}, {"$set": {"has_avatar": exists}})
+    return update.matched_count > 0
 
 
 def avatar_replace(*, user: User, upload: IO[bytes]) -> Avatar:
@@ -94,9 +101,9 @@ def avatar_replace(*, user: User, upload: IO[bytes]) -> Avatar:
     the previous file is deleted. The record is switched to the new file in one atomic upsert
     (the unique index on `user` decides between concurrent uploads), so a reader sees the old
     avatar or the new one, never none. A crash between the steps leaves at worst an unreferenced
-    file, which `check_integrity --fix` removes. 404 if the user turns out to be gone once the
-    record is written, and what was written is removed again; a chain delete that overlaps the
-    write more narrowly can leave an orphan, which the same check removes.
+    file, which `check_integrity --fix` removes. 404 if the user turns out to be gone, or being
+    chain-deleted, once the record is written, and what was written is removed again: a racing
+    chain delete leaves no orphan (the protocol of accounts/services/dependents.py).
     """
     clean = avatar_image_clean(content=_upload_read(upload))
     bucket = _bucket()

@@ -1,8 +1,11 @@
 """The service under granian (the production server) on a free port, for tests that need a real
-server (the generated client's test, the browser's): DEBUG, one worker on the in-memory database,
-the first admin from ADMIN_*, its log kept in a file."""
+server (the generated client's test, the browser's): DEBUG, the embedded database of this run
+alone (a free port and a temporary folder, stopped and wiped afterwards), the first admin from
+ADMIN_*, its log kept in a file."""
 import contextlib
 import os
+import shutil
+import tempfile
 import socket
 import subprocess
 import sys
@@ -26,7 +29,8 @@ def running_service(log_path: Path, **settings: str):
     """Yields the base URL of a fresh service; `settings` are extra environment variables."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TEST_MONGODB_URI")}
-    env.update(DEBUG="true", MONGODB_URI="", LOG_LEVEL="INFO")  # in memory: one worker, so one database
+    db_dir = Path(tempfile.mkdtemp(prefix="live-db-"))
+    env.update(DEBUG="true", MONGODB_URI="", LOG_LEVEL="INFO", EMBEDDED_MONGODB_PORT=str(free_port()), EMBEDDED_MONGODB_DIR=str(db_dir / "mongodb"))
     env.update(settings)
     command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", "1", "--blocking-threads", "8", "--no-ws", "config.wsgi:application"]
@@ -55,3 +59,6 @@ def running_service(log_path: Path, **settings: str):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        # The service started the embedded server detached (it outlives the service): wipe it.
+        subprocess.run([sys.executable, "manage.py", "embedded_db", "wipe", "--yes"], cwd=ROOT, env=env, check=False, capture_output=True)
+        shutil.rmtree(db_dir, ignore_errors=True)

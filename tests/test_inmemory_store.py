@@ -1,4 +1,4 @@
-"""The in-memory store's shortcuts (config/mongo.py) answer exactly as mongomock's own code: aggregate()
+"""The in-memory store's shortcuts (tests/mongomock_store.py) answer exactly as mongomock's own code: aggregate()
 with a leading $match, and find by _id. Checked on the pipelines the service runs and on edge cases."""
 import inspect
 from datetime import datetime, timezone
@@ -66,7 +66,7 @@ def test_the_join_selector_is_unchanged(make_user, client_for):
     assert body["details"]["address"] == "1 Main St"
 
 
-# --- find by _id (config/mongo.py reads the store's key instead of scanning) ---------------------
+# --- find by _id (tests/mongomock_store.py reads the store's key instead of scanning) ---------------------
 def test_find_by_id_is_installed():
     assert getattr(Collection._iter_documents, "by_id", False)
 

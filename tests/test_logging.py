@@ -180,3 +180,23 @@ def test_runserver_adds_no_second_line(capsys, status, level):
             server.addHandler(handler)
     captured = capsys.readouterr()
     assert "GET /x" not in captured.err + captured.out
+
+
+def test_pymongo_loggers_stay_at_info_whatever_log_level_says():
+    """pymongo logs every command and reply at DEBUG (hashes and tokens included)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django, logging; django.setup(); "
+        "print(logging.getLogger().getEffectiveLevel(), "
+        "*(logging.getLogger(n).getEffectiveLevel() for n in ('pymongo', 'pymongo.command', 'pymongo.connection')))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "TEST_MONGODB_URI")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.base", DEBUG="true", LOG_LEVEL="DEBUG")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    root, *driver = map(int, done.stdout.split())
+    assert root == 10 and driver == [20, 20, 20]

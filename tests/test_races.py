@@ -74,3 +74,93 @@ def test_parallel_detail_upserts_leave_one_document_with_every_field(user):
     assert Details.objects(user=user.id).count() == 1
     details = Details.objects.get(user=user.id)
     assert (details.address, details.phone, details.preferences) == ("a street", "+15550001111", {"k": 1})
+
+
+# --- A write hanging data off a user, racing the chain delete of that user ---------------------
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "teal").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _dependent_write(kind: str, person):
+    """One write that hangs a document off `person`, as the service does it."""
+    import io
+
+    from accounts import lockout
+    from accounts.services.linked_ids import linked_id_add
+    from profiles.services import avatar_replace, details_upsert
+
+    return {
+        "add_details": lambda: details_upsert(user=person, address="1 Main St"),
+        "link_id": lambda: linked_id_add(user=person, linked_id=f"ext-{person.id}"),
+        "avatar": lambda: avatar_replace(user=person, upload=io.BytesIO(_png())),
+        "login_failure": lambda: lockout.login_failure_record(email_key=person.email, ip="10.0.0.9", user_id=person.id),
+    }[kind]
+
+
+def _nothing_left_of(person) -> None:
+    from accounts.services.user_data import orphans_find, user_dependents
+
+    for cls, field in user_dependents():
+        left = cls._get_collection().count_documents({cls._fields[field].db_field: person.id})
+        assert left == 0, f"{cls._get_collection_name()} kept {left} document(s) of a deleted user"
+    assert not any(orphans_find().values()), orphans_find()
+    assert User.objects(id=person.id).count() == 0
+
+
+WRITES = ["add_details", "link_id", "avatar", "login_failure"]
+
+
+@pytest.mark.parametrize("kind", WRITES)
+def test_a_write_racing_the_chain_delete_of_its_user_leaves_no_orphan(kind, make_user):
+    """Threads released together, in rounds so that different interleavings occur; once both
+    finish nothing of the user is left in any collection (GridFS included)."""
+    from rest_framework.exceptions import NotFound
+
+    from accounts.services.user_data import user_delete
+
+    for _ in range(12):
+        person = make_user()
+        write = _dependent_write(kind, person)
+
+        def writer():
+            try:
+                write()
+            except NotFound:
+                pass  # the user was gone or going: the write undid itself
+
+        race([writer, lambda: user_delete(user=person, actor=None, reason="race")])
+        _nothing_left_of(person)
+
+
+@pytest.mark.parametrize("kind", WRITES)
+def test_a_write_landing_between_the_dependents_and_the_user_removes_itself(kind, make_user, monkeypatch):
+    """The worst interleaving, forced: the write lands after the chain delete removed the
+    user's dependents and before it removes the user. The mark set first makes the writer undo."""
+    from rest_framework.exceptions import NotFound
+
+    from accounts.services import user_data
+
+    user_dependents = user_data.user_dependents
+    person = make_user()
+    write = _dependent_write(kind, person)
+    outcome = {}
+
+    def dependents_then_the_write():
+        yield from user_dependents()
+        try:  # the loop over dependents is done; the users are deleted next
+            write()
+            outcome["write"] = "kept"
+        except NotFound:
+            outcome["write"] = "undone"
+
+    monkeypatch.setattr(user_data, "user_dependents", dependents_then_the_write)
+    user_data.user_delete(user=person, actor=None, reason="race")
+    if kind != "login_failure":  # a failed login answers 401 whatever happens to its counter
+        assert outcome["write"] == "undone"
+    _nothing_left_of(person)

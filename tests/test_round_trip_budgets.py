@@ -1,10 +1,15 @@
-"""Database round trips per request, for every endpoint, against a budget.
+"""Database round trips per request, for every endpoint, against ONE budget table (CASES).
 
-The budgets are the table in README.md ("Round trips per request"). Run with `-s` to print the
-measured figures. Index creation, done once per process by MongoEngine, is not counted.
+Counted at the driver boundary (tests/roundtrips.py): on a server (TEST_MONGODB_URI, as CI's
+wire run) by a pymongo CommandListener, on mongomock at its collection methods; the budgets hold
+on both. README.md ("Round trips per request") shows this table with the wire figures, and
+`test_the_readme_shows_these_budgets` keeps the two equal. Run with `-s` to print the figures.
+Index creation, done once per process by MongoEngine, is not counted.
 """
 import io
 from datetime import timedelta
+import re
+from pathlib import Path
 
 import pytest
 from bson import ObjectId
@@ -15,6 +20,8 @@ from accounts.services import email_tokens
 from accounts.services.linked_ids import linked_id_add
 from accounts.services.tokens import token_pair_for
 from accounts.services.trash import user_trash
+from accounts.services.user_data import users_chain_delete
+from profiles import services as profile_services
 from profiles.services import avatar_replace, details_upsert
 from tests.conftest import PASSWORD
 
@@ -24,8 +31,8 @@ CASES = [
     ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 3),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 2),
     ("logout", None, "post", "/auth/logout", "REFRESH", 3),
-    ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 2),
-    ("add_details", "user", "post", "/users/add_details", {"user_id": "{id}", "phone": "+15551234567"}, 2),
+    ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 3),
+    ("add_details", "user", "post", "/users/add_details", {"user_id": "{id}", "phone": "+15551234567"}, 3),
     # One: authentication reads the caller together with the join's lookups (issue 16).
     ("user_with_details", "user", "get", "/users/user_with_details/{id}", None, 1),
     ("user_with_details (admin)", "admin", "get", "/users/user_with_details/{id}", None, 2),
@@ -39,10 +46,10 @@ CASES = [
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 2),
     ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 4),
     ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 14),
-    ("list users", "admin", "get", "/users?per_page=30", None, 3),
-    ("search users", "admin", "get", "/users?q=ali", None, 3),
+    ("list users", "admin", "get", "/users?per_page=30", None, 4),
+    ("search users", "admin", "get", "/users?q=ali", None, 4),
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
-    ("trash list", "admin", "get", "/trash", None, 3),
+    ("trash list", "admin", "get", "/trash", None, 4),
     ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 5),
     ("restore", "admin", "post", "/trash/{other}/restore", None, 6),
     ("purge", "admin", "delete", "/trash/{other}", None, 16),
@@ -56,6 +63,7 @@ CASES = [
     ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 3),
     ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 6),
 ]
+BUDGET = {case[0]: case[-1] for case in CASES}
 
 
 def png() -> io.BytesIO:
@@ -102,3 +110,108 @@ def test_round_trips_within_budget(name, caller, method, path, body, budget, use
     assert response.status_code < 300, (name, response.status_code, response.content[:300])
     print(f"{name:<22} {n.count:>3}  (budget {budget})  {n.commands}")
     assert n.count <= budget, (name, n.count, n.commands)
+
+
+def test_the_readme_shows_these_budgets():
+    """README.md's table has a row per case, `| name | request | wire | budget |`, with this budget."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for name, budget in BUDGET.items():
+        row = re.search(rf"^\| {re.escape(name)} \|.*\| (\d+)[^|]* \| (\d+) \|$", readme, re.M)
+        assert row, f"README.md has no round-trip row for {name!r}"
+        assert int(row.group(2)) == budget, f"README.md gives {name!r} the budget {row.group(2)}, the table {budget}"
+        assert int(row.group(1)) <= budget, f"README.md promises {name!r} {row.group(1)} round trips, over its budget"
+
+
+# --- Costs that must not grow with the data ---------------------------------------------------
+@pytest.fixture
+def warm(api):
+    """MongoEngine creates indexes on a collection's first use; keep that out of the counts."""
+    api.get("/health")
+    return api
+
+
+def measure(round_trips, label, call):
+    with round_trips() as n:
+        response = call()
+    print(f"\n{label}: {n.count} round trips {n.commands}")
+    return response, n
+
+
+def test_user_with_details_costs_the_same_whatever_the_number_of_linked_ids(warm, client_for, make_user, round_trips):
+    figures = {}
+    for links in (0, 1, 20):
+        person = make_user()
+        for k in range(links):
+            linked_id_add(user=person, linked_id=f"{person.username}-{k}")
+        profile_services.details_upsert(user=person, address="somewhere", preferences={"a": 1})
+        client = client_for(person)
+        r, n = measure(round_trips, f"user_with_details ({links} linked ids)", lambda: client.get(f"/users/user_with_details/{person.id}"))
+        assert r.status_code == 200 and len(r.json()["user"]["linked_ids"]) == links
+        figures[links] = (n.count, n.commands)
+
+    assert all(count <= BUDGET["user_with_details"] for count, _ in figures.values()), f"user_with_details: {figures}"
+    assert len({count for count, _ in figures.values()}) == 1, f"user_with_details depends on the linked ids: {figures}"
+
+
+def _loaded_user(make_user, api, *, links: int):
+    person = make_user()
+    for k in range(links):
+        linked_id_add(user=person, linked_id=f"{person.username}-{k}")
+    profile_services.details_upsert(user=person, address="somewhere")
+    api.post("/login", {"email": person.email, "password": "wrong-password-here"}, format="json")
+    return person
+
+
+def test_delete_user_costs_the_same_for_1_and_20_linked_ids(warm, client_for, make_user, round_trips):
+    figures = {}
+    for links in (1, 20):
+        person = _loaded_user(make_user, warm, links=links)
+        client = client_for(person)
+        r, n = measure(round_trips, f"delete_user ({links} linked ids)", lambda: client.delete(f"/users/delete_user/{person.id}"))
+        assert r.status_code == 200, r.content
+        figures[links] = (n.count, n.commands)
+
+    assert figures[1][0] == figures[20][0] <= BUDGET["delete_user"], f"delete_user: 1 linked id {figures[1]}, 20 linked ids {figures[20]}"
+    assert figures[1][1] == figures[20][1]
+
+
+def test_delete_user_costs_the_same_for_a_bare_user_and_a_full_one(warm, client_for, make_user, round_trips):
+    bare = make_user()
+    full = _loaded_user(make_user, warm, links=20)
+    figures = {}
+    for label, person in (("bare", bare), ("full", full)):
+        client = client_for(person)
+        r, n = measure(round_trips, f"delete_user ({label})", lambda: client.delete(f"/users/delete_user/{person.id}"))
+        assert r.status_code == 200, r.content
+        figures[label] = n.count
+
+    assert figures["bare"] == figures["full"], f"delete_user: {figures}"
+
+
+def test_the_chain_delete_service_costs_the_same_for_2_and_20_users(make_user, admin, round_trips):
+    """Bulk (two users or more count per user): the cost depends on the number of collections only."""
+    figures = {}
+    for size in (2, 20):
+        people = [make_user() for _ in range(size)]
+        for person in people:
+            linked_id_add(user=person, linked_id=f"{person.username}-x")
+        with round_trips() as n:
+            users_chain_delete(user_ids=[p.id for p in people], actor_id=admin.id, reason="bulk")
+        print(f"\nusers_chain_delete ({size} users): {n.count} round trips {n.commands}")
+        figures[size] = n.count
+
+    assert figures[2] == figures[20], f"users_chain_delete: {figures}"
+
+
+def test_a_listing_reads_one_page_not_every_document(make_user, admin, client_for, round_trips):
+    """51 users, a page of 5: one count on the server and one read of the page (Django's Paginator
+    over the QuerySet used to load all 51 to count them, one round trip more on the wire)."""
+    for _ in range(50):
+        make_user()
+    client = client_for(admin)
+    client.get("/health")
+    with round_trips() as n:
+        body = client.get("/users?per_page=5&page=2").json()
+    assert body["total"] == 51 and len(body["data"]) == 5 and body["has_next"] and body["has_previous"]
+    assert n.commands.count("count") + n.commands.count("count_documents") + n.commands.count("aggregate") == 1, n.commands
+    assert n.count <= BUDGET["list users"], n.commands

@@ -14,3 +14,37 @@ def test_process_ready_creates_the_first_admin_and_freezes_what_is_loaded(settin
         gc.unfreeze()
     assert User.objects(role="admin").get().email == "first@example.com"
     assert frozen > 0
+
+
+def test_a_database_that_cannot_be_started_is_one_line_and_exit_4(monkeypatch, capsys):
+    """No traceback: the line says what to do; the status is gunicorn's "App failed to load"."""
+    import pytest
+
+    from config import mongo, startup
+    from config.embedded_mongodb import EmbeddedDatabaseError
+
+    def cannot_start():
+        raise EmbeddedDatabaseError("The embedded database did not start: set EMBEDDED_MONGODB_PORT.")
+
+    def exit_(status):
+        raise SystemExit(status)
+
+    monkeypatch.setattr(mongo, "startup", cannot_start)
+    monkeypatch.setattr(startup.os, "_exit", exit_)
+    with pytest.raises(SystemExit) as caught:
+        process_ready()
+    assert caught.value.code == startup.DATABASE_UNAVAILABLE_EXIT == 4
+    assert capsys.readouterr().err == "The embedded database did not start: set EMBEDDED_MONGODB_PORT.\n"
+
+
+def test_any_other_start_up_error_is_raised_as_is(monkeypatch):
+    import pytest
+
+    from config import mongo
+
+    def broken():
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(mongo, "startup", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        process_ready()

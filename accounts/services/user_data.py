@@ -84,11 +84,20 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
     no user. What remains is one DeletionRecord per user: id, actor, time, reason, and how many
     documents went from each collection. Dependents go first and the users last, so a run
     interrupted half-way is completed by running it again; running it twice is safe (the second
-    finds nothing). The number of queries depends on the number of collections, not of users or
-    documents. Returns the totals per collection.
+    finds nothing). The users are marked `deleting` before anything goes, so that a write racing
+    the delete (a linked id, a login counter, another app's document) removes itself and leaves no
+    orphan (accounts/services/dependents.py). The number of queries depends on the number of
+    collections, not of users or documents. Returns the totals per collection.
+
+    Not in a transaction, on purpose: a transaction would make the delete all-or-nothing to
+    readers, but not stop a racing writer from inserting a dependent outside it (MongoDB sees no
+    conflict between a delete and a new document), and it needs a replica set (mongomock and
+    standalone servers have none). The order, the mark and the writers' check give the
+    guarantees on every server.
     """
     if not user_ids:
         return {}
+    User._get_collection().update_many({"_id": {"$in": user_ids}}, {"$set": {"deleting": True}})
     per_user: dict[ObjectId, Counter] = {i: Counter() for i in user_ids}
     totals: Counter = Counter()
     for cls, field in user_dependents():

@@ -3,6 +3,7 @@
 With DEBUG off (the default), SECRET_KEY and ALLOWED_HOSTS must be set: the process refuses to
 start otherwise, so a production deployment cannot run on a development key by accident.
 """
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    # For its `embedded_db` command (config/management/commands/); it has no models.
+    "config",
     "accounts",
     "profiles",
 ]
@@ -103,14 +106,16 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
 # --- MongoDB ----------------------------------------------------------------------------------
-# Unset: an in-memory database (mongomock) that is lost when the process ends.
+# Unset: the embedded database, one local SecantusDB server shared by every process of this
+# project, its data in EMBEDDED_MONGODB_DIR, kept across restarts (config/embedded_mongodb.py).
 MONGODB_URI = env("MONGODB_URI", default="")
+# The database used when the URI names none; several services can share one server this way.
 MONGODB_DB = env("MONGODB_DB", default="user_service")
-# Extra keyword arguments for pymongo's MongoClient (the test settings add a command listener).
-MONGODB_CLIENT_OPTIONS: dict = {}
+EMBEDDED_MONGODB_PORT = env.int("EMBEDDED_MONGODB_PORT", default=27117)
+EMBEDDED_MONGODB_DIR = env("EMBEDDED_MONGODB_DIR", default=str(BASE_DIR / ".data" / "mongodb"))
+# Dotted path of an in-process client class used instead of any server (the tests: mongomock).
+MONGODB_CLIENT_CLASS = ""
 
 # --- Cache (throttling state). Use Redis when running several processes. ----------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-cache-url
@@ -299,6 +304,13 @@ X_FRAME_OPTIONS = "DENY"
 # --- Logging: one line per request, JSON by setting, never a secret ---------------------------
 LOG_JSON = env.bool("LOG_JSON", default=False)
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+
+
+def _not_below_info(level: str) -> int:
+    number = int(level) if level.isdigit() else logging.getLevelName(level.upper())
+    return max(logging.INFO, number if isinstance(number, int) else logging.INFO)
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -334,6 +346,9 @@ LOGGING = {
         "django.server": {"handlers": ["null"], "propagate": False},
         # 5xx only (4xx are in the request log): path and traceback, never headers or body.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # pymongo logs every command and reply at DEBUG, password hashes and tokens included:
+        # never below INFO, whatever LOG_LEVEL says (tests/test_logging.py checks at DEBUG).
+        **{name: {"level": _not_below_info(LOG_LEVEL)} for name in ("pymongo", "pymongo.command", "pymongo.connection", "pymongo.serverSelection", "pymongo.topology")},
     },
 }
 

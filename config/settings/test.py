@@ -1,11 +1,17 @@
-"""Settings for the test suite: fast hashing, DEBUG on, in-memory MongoDB unless TEST_MONGODB_URI."""
+"""Settings for the test suite: fast hashing, DEBUG on, mongomock unless TEST_MONGODB_URI is set.
+
+The suite never starts the embedded database: without TEST_MONGODB_URI it runs on mongomock (an
+in-process fake, the fast backend; tests/mongomock_store.py), with it on that server (CI runs it
+a second time on a SecantusDB server). Round trips are counted by tests/conftest.py.
+"""
 import os
 
 os.environ.setdefault("DEBUG", "true")
-os.environ["MONGODB_URI"] = os.environ.get("TEST_MONGODB_URI", "")
 
 from config.settings.base import *  # noqa: E402,F403
 
+MONGODB_URI = os.environ.get("TEST_MONGODB_URI", "")
+MONGODB_CLIENT_CLASS = "" if MONGODB_URI else "mongomock.MongoClient"
 MONGODB_DB = "user_service_test"
 # Tests measure behaviour, not hashing cost.
 PASSWORD_HASHERS = [
@@ -19,8 +25,3 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ADMIN_USERNAME = ADMIN_EMAIL = ADMIN_PASSWORD = ""
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
-
-# Round trips are counted at the driver boundary (tests/roundtrips.py).
-from tests.roundtrips import COUNTER  # noqa: E402
-
-MONGODB_CLIENT_OPTIONS = {"event_listeners": [COUNTER]}

@@ -1,6 +1,6 @@
 """End to end, in a real browser: Debian's headless Chromium driven by Playwright, against the
-service under granian (the production server; DEBUG, in-memory database, first admin from ADMIN_*),
-started here.
+service under granian (the production server; DEBUG, the embedded database on a free port with
+a temporary data folder, stopped and wiped afterwards; first admin from ADMIN_*), started here.
 
 1. Swagger UI: a person opens /api/docs/, calls POST /login, authorizes with the access token
    and calls GET /users/me.
@@ -71,14 +71,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(playwright_api):
+def server(playwright_api, tmp_path_factory):
     """The service under granian on a free port; yields its base URL; the log is kept."""
     SCREENSHOTS.mkdir(exist_ok=True)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TEST_MONGODB_URI")}
     env.update(
         DEBUG="true",
-        MONGODB_URI="",  # in memory: one worker, so one database
+        # The embedded database, as a new user gets it, but of this run alone.
+        MONGODB_URI="",
+        EMBEDDED_MONGODB_PORT=str(_free_port()),
+        EMBEDDED_MONGODB_DIR=str(tmp_path_factory.mktemp("e2e-db") / "mongodb"),
         LOG_JSON="true",
         LOG_LEVEL="INFO",
         ADMIN_USERNAME=ADMIN["username"],
@@ -113,6 +116,8 @@ def server(playwright_api):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        # The service started the embedded server detached (it outlives the service): stop it.
+        subprocess.run([sys.executable, "manage.py", "embedded_db", "wipe", "--yes"], cwd=ROOT, env=env, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -467,6 +467,7 @@ def test_delete_leaves_nothing_and_clears_avatar_url(client_for, user):
     assert client.delete(url(user)).status_code == 404
 
 
+@pytest.mark.secantus_defect("findAndModify returning the document before the update is not atomic under concurrency")
 def test_concurrent_replacements_leave_one_avatar_and_one_file(user):
     images = [encode(noise((200 + n, 200)), "PNG") for n in range(6)]
 

@@ -1,0 +1,241 @@
+"""The embedded database (config/embedded_mongodb.py, config/mongo.py, `manage.py embedded_db`).
+
+The suite itself runs on mongomock or TEST_MONGODB_URI and never on the project's embedded server;
+these tests start real SecantusDB servers of their own, each on a free port with a temporary data
+folder, and stop them, to check the launcher: one server for racing starters, detached, shared,
+data kept across a restart, and one clear line (no traceback) when it cannot start.
+"""
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pymongo
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from config import mongo
+from config.embedded_mongodb import EmbeddedDatabaseError, EmbeddedServer
+from tests.roundtrips import COUNTER
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A launcher for a server of this module (not started yet); stopped at the end."""
+    embedded = EmbeddedServer(port=free_port(), data_dir=tmp_path_factory.mktemp("embedded") / "mongodb")
+    yield embedded
+    embedded.wipe()
+
+
+@pytest.fixture(scope="module")
+def other_server(tmp_path_factory):
+    """Somebody else's server (another checkout's), running."""
+    embedded = EmbeddedServer(port=free_port(), data_dir=tmp_path_factory.mktemp("other") / "mongodb")
+    embedded.ensure_running()
+    yield embedded
+    embedded.wipe()
+
+
+pytestmark = pytest.mark.slow  # each server start takes a few seconds
+
+
+def test_racing_first_users_start_one_server(server):
+    results, barrier = [], threading.Barrier(4)
+
+    def use():
+        barrier.wait()
+        results.append(server.ensure_running())
+
+    threads = [threading.Thread(target=use) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({pid for pid, _ in results}) == 1, results
+    assert sorted(started for _, started in results) == [False, False, False, True]
+    pid = results[0][0]
+    assert server.pid_file.read_text().strip() == str(pid)
+    assert server.ensure_running() == (pid, False)
+
+
+def test_it_is_detached_from_its_starter(server):
+    pid, _ = server.ensure_running()
+    # Its own session and process group: Ctrl-C in the starter's terminal does not reach it.
+    assert os.getsid(pid) == pid and os.getpgid(pid) != os.getpgid(0)
+
+
+def test_data_survives_a_restart(server):
+    server.ensure_running()
+    client = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10000)
+    client.kept.things.insert_one({"name": "kept"})
+    client.close()
+    stopped = server.stop()
+    assert stopped and server.running_pid() is None and not server.pid_file.exists()
+    assert server.stop() is None  # stopping twice is harmless
+    pid, started = server.ensure_running()
+    assert started and pid != stopped
+    client = pymongo.MongoClient(server.uri, serverSelectionTimeoutMS=10000)
+    assert client.kept.things.find_one({}, {"_id": 0}) == {"name": "kept"}
+    client.close()
+
+
+def test_the_command_reports_stops_starts_and_wipes(server, settings, capsys):
+    settings.EMBEDDED_MONGODB_PORT, settings.EMBEDDED_MONGODB_DIR = server.port, str(server.data_dir)
+    server.ensure_running()
+    call_command("embedded_db", "status")
+    assert f"running (pid {server.running_pid()})" in capsys.readouterr().out
+    call_command("embedded_db", "start")
+    assert "Already running" in capsys.readouterr().out
+    call_command("embedded_db", "stop")
+    assert "Stopped" in capsys.readouterr().out and server.running_pid() is None
+    call_command("embedded_db", "status")
+    assert "not running" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="--yes"):
+        call_command("embedded_db", "wipe")  # no terminal to confirm
+    call_command("embedded_db", "wipe", "--yes")
+    assert "deleted" in capsys.readouterr().out
+    assert not server.data_dir.exists() and server.running_pid() is None
+
+
+def test_a_port_held_by_another_server_is_refused(server, other_server):
+    stranger = EmbeddedServer(port=other_server.port, data_dir=server.data_dir)
+    with pytest.raises(EmbeddedDatabaseError, match=f"Port {other_server.port} is used by another database server"):
+        stranger.ensure_running()
+
+
+def test_a_missing_server_script_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("config.embedded_mongodb.SERVER_SCRIPT", "no-such-secantusd")
+    with pytest.raises(EmbeddedDatabaseError, match="pip install -r requirements.txt"):
+        EmbeddedServer(port=free_port(), data_dir=tmp_path / "db").ensure_running()
+
+
+def test_a_command_that_cannot_reach_it_prints_one_line_and_exits_4(other_server, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "MONGODB_URI", "TEST_MONGODB_URI")}
+    env.update(DEBUG="true", EMBEDDED_MONGODB_PORT=str(other_server.port), EMBEDDED_MONGODB_DIR=str(tmp_path / "mine"))
+    done = subprocess.run([sys.executable, "manage.py", "check_integrity"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert "EMBEDDED_MONGODB_PORT" in done.stderr
+
+
+# --- config/mongo.py ----------------------------------------------------------------------------
+def test_the_embedded_client_starts_the_server_on_first_use(server, settings, caplog):
+    settings.EMBEDDED_MONGODB_PORT, settings.EMBEDDED_MONGODB_DIR = server.port, str(server.data_dir)
+    server.stop()
+    with caplog.at_level(logging.WARNING, logger="config.mongo"):
+        client = mongo.EmbeddedMongoClient(server.uri, serverSelectionTimeoutMS=10000)
+        assert client.admin.command("ping")["ok"] == 1
+        client.close()
+    assert "Started the embedded database" in caplog.text and str(server.data_dir) in caplog.text
+
+
+def test_startup_names_the_database_and_where_its_data_lives(server, settings, caplog):
+    settings.EMBEDDED_MONGODB_PORT, settings.EMBEDDED_MONGODB_DIR = server.port, str(server.data_dir)
+    settings.MONGODB_URI, settings.MONGODB_CLIENT_CLASS = "", ""
+    try:
+        mongo.connect()
+        with caplog.at_level(logging.WARNING, logger="config.mongo"):
+            mongo.startup()
+        assert f"embedded SecantusDB at {server.uri}" in caplog.text and str(server.data_dir) in caplog.text
+        assert "embedded_db wipe" in caplog.text
+    finally:
+        _back_to_the_suite_database(settings)
+
+
+def _back_to_the_suite_database(settings) -> None:
+    uri = os.environ.get("TEST_MONGODB_URI", "")
+    settings.MONGODB_URI, settings.MONGODB_CLIENT_CLASS = uri, "" if uri else "mongomock.MongoClient"
+    mongo.connect(event_listeners=(COUNTER,) if uri else ())
+
+
+def test_startup_of_an_unreachable_embedded_server_is_one_line(settings, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings.EMBEDDED_MONGODB_PORT, settings.EMBEDDED_MONGODB_DIR = taken.getsockname()[1], str(tmp_path / "db")
+        settings.MONGODB_URI, settings.MONGODB_CLIENT_CLASS = "", ""
+        try:
+            mongo.connect()
+            with pytest.raises(Exception) as caught:
+                mongo.startup()
+            line = mongo.problem(caught.value)
+            assert "did not start" in line and "\n" not in line
+            assert not (tmp_path / "db.pid").exists()
+        finally:
+            _back_to_the_suite_database(settings)
+
+
+def test_describe_never_shows_a_password(settings):
+    settings.MONGODB_URI, settings.MONGODB_CLIENT_CLASS = "mongodb://app:s3cret-pass@db.example.com:27017/?replicaSet=rs0", ""
+    try:
+        mongo.connect()
+        line = mongo.describe()
+    finally:
+        _back_to_the_suite_database(settings)
+    assert "db.example.com:27017" in line and "s3cret" not in line and "app:" not in line
+
+
+def test_problem_explains_database_errors_only():
+    from mongoengine.connection import ConnectionFailure as MongoEngineConnectionFailure
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    try:
+        try:
+            raise EmbeddedDatabaseError("do this")
+        except EmbeddedDatabaseError as inner:
+            raise MongoEngineConnectionFailure("Cannot connect to database default") from inner
+    except MongoEngineConnectionFailure as wrapped:
+        assert mongo.problem(wrapped) == "do this"
+    assert "Cannot reach" in mongo.problem(ServerSelectionTimeoutError("no server"))
+    assert mongo.problem(ValueError("unrelated")) is None
+
+
+def test_a_server_that_ignores_sigterm_is_killed(tmp_path, monkeypatch):
+    """A stand-in process that ignores SIGTERM (as a stuck server would), recorded as the server."""
+    import signal as signals
+
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert stubborn.stdout.readline().strip() == "ready"
+    embedded = EmbeddedServer(port=free_port(), data_dir=tmp_path / "db")
+    embedded.pid_file.write_text(f"{stubborn.pid}\n")
+    monkeypatch.setattr("config.embedded_mongodb.STOP_TIMEOUT_SECONDS", 0.5)
+    sent = []
+    real_kill = os.kill
+    monkeypatch.setattr("config.embedded_mongodb.os.kill", lambda pid, sig: (sent.append(sig), real_kill(pid, sig)))
+    assert embedded.stop() == stubborn.pid
+    assert [s for s in sent if s] == [signals.SIGTERM, signals.SIGKILL] and not embedded.pid_file.exists()
+    stubborn.wait(timeout=10)  # reaped already by the launcher's liveness check, or now
+
+
+def test_a_server_that_exited_but_was_not_reaped_counts_as_stopped():
+    """The process that started the server (runserver) may still run and never reap it."""
+    from config.embedded_mongodb import _alive
+
+    code = "import os, sys, time; pid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True); time.sleep(30)"
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        zombie = int(parent.stdout.readline())
+        deadline = __import__("time").monotonic() + 10
+        while Path(f"/proc/{zombie}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert __import__("time").monotonic() < deadline
+        assert _alive(zombie) is False
+        assert _alive(parent.pid) is True
+    finally:
+        parent.kill()
+        parent.wait()
