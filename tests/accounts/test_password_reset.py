@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.core.mail.backends import locmem
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts import mail
@@ -76,9 +77,18 @@ def test_a_token_of_an_account_trashed_since_is_refused(api, user, admin):
     assert confirm(api, token).json() == INVALID
 
 
+class SlowBackend(locmem.EmailBackend):
+    """A mail server that takes 20 ms per message, as a real one over a network does."""
+
+    def send_messages(self, messages):
+        time.sleep(0.02)
+        return super().send_messages(messages)
+
+
 def test_answer_time_does_not_depend_on_the_address(api, user, make_user, admin, settings):
     """Medians over 30 tries each, interleaved: a real, a trashed and an unknown address."""
     settings.PASSWORD_RESET_MAILS_PER_HOUR = 1000  # every request for the real address mails
+    settings.EMAIL_BACKEND = "tests.accounts.test_password_reset.SlowBackend"
     trashed = make_user("trashed one", "trashed@example.com")
     user_trash(user=trashed, actor=admin, reason="test")
     addresses = {"real": user.email, "trashed": trashed.email, "unknown": "nobody@example.com"}
@@ -94,10 +104,10 @@ def test_answer_time_does_not_depend_on_the_address(api, user, make_user, admin,
             assert r.status_code == 202 and r.json() == SENT
     medians = {kind: statistics.median(values) for kind, values in timings.items()}
     # The request does the same work for every address (validate, queue, answer): the medians
-    # differ by noise only. Doing the lookup, token write and mail in the request instead made
-    # the real address's median 2.8 times the unknown one's here (1.52 ms against 0.54 ms).
+    # differ by noise only (a few ms at most on a loaded machine). Doing the lookup, token write
+    # and mail in the request instead costs the real address the mail server's 20 ms and more.
     print({kind: f"{value * 1000:.2f} ms" for kind, value in medians.items()})
-    assert max(medians.values()) < 2 * min(medians.values()), medians
+    assert max(medians.values()) < 1.5 * min(medians.values()) + 0.005, medians
     assert len(delivered(user.email)) == 31 and len(delivered()) == 31
 
 
