@@ -40,6 +40,7 @@ for one account or from one address are refused with 429 for a while.
         statuses={
             200: "Logged in: the tokens and the user's id; or, with two-factor login on, an `mfa_token` and no tokens.",
             401: '`{"detail": "Invalid email or password."}`, whatever the reason.',
+            403: '`{"detail": "Email address is not verified.", "code": "email_not_verified"}`: with `EMAIL_VERIFICATION=mandatory`, after the right password (a fresh link is mailed).',
             429: "Too many failed logins for this account or from this address, or too many requests: retry after `Retry-After` seconds.",
         },
     ),
@@ -133,14 +134,17 @@ per collection); `reason` is kept in it. To delete reversibly, use `DELETE /user
         "Change a user's username, email or role",
         f"""
 {OWNER_OR_ADMIN} Changes only the fields sent. `role` (`user` or `admin`) may be changed only by
-an admin, and not on their own account.
+an admin, and not on their own account. The owner changing `email` also sends `current_password`;
+the new address is unverified until the link mailed to it is used, and the old one gets a notice.
 """,
         tag="users",
         statuses={
             200: "The user as it is now.",
+            400: "A field is invalid, or `current_password` is missing or wrong for the owner's email change.",
             403: f"{NOT_OWNER} Or a user tried to change a role, or an admin their own role.",
             404: NO_USER,
             409: "The username or email is taken by another account.",
+            429: "Too many wrong `current_password` guesses for this account: retry after `Retry-After` seconds.",
         },
     ),
     destroy=documented(

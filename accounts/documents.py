@@ -45,6 +45,9 @@ class User(Document):
     username_key = StringField(required=True, unique=True)
     email = StringField(required=True, max_length=254)
     email_key = StringField(required=True, unique=True)
+    # Whether the owner proved the address is theirs (README, "Email"). Accounts stored before
+    # verification existed have no such field and count as verified; new sign-ups store False.
+    email_verified = BooleanField(default=True)
     # What the username looks like (accounts/identity.py): look-alikes share it, so the unique
     # index refuses them. Sparse: users stored before it existed have none until
     # `check_integrity --fix` computes theirs.
@@ -165,6 +168,32 @@ class AuditEvent(Document):
     detail = DictField()
 
     meta = {"collection": "audit_events", "indexes": [{"fields": ["target", "-at"]}, {"fields": ["-at"]}]}
+
+
+# What a mailed token is for: verifying an address, resetting a password.
+EMAIL_TOKEN_PURPOSES = ("verify_email", "password_reset")
+
+
+class EmailToken(Document):
+    """A token mailed to a user, stored as its hash. `email` is the address it was sent to:
+    a verification token verifies that address only, not one the account has moved to since."""
+
+    user = ReferenceField(User, required=True, reverse_delete_rule=CASCADE)
+    purpose = StringField(required=True, choices=EMAIL_TOKEN_PURPOSES)
+    token_hash = StringField(required=True, unique=True)
+    email = StringField(required=True)
+    created_at = DateTimeField(default=now)
+    expires_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "email_tokens",
+        "indexes": [
+            {"fields": ["user", "purpose"], "unique": True},
+            {"fields": ["expires_at"], "expireAfterSeconds": 0},
+        ],
+    }
+    # Left out of the export: the hash is of no use to the person and needs no showing.
+    export_exclude = ("token_hash",)
 
 
 class DeletionRecord(Document):

@@ -103,3 +103,10 @@ def login_failures_clear(*, email_key: str, ip: str, counts: dict) -> None:
     coming from elsewhere."""
     if counts.get("address_failures"):
         LoginFailure._get_collection().update_one({"key": counts["account_key"]}, {"$unset": {f"by_address.{counts['address']}": ""}})
+
+
+def login_lockout_clear(*, email_key: str, user_id) -> None:
+    """Forget the failed logins counted against the account, from every address, as a password
+    reset does: whoever holds the mailbox is the owner and gets in at once. The counters of
+    addresses across accounts stay: they are about the address, not this account."""
+    LoginFailure._get_collection().delete_many({"$or": [{"key": f"account:{email_key}"}, {"user": user_id}]})

@@ -12,6 +12,8 @@ UsernameConflict = inline_serializer(
     {"detail": serializers.CharField(), "suggested_usernames": serializers.ListField(child=serializers.CharField(), required=False)},
 )
 
+# Login with EMAIL_VERIFICATION=mandatory and an unverified address (after the right password).
+EmailNotVerifiedOutput = inline_serializer("EmailNotVerified", {"detail": serializers.CharField(), "code": serializers.CharField()})
 # Answered by a change that would leave no active admin (accounts/services/admin_guard.py).
 LAST_ADMIN_409 = OpenApiResponse(
     inline_serializer("LastAdmin", {"detail": serializers.CharField()}), description="It would leave the service without an active admin."

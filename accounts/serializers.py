@@ -125,6 +125,7 @@ class UserOutput(serializers.Serializer):
     username = serializers.CharField()
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=ROLES)
+    email_verified = serializers.BooleanField()
     linked_ids = serializers.ListField(child=serializers.CharField(), default=list)
     mfa_enabled = serializers.BooleanField(default=False)
     created_at = serializers.DateTimeField()
@@ -137,6 +138,7 @@ class UserUpdateInput(serializers.Serializer):
     # Write-only: the browsable API pre-fills its PATCH form from this serializer's output, and a
     # form that sends the current role back is refused for anyone but an admin.
     role = serializers.ChoiceField(choices=ROLES, required=False, write_only=True, help_text="Admins only.")
+    current_password = PasswordField(required=False, help_text="Required when the owner changes their email.")
 
 
 class PasswordChangeInput(serializers.Serializer):

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts.views.email import EmailResendViewSet, EmailTokenViewSet
 from accounts.views.public import AuthViewSet, RegisterViewSet
 from accounts.views.sessions import SessionViewSet
 from accounts.views.trash import TrashViewSet
@@ -25,6 +26,8 @@ router.register("users", TwoFactorViewSet, basename="two-factor")
 router.register("trash", TrashViewSet, basename="trash")
 router.register("", AuthViewSet, basename="auth")
 router.register("", MfaLoginViewSet, basename="mfa-login")
+router.register("", EmailTokenViewSet, basename="email-token")
+router.register("", EmailResendViewSet, basename="email-resend")
 
 urlpatterns = [
     re_path(r"^$", Root.as_view(), name="root"),

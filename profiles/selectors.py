@@ -10,7 +10,7 @@ from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
 NO_AVATAR = "This user has no avatar."
 
-USER_FIELDS = {"username": 1, "email": 1, "role": 1, "created_at": 1, "in_trash": 1}
+USER_FIELDS = {"username": 1, "email": 1, "role": 1, "email_verified": 1, "created_at": 1, "in_trash": 1}
 
 
 def join_lookups() -> list[dict]:
@@ -41,6 +41,7 @@ def user_with_details(*, user_id: str, caller: User) -> dict:
         if not rows or not user_visible(in_trash=bool(rows[0].get("in_trash")), caller=caller):
             raise NotFound(NO_USER)
         row = rows[0]
+    row.setdefault("email_verified", True)  # stored before verification existed: verified
     links = sorted(row.pop("links"), key=lambda link: (link["created_at"], link["_id"]))
     row["linked_ids"] = [link["linked_id"] for link in links]
     row["linked_id"] = row["linked_ids"][-1] if links else None

@@ -58,6 +58,7 @@ class JoinedUserOutput(serializers.Serializer):
     username = serializers.CharField()
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=ROLES)
+    email_verified = serializers.BooleanField()
     linked_id = serializers.CharField(allow_null=True)
     linked_ids = serializers.ListField(child=serializers.CharField())
     created_at = serializers.DateTimeField()

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from mongoengine.connection import get_db
 from rest_framework.test import APIClient
 
+from accounts import mail
 from accounts.documents import ROLE_ADMIN, User
 from accounts.services.registration import user_register
 from accounts.services.tokens import token_pair_for
@@ -38,7 +39,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def clean_database():
     """Every test starts on empty collections (indexes kept, as MongoEngine created them)
-    and an empty cache (DRF's throttle counters)."""
+    and an empty cache (DRF's throttle counters). Mail jobs queued by a test finish before the
+    next test empties the database under them."""
+    mail.queue_wait(timeout=30)
     cache.clear()
     db = get_db()
     # The suite empties every collection: never let it near a database that is not a test one.
@@ -47,6 +50,7 @@ def clean_database():
         if not name.startswith("system."):
             db[name].delete_many({})
     yield
+    mail.queue_wait(timeout=30)
 
 
 @pytest.fixture

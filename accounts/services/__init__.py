@@ -18,6 +18,9 @@ re-exports nothing, so each rule has exactly one address.
 | user_data       | everything stored about a user: chain delete, counts, export, orphans     |
 | importing       | the all-or-nothing import from the older systems                          |
 | admins          | creating admins (command and start-up)                                    |
+| email_tokens    | the tokens mailed for verification and reset: issued, found, spent        |
+| email_verification | sign-up with a verification mail, verify, resend, the login rule, what an email change sets off |
+| password_reset  | the reset request (same answer for any address) and its confirm           |
 
 Services take keyword arguments, raise the exceptions DRF renders (ValidationError, NotFound,
 PermissionDenied, Conflict) and never return a password hash to a caller that renders.

@@ -11,6 +11,7 @@ from accounts.documents import User
 from accounts.identity import email_keys_for_lookup
 from accounts.services import two_factor
 from accounts.services.audit import audit_record
+from accounts.services.email_verification import login_verification_check
 from accounts.services.passwords import dummy_hash
 from accounts.services.tokens import token_pair_for
 
@@ -35,7 +36,9 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     are counted per account and per address; past the limit the answer is 429. A hash from an
     older hasher is upgraded to the preferred one (Argon2) on success. For a user with
     two-factor on, the right password yields no tokens but a short-lived, single-use mfa_token,
-    and the failure counter is cleared only once the second factor is right too.
+    and the failure counter is cleared only once the second factor is right too. With
+    EMAIL_VERIFICATION=mandatory, an unverified account is refused (403) after the right password,
+    before any second factor.
     """
     # The current key first; accounts stored before the email rules may hold the older one.
     keys = email_keys_for_lookup(email)
@@ -56,6 +59,7 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
         lockout.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
         audit_record(action="login_failed", target=user, ip=ip)
         raise AuthenticationFailed(INVALID_LOGIN)
+    login_verification_check(user=user)  # EMAIL_VERIFICATION=mandatory: 403 past the right password
     if user.mfa_enabled:
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))

@@ -9,9 +9,12 @@ from rest_framework.exceptions import ValidationError
 
 from accounts import lockout
 from accounts.documents import User, now
+from accounts.services import email_tokens
 from accounts.services.audit import audit_record
 from accounts.services.sessions import sessions_documents_delete, sessions_end_all_set
 from common.client_ip import UNKNOWN
+
+WRONG_PASSWORD = "The current password is not correct."
 
 
 class _PasswordOwner(SimpleNamespace):
@@ -38,7 +41,7 @@ def dummy_hash() -> None:
 
 def user_password_change(*, user: User, current_password: str, new_password: str, ip: str = UNKNOWN) -> None:
     """Set a new password and end every session of the user, so every token they hold, access
-    tokens included, is refused at once.
+    tokens included, is refused at once; a pending password-reset token is voided too.
 
     A wrong `current_password` counts as a failed login of the account from this address, and
     the lock-out applies (429): a stolen access token is no way to guess the password faster."""
@@ -46,7 +49,7 @@ def user_password_change(*, user: User, current_password: str, new_password: str
     if not check_password(current_password, user.password):
         lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         audit_record(action="password_change_failed", actor=user, target=user, ip=ip)
-        raise ValidationError({"current_password": ["The current password is not correct."]})
+        raise ValidationError({"current_password": [WRONG_PASSWORD]})
     lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     password_validate(new_password, username=user.username, email=user.email, field="new_password")
     # The new password and the end of every session in one atomic update: no moment when the
@@ -55,4 +58,6 @@ def user_password_change(*, user: User, current_password: str, new_password: str
         {"_id": user.id}, {"$set": {"password": make_password(new_password), "updated_at": now(), **sessions_end_all_set()}}
     )
     sessions_documents_delete(user_ids=[user.id])
+    # A reset link still in a mailbox must not outlive the password it was meant to replace.
+    email_tokens.tokens_void(user_id=user.id, purpose=email_tokens.RESET)
     audit_record(action="password_change", actor=user, target=user, ip=ip)

@@ -49,11 +49,12 @@ def email_stored_form(email: str) -> str:
         raise ValidationError({"email": ["Enter a valid email address."]}) from None
 
 
-def user_register(*, username: str, email: str, password: str, role: str = ROLE_USER) -> User:
+def user_register(*, username: str, email: str, password: str, role: str = ROLE_USER, email_verified: bool = False) -> User:
     """Create a user. Uniqueness of username and email (ignoring case, after NFKC and with the
     email's domain in one form) and of the username's look (its skeleton) is decided by MongoDB's
     unique indexes, so of two concurrent registrations of one email exactly one succeeds, and a
-    look-alike of a stored username is a 409 like the name itself."""
+    look-alike of a stored username is a 409 like the name itself. Sends no mail: sign-up goes
+    through `email_verification.user_sign_up`."""
     username, email = identity.username_normalize(username), email_stored_form(email)
     password_validate(password, username=username, email=email)
     user = User(
@@ -64,6 +65,7 @@ def user_register(*, username: str, email: str, password: str, role: str = ROLE_
         email_key=casefold_key(email),
         password=make_password(password),
         role=role,
+        email_verified=email_verified,
     )
     try:
         user.save(force_insert=True)

@@ -3,9 +3,13 @@ is decided before the view runs (accounts/permissions.py).
 
 | path                                             | view                                | rule (service or selector)              |
 |--------------------------------------------------|-------------------------------------|-----------------------------------------|
-| POST /users/register                             | public.RegisterViewSet.register     | services/registration.user_register     |
+| POST /users/register                             | public.RegisterViewSet.register     | services/email_verification.user_sign_up |
 | POST /login                                      | public.AuthViewSet.login            | services/login.user_login               |
 | POST /auth/refresh, /auth/logout                 | public.AuthViewSet.refresh/logout   | services/tokens.token_refresh/revoke    |
+| POST /auth/email/verify                          | email.EmailTokenViewSet.verify      | services/email_verification.email_verify |
+| POST /auth/email/resend (signed in)              | email.EmailResendViewSet.resend     | services/email_verification.verification_resend |
+| POST /auth/password/reset                        | email.EmailTokenViewSet.password_reset | services/password_reset.password_reset_request |
+| POST /auth/password/reset/confirm                | email.EmailTokenViewSet.password_reset_confirm | services/password_reset.password_reset_confirm |
 | POST /users/link_id                              | users.UserViewSet.link_id           | services/linked_ids.linked_id_add       |
 | DELETE /users/delete_user/{user_id}              | users.UserViewSet.delete_user       | services/user_data.user_delete          |
 | GET /users/{user_id}                             | users.UserViewSet.retrieve          | selectors.user_get                      |

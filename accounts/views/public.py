@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.openapi import UsernameConflict
+from accounts.openapi import EmailNotVerifiedOutput, UsernameConflict
 from accounts.serializers import (
     LoginInput,
     LoginOutput,
@@ -15,8 +15,8 @@ from accounts.serializers import (
     RegisterOutput,
     TokenPairOutput,
 )
+from accounts.services import email_verification, tokens
 from accounts.services import login as login_service
-from accounts.services import registration, tokens
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import Detail, ValidationErrors
 from common.validation import validated
@@ -58,6 +58,7 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
             200: PolymorphicProxySerializer("LoginResult", [LoginOutput, MfaRequiredOutput], None),
             400: ValidationErrors,
             401: Detail,
+            403: EmailNotVerifiedOutput,
             429: Detail,
         },
         auth=[],
@@ -95,5 +96,5 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="register")
     def register(self, request):
         data = validated(RegisterInput, request.data)
-        user = registration.user_register(**data)
+        user = email_verification.user_sign_up(**data)
         return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)

@@ -169,6 +169,11 @@ REST_FRAMEWORK = {
         "token": env("THROTTLE_TOKEN", default="60/min"),
         # PATCH /users/{id} naming a username or email, per caller (accounts/throttles.py).
         "identity_change": env("THROTTLE_IDENTITY_CHANGE", default="20/hour"),
+        # Tokens from emails (verify, reset confirm), per client address: guessing is hopeless.
+        "email_token": env("THROTTLE_EMAIL_TOKEN", default="10/min"),
+        # Reset requests per client address, and verification resends per user.
+        "password_reset": env("THROTTLE_PASSWORD_RESET", default="5/min"),
+        "email_resend": env("THROTTLE_EMAIL_RESEND", default="5/hour"),
     },
 }
 
@@ -223,6 +228,39 @@ AVATAR_MAX_EDGE = env.int("AVATAR_MAX_EDGE", default=1024)
 AVATAR_MAX_CONCURRENT = env.int("AVATAR_MAX_CONCURRENT", default=2)
 AVATAR_QUEUE_SECONDS = env.float("AVATAR_QUEUE_SECONDS", default=10.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = AVATAR_MAX_BYTES + 1024 * 1024
+
+# --- Email (README, "Email") -------------------------------------------------------------------
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url :
+# smtp://user:password@host:587, smtp+tls://..., smtps://... (SSL), consolemail:// (print).
+# DEBUG prints mail to the console by default; otherwise Django's default, SMTP on localhost:25.
+EMAIL_URL = env("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+vars().update({key: value for key, value in env.email_url_config(EMAIL_URL).items() if value is not None})
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="User service <no-reply@localhost>")
+# Seconds a connection to the mail server may block; mail is sent off the request, so a slow
+# server delays only the mail, and the sender gives up (and logs it) after this.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Mails waiting to be sent; past this (a mail server down under load), new ones are dropped
+# and logged rather than held in memory.
+EMAIL_QUEUE_LIMIT = env.int("EMAIL_QUEUE_LIMIT", default=1000)
+# `none`: no verification; `optional`: mailed, not required; `mandatory`: no login until verified.
+EMAIL_VERIFICATION = env("EMAIL_VERIFICATION", default="optional")
+if EMAIL_VERIFICATION not in ("none", "optional", "mandatory"):
+    raise ImproperlyConfigured("EMAIL_VERIFICATION must be none, optional or mandatory.")
+EMAIL_VERIFICATION_HOURS = env.int("EMAIL_VERIFICATION_HOURS", default=72)
+PASSWORD_RESET_MINUTES = env.int("PASSWORD_RESET_MINUTES", default=60)
+# Reset mails one account may receive per hour, however many requests name it.
+PASSWORD_RESET_MAILS_PER_HOUR = env.int("PASSWORD_RESET_MAILS_PER_HOUR", default=5)
+# The links in the mails: the front end's pages, which POST the token to the API. `{token}` is
+# replaced by the token (URL-safe base64).
+EMAIL_VERIFY_URL = env("EMAIL_VERIFY_URL", default="http://localhost:8000/auth/email/verify?token={token}")
+PASSWORD_RESET_URL = env("PASSWORD_RESET_URL", default="http://localhost:8000/auth/password/reset/confirm?token={token}")
+for _name in ("EMAIL_VERIFY_URL", "PASSWORD_RESET_URL"):
+    if "{token}" not in vars()[_name]:
+        raise ImproperlyConfigured(f"{_name} must contain {{token}}.")
+# A folder whose templates (email/*.txt, email/*.html) replace the shipped ones.
+EMAIL_TEMPLATES_DIR = env("EMAIL_TEMPLATES_DIR", default="")
+if EMAIL_TEMPLATES_DIR:
+    TEMPLATES[0]["DIRS"].insert(0, EMAIL_TEMPLATES_DIR)
 
 # --- OpenAPI (drf-spectacular), assets served locally by the sidecar --------------------------
 SPECTACULAR_SETTINGS = {

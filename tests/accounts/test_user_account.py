@@ -4,7 +4,7 @@ import pytest
 from accounts.documents import AuditEvent, User
 from tests.conftest import PASSWORD
 
-USER_KEYS = {"id", "username", "email", "role", "linked_ids", "mfa_enabled", "avatar_url", "created_at", "updated_at"}
+USER_KEYS = {"id", "username", "email", "role", "email_verified", "linked_ids", "mfa_enabled", "avatar_url", "created_at", "updated_at"}
 
 
 def test_me_is_the_join_of_the_caller(client_for, user):
@@ -45,7 +45,8 @@ def test_admin_gets_404_for_unknown_and_malformed_ids(client_for, admin):
 
 
 def test_patch_username_and_email(client_for, user):
-    r = client_for(user).patch(f"/users/{user.id}/", {"username": "alice two", "email": "Alice2@Example.com"}, format="json")
+    body = {"username": "alice two", "email": "Alice2@Example.com", "current_password": PASSWORD}
+    r = client_for(user).patch(f"/users/{user.id}/", body, format="json")
     assert r.status_code == 200, r.content
     assert r.json()["username"] == "alice two" and r.json()["email"] == "Alice2@Example.com"
     assert User.objects.get(id=user.id).email_key == "alice2@example.com"
@@ -60,7 +61,7 @@ def test_patch_to_a_taken_name_or_email_is_409(client_for, user, other):
     r = client_for(user).patch(f"/users/{user.id}", {"username": "BOB"}, format="json")
     assert r.status_code == 409
     assert len(r.json()["suggested_usernames"]) == 5
-    r = client_for(user).patch(f"/users/{user.id}", {"email": "BOB@example.com"}, format="json")
+    r = client_for(user).patch(f"/users/{user.id}", {"email": "BOB@example.com", "current_password": PASSWORD}, format="json")
     assert r.status_code == 409 and "email" in r.json()["detail"]
 
 

@@ -12,7 +12,7 @@ from profiles.documents import Details
 from tests.conftest import PASSWORD
 from tests.helpers_http import assert_no_password_material
 
-USER_KEYS = {"_id", "username", "email", "role", "linked_id", "linked_ids", "created_at"}
+USER_KEYS = {"_id", "username", "email", "role", "email_verified", "linked_id", "linked_ids", "created_at"}
 DETAILS_KEYS = {"_id", "user_id", "address", "phone", "preferences"}
 
 
@@ -34,6 +34,7 @@ def test_a_user_without_links_or_details(client_for, user, slash):
         "username": "alice",
         "email": "alice@example.com",
         "role": "user",
+        "email_verified": False,
         "linked_id": None,
         "linked_ids": [],
     }
