@@ -19,18 +19,15 @@ Skipped when /usr/bin/chromium or playwright is missing, unless E2E_REQUIRED=1.
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.live_server import running_service
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps dialling out, which this sandbox refuses.
@@ -64,60 +61,14 @@ def playwright_api():
         yield playwright
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(playwright_api, tmp_path_factory):
-    """The service under granian on a free port; yields its base URL; the log is kept."""
+def server(playwright_api):
+    """The service under granian on a free port, on an embedded database of this run alone;
+    yields its base URL; the log is kept beside the screenshots."""
     SCREENSHOTS.mkdir(exist_ok=True)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TEST_MONGODB_URI")}
-    env.update(
-        DEBUG="true",
-        # The embedded database, as a new user gets it, but of this run alone.
-        MONGODB_URI="",
-        EMBEDDED_MONGODB_PORT=str(_free_port()),
-        EMBEDDED_MONGODB_DIR=str(tmp_path_factory.mktemp("e2e-db") / "mongodb"),
-        LOG_JSON="true",
-        LOG_LEVEL="INFO",
-        ADMIN_USERNAME=ADMIN["username"],
-        ADMIN_EMAIL=ADMIN["email"],
-        ADMIN_PASSWORD=ADMIN["password"],
-    )
-    log_path = SCREENSHOTS / "server.log"
-    command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", "1", "--blocking-threads", "8", "--no-ws", "config.wsgi:application"]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer /health in 60 s:\n{log_path.read_text()}")
-            time.sleep(0.3)
+    admin = {"ADMIN_USERNAME": ADMIN["username"], "ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
+    with running_service(SCREENSHOTS / "server.log", LOG_JSON="true", **admin) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        # The service started the embedded server detached (it outlives the service): stop it.
-        subprocess.run([sys.executable, "manage.py", "embedded_db", "wipe", "--yes"], cwd=ROOT, env=env, check=False)
 
 
 @pytest.fixture(scope="module")
