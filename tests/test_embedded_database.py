@@ -130,6 +130,19 @@ def test_a_command_that_cannot_reach_it_prints_one_line_and_exits_4(other_server
     assert "EMBEDDED_MONGODB_PORT" in done.stderr
 
 
+@pytest.mark.parametrize("command", [["check"], ["spectacular", "--validate", "--fail-on-warn", "--file", "{tmp}/schema.yml"]])
+def test_commands_that_need_no_database_start_none(command, tmp_path):
+    """CI's schema and deploy checks (and the Docker build's collectstatic) must not leave a
+    database server running: nothing they do opens the connection."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "MONGODB_URI", "TEST_MONGODB_URI")}
+    data_dir = tmp_path / "db" / "mongodb"
+    env.update(DEBUG="true", EMBEDDED_MONGODB_PORT=str(free_port()), EMBEDDED_MONGODB_DIR=str(data_dir))
+    argv = [part.format(tmp=tmp_path) for part in command]
+    done = subprocess.run([sys.executable, "manage.py", *argv], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not data_dir.parent.exists(), f"manage.py {command[0]} started the embedded database"
+
+
 # --- config/mongo.py ----------------------------------------------------------------------------
 def test_the_embedded_client_starts_the_server_on_first_use(server, settings, caplog):
     settings.EMBEDDED_MONGODB_PORT, settings.EMBEDDED_MONGODB_DIR = server.port, str(server.data_dir)
