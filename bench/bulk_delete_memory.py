@@ -25,12 +25,12 @@ import django  # noqa: E402
 
 django.setup()
 
-from bson import ObjectId  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from mongoengine.connection import get_db  # noqa: E402
 
 from accounts.documents import LinkedId, User, now  # noqa: E402
 from profiles.documents import Details  # noqa: E402
+from bulk_users import users_insert  # noqa: E402
 
 
 def seed(n: int) -> None:
@@ -41,18 +41,7 @@ def seed(n: int) -> None:
     for document in (User, LinkedId, Details):
         db[document._get_collection_name()].drop_indexes()
         document._collection = None  # MongoEngine recreates the indexes on its next use
-    for start in range(0, n, 10_000):
-        ids = [ObjectId() for _ in range(min(10_000, n - start))]
-        db["users"].insert_many(
-            [
-                {"_id": i, "username": f"bulk {start + k}", "username_key": f"bulk {start + k}", "email": f"b{start + k}@bulk.example",
-                 "email_key": f"b{start + k}@bulk.example", "password": "!", "role": "user", "is_active": True, "in_trash": False,
-                 "token_version": 0, "has_avatar": False, "created_at": stamp, "updated_at": stamp}
-                for k, i in enumerate(ids)
-            ]
-        )
-        db["linked_ids"].insert_many([{"linked_id": f"l-{i}", "user": i, "created_at": stamp} for i in ids])
-        db["details"].insert_many([{"user": i, "address": "x", "preferences": {}} for i in ids])
+    users_insert(db, n, stamp=stamp, batch=10_000)
 
 
 def peak_of(action) -> tuple[float, float]:

@@ -23,35 +23,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from bson import ObjectId
 from pymongo import MongoClient
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
+from bulk_users import users_insert  # noqa: E402
 from run import HOST, Process, free_port, tool  # noqa: E402
 
 DB = "bench_bulk_delete"
 
 
 def seed(db, n: int) -> None:
-    stamp = time.time()
     from datetime import datetime, timezone
 
-    now = datetime.fromtimestamp(stamp, timezone.utc)
-    for start in range(0, n, 1000):
-        ids = [ObjectId() for _ in range(min(1000, n - start))]
-        db["users"].insert_many(
-            [
-                {"_id": i, "username": f"bulk {start + k}", "username_key": f"bulk {start + k}", "email": f"b{start + k}@bulk.example",
-                 "email_key": f"b{start + k}@bulk.example", "password": "!", "role": "user", "is_active": True, "in_trash": False,
-                 "token_version": 0, "has_avatar": False, "created_at": now, "updated_at": now}
-                for k, i in enumerate(ids)
-            ]
-        )
-        db["linked_ids"].insert_many([{"linked_id": f"l-{i}", "user": i, "created_at": now} for i in ids])
-        db["details"].insert_many([{"user": i, "address": "x", "preferences": {}} for i in ids])
+    users_insert(db, n, stamp=datetime.fromtimestamp(time.time(), timezone.utc), batch=1000)
 
 
 def run_delete(uri: str, batch: int) -> tuple[float, float, str]:

@@ -108,3 +108,8 @@ def login_tokens(api, email: str, password: str | None = None) -> dict:
     r = login(api, email, password)
     assert r.status_code == 200, r.content
     return r.json()
+
+
+def login_attempt(api, email: str, password: str = "wrong password", ip: str = "10.0.0.1"):
+    """POST /login from a given client address (a wrong password by default): the lock-out's tests."""
+    return api.post("/login", {"email": email, "password": password}, format="json", REMOTE_ADDR=ip)

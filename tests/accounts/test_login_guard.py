@@ -6,6 +6,7 @@ import pytest
 from accounts import lockout
 from accounts.documents import AuditEvent, LoginFailure
 from tests.conftest import PASSWORD
+from tests.helpers_http import login_attempt as attempt
 
 
 @pytest.fixture
@@ -14,10 +15,6 @@ def limits(settings):
     settings.LOGIN_FAILURE_LIMIT_PER_IP = 6
     settings.LOGIN_FAILURE_WINDOW_SECONDS = 300
     return settings
-
-
-def attempt(api, email, password="wrong password", ip="10.0.0.1"):
-    return api.post("/login", {"email": email, "password": password}, format="json", REMOTE_ADDR=ip)
 
 
 def test_account_is_throttled_after_the_limit_even_with_the_right_password(api, user, limits):

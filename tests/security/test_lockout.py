@@ -9,6 +9,7 @@ import pytest
 from accounts import lockout as throttling
 from accounts.documents import LoginFailure
 from tests.conftest import PASSWORD
+from tests.helpers_http import login_attempt as attempt
 
 
 @pytest.fixture
@@ -18,10 +19,6 @@ def limits(settings):
     settings.LOGIN_FAILURE_LIMIT_PER_IP = 6
     settings.LOGIN_FAILURE_WINDOW_SECONDS = 300
     return settings
-
-
-def attempt(api, email, password="wrong password", ip="10.0.0.1"):
-    return api.post("/login", {"email": email, "password": password}, format="json", REMOTE_ADDR=ip)
 
 
 def test_brute_force_from_one_address_is_as_hard_as_before(api, user, limits):
