@@ -56,6 +56,11 @@ def mfa(body: dict, **extra):
     return APIClient().post("/auth/mfa", body, format="json", **extra)
 
 
+def pending(item: int):
+    """A test of an item whose fix has not landed on this branch yet: it must fail until then."""
+    return pytest.mark.xfail(strict=True, reason=f"issue 21 item {item}: fix pending")
+
+
 @pytest.fixture
 def rates(monkeypatch):
     """Set some DRF throttle rates for one test (they are read when the classes are defined)."""
@@ -83,6 +88,7 @@ def test_a_code_of_non_ascii_digits_is_a_400_at_the_api(client_for, user, table)
     assert r.status_code == 400 and "code" in r.json(), r.content
 
 
+@pending(1)
 @pytest.mark.parametrize("table", [ARABIC_INDIC, FULL_WIDTH, SUPERSCRIPT], ids=["arabic-indic", "full-width", "superscript"])
 def test_a_code_of_non_ascii_digits_is_refused_by_the_browser_form(client_for, user, table):
     secret, _ = enrol(client_for(user), user)
@@ -113,6 +119,8 @@ def debug_pages(settings):
 
 
 def _broken(*args, **kwargs):
+    """Stands in for a library call that fails; it keeps none of what it was given."""
+    del args, kwargs
     raise RuntimeError("forced failure")
 
 
@@ -172,6 +180,7 @@ def test_an_error_in_a_password_change_shows_no_password(client_for, user, debug
 
 
 # --- 2. Re-asking the password: counted by the lock-out, throttled --------------------------------
+@pending(2)
 @pytest.mark.parametrize(
     ("method", "path"),
     [("post", "mfa/totp"), ("delete", "mfa/totp"), ("post", "mfa/recovery_codes")],
@@ -198,6 +207,7 @@ def test_wrong_current_passwords_on_two_factor_endpoints_count_toward_the_lock_o
         ("post", "mfa/totp/confirm", {"code": "000000"}),
     ],
 )
+@pending(2)
 def test_re_authenticating_endpoints_are_throttled_per_caller(client_for, user, rates, method, path, body):
     rates(reauth="3/hour")
     client = client_for(user)
@@ -209,6 +219,7 @@ def test_re_authenticating_endpoints_are_throttled_per_caller(client_for, user, 
 
 
 # --- 3. Enrolment confirm: wrong codes capped -----------------------------------------------------
+@pending(3)
 def test_an_enrolment_takes_a_few_wrong_codes_then_must_start_again(client_for, user, settings):
     client = client_for(user)
     secret = client.post(f"/users/{user.id}/mfa/totp", {"current_password": PASSWORD}, format="json").json()["secret"]
@@ -230,6 +241,7 @@ def test_an_enrolment_takes_a_few_wrong_codes_then_must_start_again(client_for, 
 
 
 # --- 4. An mfa_token dies with the password it was taken with ------------------------------------
+@pending(4)
 def test_an_mfa_token_does_not_survive_a_password_change(client_for, user):
     secret, _ = enrol(client_for(user), user)
     token = mfa_token(user.email)
@@ -239,6 +251,7 @@ def test_an_mfa_token_does_not_survive_a_password_change(client_for, user):
     assert r.status_code == 401 and "access" not in r.json()
 
 
+@pending(4)
 def test_an_mfa_token_does_not_survive_a_password_reset(client_for, user, api):
     secret, codes = enrol(client_for(user), user)
     token = mfa_token(user.email)
@@ -252,6 +265,7 @@ def test_an_mfa_token_does_not_survive_a_password_reset(client_for, user, api):
 
 
 # --- 5. An email change is "letter case only" only in ASCII --------------------------------------
+@pending(5)
 def test_a_kelvin_sign_is_no_letter_case_change(make_user, client_for, settings):
     settings.EMAIL_VERIFICATION = "optional"
     kate = make_user("kate", "kate@example.com")
@@ -278,6 +292,7 @@ def test_an_ascii_letter_case_change_needs_no_password(make_user, client_for):
 
 
 # --- 6. A trash move voids every pending email token ---------------------------------------------
+@pending(6)
 def test_a_reset_link_mailed_before_a_trash_move_is_dead_after_the_restore(client_for, user, admin, api):
     api.post("/auth/password/reset", {"email": user.email}, format="json")
     reset = last_token(user.email)
@@ -287,6 +302,7 @@ def test_a_reset_link_mailed_before_a_trash_move_is_dead_after_the_restore(clien
     assert r.status_code == 400 and "token" in r.json()
 
 
+@pending(6)
 def test_a_verification_link_mailed_before_a_trash_move_is_dead_after_the_restore(client_for, make_user, admin, api, settings):
     settings.EMAIL_VERIFICATION = "optional"
     r = api.post("/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, format="json")
@@ -298,6 +314,7 @@ def test_a_verification_link_mailed_before_a_trash_move_is_dead_after_the_restor
 
 
 # --- 7. An admin's own two-factor: the owner's rules ---------------------------------------------
+@pending(7)
 def test_an_admins_token_alone_cannot_turn_off_that_admins_two_factor(client_for, admin, limits):
     client = client_for(admin)
     enrol(client, admin)
@@ -316,6 +333,7 @@ def test_an_admin_still_resets_another_users_two_factor_without_a_password(clien
 
 
 # --- 8. A spent mfa_token is checked first -------------------------------------------------------
+@pending(8)
 def test_a_spent_mfa_token_burns_no_recovery_code_and_counts_no_failure(client_for, user, limits):
     secret, codes = enrol(client_for(user), user)
     token = mfa_token(user.email)
@@ -375,6 +393,7 @@ def _notices(to: str) -> list[str]:
     return [m.subject for m in delivered(to)]
 
 
+@pending(10)
 def test_a_password_change_mails_a_notice(client_for, user):
     django_mail.outbox.clear()
     body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
@@ -384,6 +403,7 @@ def test_a_password_change_mails_a_notice(client_for, user):
     assert "http" not in messages[0].body and messages[0].alternatives
 
 
+@pending(10)
 def test_a_password_reset_mails_a_notice(user, api):
     api.post("/auth/password/reset", {"email": user.email}, format="json")
     reset = last_token(user.email)
@@ -393,6 +413,7 @@ def test_a_password_reset_mails_a_notice(user, api):
     assert len(messages) == 1 and "password" in messages[0].subject.lower()
 
 
+@pending(10)
 def test_two_factor_changes_mail_notices(client_for, user, admin):
     client = client_for(user)
     django_mail.outbox.clear()
@@ -409,6 +430,7 @@ def test_two_factor_changes_mail_notices(client_for, user, admin):
         assert "http" not in message.body
 
 
+@pending(10)
 def test_a_notice_template_can_be_replaced(client_for, user, settings, tmp_path):
     folder = tmp_path / "email"
     folder.mkdir()
@@ -427,26 +449,39 @@ def test_a_body_over_the_limit_is_a_413_logged_as_a_warning(api, caplog):
         r = api.post("/login", body, content_type="application/json")
     assert r.status_code == 413 and set(r.json()) == {"detail"}, r.content[:200]
     assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
-    assert [rec for rec in caplog.records if rec.levelno == logging.WARNING and "413" in rec.getMessage() or "too large" in rec.getMessage().lower()]
+    assert [rec for rec in caplog.records if rec.levelno == logging.WARNING and "413" in rec.getMessage()]
 
 
-def test_a_body_over_the_limit_without_a_length_is_a_413(api, caplog):
-    """A body whose length Django learns only when reading it (DRF's parser reads it)."""
-    body = json.dumps({"email": "a@example.com", "password": "x" * (7 * 1024 * 1024)})
+def test_a_body_found_too_large_while_read_is_a_413(api, caplog, monkeypatch):
+    """A body whose size Django learns only while reading it (no Content-Length, as a chunked
+    body under an ASGI server): DRF's parser meets RequestDataTooBig."""
+    from django.core.exceptions import RequestDataTooBig
+
+    from config.parsers import UnicodeJSONParser
+
+    def parse(*args, **kwargs):
+        raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
+
+    monkeypatch.setattr(UnicodeJSONParser, "parse", parse)
     with caplog.at_level(logging.INFO):
-        r = api.generic("POST", "/login", body, content_type="application/json", CONTENT_LENGTH="")
-    assert r.status_code in (400, 413) and set(r.json()) == {"detail"}
+        r = api.post("/login", {"email": "a@example.com", "password": "x"}, format="json")
+    assert r.status_code == 413 and set(r.json()) == {"detail"}
     assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert [rec for rec in caplog.records if rec.levelno == logging.WARNING and "413" in rec.getMessage()]
 
 
 def test_a_form_over_the_limit_is_a_413_too(caplog):
     with caplog.at_level(logging.INFO):
-        r = Client().post("/api-auth/login/", {"email": "a@example.com", "password": "x" * (7 * 1024 * 1024)})
-    assert r.status_code == 413
+        # A browser's form, urlencoded or (enctype) multipart, before the CSRF check reads it.
+        big = "x" * (7 * 1024 * 1024)
+        urlencoded = Client(enforce_csrf_checks=True).post("/api-auth/login/", f"email=a%40example.com&password={big}", content_type="application/x-www-form-urlencoded")
+        multipart = Client(enforce_csrf_checks=True).post("/api-auth/login/", {"email": "a@example.com", "password": big})
+    assert urlencoded.status_code == 413 and multipart.status_code == 413
     assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
 
 
 # --- 12. TOTP guessing capped in total; no username in mail to an unproven address ---------------
+@pending(12)
 def test_wrong_second_factor_codes_are_capped_per_day_from_any_number_of_addresses(client_for, user, limits, settings):
     settings.MFA_FAILURE_LIMIT_PER_DAY = 12
     secret, codes = enrol(client_for(user), user)
@@ -465,6 +500,7 @@ def test_wrong_second_factor_codes_are_capped_per_day_from_any_number_of_address
     assert r.status_code == 200
 
 
+@pending(12)
 def test_the_verification_mail_does_not_carry_the_username(api, settings):
     settings.EMAIL_VERIFICATION = "optional"
     spam = "WIN 1000 EUR at spam example"
