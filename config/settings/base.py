@@ -122,9 +122,10 @@ EMBEDDED_MONGODB_DIR = env("EMBEDDED_MONGODB_DIR", default=str(BASE_DIR / ".data
 # Dotted path of an in-process client class used instead of any server (the tests: mongomock).
 MONGODB_CLIENT_CLASS = ""
 
-# --- Cache (throttling state). Use Redis when running several processes. ----------------------
-# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-cache-url
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# --- No process cache. Rate limits, the lock-out and every other state shared between requests
+# live in MongoDB, which every process shares (common/throttling.py): nothing may depend on a
+# per-process cache, so Django's is a dummy that keeps nothing.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 # --- Passwords (OWASP Password Storage Cheat Sheet: Argon2id first) --------------------------
 PASSWORD_HASHERS = [
