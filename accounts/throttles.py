@@ -1,11 +1,10 @@
-"""DRF rate throttles of `accounts` beyond the scoped ones the viewsets declare. Their state is in
-Django's cache (`CACHE_URL`; use Redis with several processes)."""
-from rest_framework.throttling import SimpleRateThrottle
-
+"""DRF rate throttles of `accounts` beyond the scoped ones the viewsets declare. They count in
+MongoDB, shared by every process (common/throttling.py)."""
 from common.client_ip import ClientAddressMixin
+from common.throttling import SharedRateThrottle
 
 
-class LoginPageThrottle(ClientAddressMixin, SimpleRateThrottle):
+class LoginPageThrottle(ClientAddressMixin, SharedRateThrottle):
     """The `login` rate of POST /login, sharing its counters: the browser page is no way around it."""
 
     scope = "login"
@@ -15,7 +14,7 @@ class LoginPageThrottle(ClientAddressMixin, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class IdentityChangeThrottle(ClientAddressMixin, SimpleRateThrottle):
+class IdentityChangeThrottle(ClientAddressMixin, SharedRateThrottle):
     """The `identity_change` rate (THROTTLE_IDENTITY_CHANGE) of PATCH /users/{id} bodies that
     name a username or an email, per signed-in caller: each such request tells whether a name or
     an email is taken (409), so it must not be a free existence oracle. Other PATCHes (an admin

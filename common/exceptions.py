@@ -12,6 +12,7 @@ Two kinds of database failure are the client's "try again later", not a bug of o
 Everything else (a bad query, a duplicate key) stays what it is: a bug is a 500, a duplicate
 is decided where it is expected.
 """
+from django.conf import settings
 from pymongo.errors import ConnectionFailure, OperationFailure, WriteConcernError
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -26,6 +27,17 @@ class Conflict(APIException):
         super().__init__(detail, code)
         # Extra keys (such as suggested_usernames) rendered beside "detail".
         self.extra = extra
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is too large."
+    default_code = "payload_too_large"
+
+
+def body_too_large() -> PayloadTooLarge:
+    """413 for a body past DATA_UPLOAD_MAX_MEMORY_SIZE (config/request_guard.py, config/exceptions.py)."""
+    return PayloadTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
 
 
 class ServiceUnavailable(APIException):

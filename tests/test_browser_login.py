@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.test import Client, override_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
@@ -125,13 +124,11 @@ def test_the_failed_login_lock_out_applies_to_the_page(browser, user):
 
 
 def test_the_page_shares_the_login_rate_with_post_login(browser, api, user, monkeypatch):
-    cache.clear()
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "login": "2/min"})
     for _ in range(2):
         assert api.post("/login", {"email": user.email, "password": PASSWORD}, format="json").status_code == 200
     r = log_in(browser, user.email)
     assert r.status_code == 429
-    cache.clear()
 
 
 # --- The cookie as authentication -------------------------------------------------------------

@@ -16,7 +16,6 @@ Guarantees:
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts import mail
@@ -25,6 +24,7 @@ from accounts.services import email_tokens
 from accounts.services.audit import audit_record
 from accounts.services.registration import user_register
 from common.exceptions import Conflict
+from common.throttling import limit_hit
 
 INVALID_TOKEN = "This token is invalid, expired or already used."
 # How often a refused login may mail a fresh verification link to one account.
@@ -108,7 +108,7 @@ def login_verification_check(*, user: User) -> None:
     unverified account (403), mailing a fresh link at most every LOGIN_RESEND_SECONDS."""
     if settings.EMAIL_VERIFICATION != "mandatory" or user.email_verified:
         return
-    if cache.add(f"email-verify-on-login:{user.id}", 1, timeout=LOGIN_RESEND_SECONDS):
+    if limit_hit(f"email-verify-on-login:{user.id}", 1, LOGIN_RESEND_SECONDS):
         verification_send(user=user)
     raise EmailNotVerified()
 

@@ -7,7 +7,7 @@ Guarantees:
   looks the address up and, for a live account, issues a token (`email_tokens`: 256 bits,
   hashed, single use, expiring after `PASSWORD_RESET_MINUTES`, voiding any earlier one) and
   mails it. At most `PASSWORD_RESET_MAILS_PER_HOUR` mails go to one account per hour (counted
-  in Django's cache), so nobody can flood someone's mailbox through this endpoint.
+  in MongoDB, shared by every process: `common.throttling`), so nobody can flood someone's mailbox through this endpoint.
 - `password_reset_confirm` checks the token, checks the new password with Django's validators
   (a refused password leaves the token usable), then spends the token (of two concurrent
   confirms exactly one wins), sets the password and ends every session of the user in the same
@@ -21,7 +21,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.cache import cache
 from rest_framework.exceptions import ValidationError
 
 from accounts import lockout, mail
@@ -32,6 +31,7 @@ from accounts.services.sessions import sessions_documents_delete, sessions_end_a
 from accounts.services.audit import audit_record
 from accounts.services.email_verification import INVALID_TOKEN, duration_text, link_for
 from accounts.services.passwords import password_validate
+from common.throttling import limit_hit
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,7 @@ def password_reset_request(*, email: str, ip: str | None = None) -> None:
 
 
 def _mail_allowed(user_id) -> bool:
-    key = f"password-reset-mails:{user_id}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        return cache.incr(key) <= settings.PASSWORD_RESET_MAILS_PER_HOUR
-    except ValueError:  # the hour ran out between add and incr
-        return True
+    return limit_hit(f"password-reset-mails:{user_id}", settings.PASSWORD_RESET_MAILS_PER_HOUR, 3600)
 
 
 def _password_reset_mail(*, email: str, ip: str | None) -> None:

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
+    # `Cache-Control: no-store` on every answer that sets no caching of its own (config/caching.py).
+    "config.caching.NoStoreMiddleware",
     # Before anything that can answer on its own, so a preflight or an error still carries CORS.
     "corsheaders.middleware.CorsMiddleware",
     # Before anything reads the body or the query string (config/request_guard.py).
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # Only Django views (the browser login page) rely on it: DRF's views are csrf_exempt, and
     # accounts.authentication.CookieJWTAuthentication runs the same check itself.
+    # Before the CSRF check reads a form: a body past DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 unread.
+    "config.request_guard.BodySizeGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -128,9 +132,10 @@ MONGODB_WAIT_QUEUE_TIMEOUT_MS = env.int("MONGODB_WAIT_QUEUE_TIMEOUT_MS", default
 # The embedded server commits with an fsync of its log (`--sync-on-commit`).
 MONGODB_DURABLE_WRITES = env.bool("MONGODB_DURABLE_WRITES", default=True)
 
-# --- Cache (throttling state). Use Redis when running several processes. ----------------------
-# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-cache-url
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# --- No process cache. Rate limits, the lock-out and every other state shared between requests
+# live in MongoDB, which every process shares (common/throttling.py): nothing may depend on a
+# per-process cache, so Django's is a dummy that keeps nothing.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 # --- Passwords (OWASP Password Storage Cheat Sheet: Argon2id first) --------------------------
 PASSWORD_HASHERS = [
@@ -331,6 +336,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# What a 500's report (the DEBUG page included) may show: no secret, DEBUG or not (config/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretsHiddenReporterFilter"
 
 # --- Logging: one line per request, JSON by setting, never a secret ---------------------------
 LOG_JSON = env.bool("LOG_JSON", default=False)

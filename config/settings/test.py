@@ -22,6 +22,5 @@ PASSWORD_HASHERS = [
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
     scope: "1000/min" for scope in ("login", "register", "token", "identity_change", "email_token", "password_reset", "email_resend")
 }
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ADMIN_USERNAME = ADMIN_EMAIL = ADMIN_PASSWORD = ""
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -88,7 +88,7 @@ def test_failed_and_successful_logins_are_audited_without_secrets(api, user):
 def test_drf_throttles_on_login_and_register(api, user, monkeypatch):
     from rest_framework.throttling import ScopedRateThrottle
 
-    # THROTTLE_RATES is read when the class is defined; the cache (CACHE_URL) keeps the counts.
+    # THROTTLE_RATES is read when the class is defined; MongoDB keeps the counts.
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"login": "2/min", "register": "2/min"})
     codes = [attempt(api, user.email, PASSWORD, ip="10.5.5.5").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
