@@ -5,10 +5,10 @@ from django.conf import settings
 from mongoengine.connection import get_db
 from rest_framework.test import APIClient
 
-from accounts import mail
-from accounts.documents import ROLE_ADMIN, User
-from accounts.services.registration import user_register
-from accounts.services.tokens import token_pair_for
+from accounts.emails import mail
+from accounts.users.documents import ROLE_ADMIN, User
+from accounts.users.registration import user_register
+from accounts.sessions.tokens import token_pair_for
 from config import mongo
 from tests import mongomock_store
 from tests.roundtrips import COUNTER

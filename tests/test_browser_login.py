@@ -12,11 +12,11 @@ from django.test import Client, override_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.authentication import ACCESS_COOKIE
+from accounts.sessions.authentication import ACCESS_COOKIE
 from accounts.browser.views import DEFAULT_NEXT
-from accounts.documents import AuditEvent, LinkedId, User
-from accounts.services.login import INVALID_LOGIN
-from accounts.services.tokens import token_pair_for
+from accounts.users.documents import AuditEvent, LinkedId, User
+from accounts.users.login import INVALID_LOGIN
+from accounts.sessions.tokens import token_pair_for
 from tests.conftest import PASSWORD, bearer
 from tests.two_factor_helpers import code_at, enrol
 
@@ -283,7 +283,7 @@ def test_login_page_answers_503_when_the_database_is_unreachable(monkeypatch):
     from django.test import Client
     from pymongo.errors import ServerSelectionTimeoutError
 
-    from accounts.services import login
+    from accounts.users import login
 
     def unreachable(**kwargs):
         raise ServerSelectionTimeoutError("no server")

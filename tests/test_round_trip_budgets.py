@@ -15,12 +15,12 @@ import pytest
 from bson import ObjectId
 from PIL import Image
 
-from accounts import mail
-from accounts.services import email_tokens
-from accounts.services.linked_ids import linked_id_add
-from accounts.services.tokens import token_pair_for
-from accounts.services.trash import user_trash
-from accounts.services.user_data import users_chain_delete
+from accounts.emails import mail
+from accounts.emails import email_tokens
+from accounts.users.linked_ids import linked_id_add
+from accounts.sessions.tokens import token_pair_for
+from accounts.admin.trash import user_trash
+from accounts.user_data.services import users_chain_delete
 from profiles import services as profile_services
 from profiles.services import avatar_replace, details_upsert
 from tests.conftest import PASSWORD
