@@ -10,7 +10,7 @@ from pymongo.errors import NetworkTimeout, OperationFailure, WriteConcernError
 from rest_framework_simplejwt import tokens as jwt_tokens
 from rest_framework_simplejwt.utils import aware_utcnow
 
-from accounts.services.tokens import token_pair_for
+from accounts.sessions.tokens import token_pair_for
 from common.exceptions import StorageUnavailable, database_unavailable, storage_failure
 from config import mongo
 from tests.conftest import PASSWORD
