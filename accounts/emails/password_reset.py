@@ -26,7 +26,7 @@ from rest_framework.exceptions import ValidationError
 from accounts.users import lockout
 from accounts.emails import mail
 from accounts.users.documents import User, casefold_key, now
-from accounts.users.identity import email_keys_for_lookup
+from accounts.users.selectors import user_by_email
 from accounts.emails import email_tokens
 from accounts.sessions.services import sessions_documents_delete, sessions_end_all_set
 from accounts.users.audit import audit_record
@@ -50,7 +50,7 @@ def _mail_allowed(user_id) -> bool:
 
 def _password_reset_mail(*, email: str, ip: str | None) -> None:
     """The queued part: look the address up and mail a live account a token."""
-    user = User.objects(email_key__in=email_keys_for_lookup(email)).first()  # as login finds it
+    user = user_by_email(email)  # as login finds it
     if user is None or not user.is_active or user.in_trash:
         return
     if not _mail_allowed(user.id):

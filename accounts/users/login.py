@@ -9,6 +9,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.users import lockout
 from accounts.users.documents import User
 from accounts.users.identity import email_keys_for_lookup
+from accounts.users.selectors import user_by_email
 from accounts.mfa import two_factor
 from accounts.users.audit import audit_record
 from accounts.emails.email_verification import login_verification_check
@@ -40,11 +41,10 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     EMAIL_VERIFICATION=mandatory, an unverified account is refused (403) after the right password,
     before any second factor.
     """
-    # The current key first; accounts stored before the email rules may hold the older one.
-    keys = email_keys_for_lookup(email)
-    email_key = keys[0]
+    # Failures are counted under the address's current key (an older account's too).
+    email_key = email_keys_for_lookup(email)[0]
     counts = lockout.login_guard_check(email_key=email_key, ip=ip)
-    user = User.objects(email_key__in=keys).first()
+    user = user_by_email(email)
     if user is None:
         dummy_hash()
         ok = False
