@@ -17,12 +17,13 @@ from rest_framework.response import Response
 from accounts.users import login as login_service
 from accounts.mfa import two_factor
 from accounts.openapi import BodyOnDeleteSchema
-from accounts.users.permissions import IsAdmin, IsOwnerOrAdmin
+from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin
 from accounts.users.serializers import LoginOutput, ReauthInput
 from accounts.mfa.serializers import MfaLoginInput, RecoveryCodesOutput, TotpConfirmInput, TotpStartOutput
-from accounts.users.public_views import PublicMixin, login_body
+from accounts.users.public_views import login_body
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
+from common.public import PublicMixin
 from common.routes import UserRouteMixin
 from common.validation import validated
 
@@ -35,6 +36,8 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     schema = BodyOnDeleteSchema()  # DELETE /users/{user_id}/mfa/totp takes {current_password}
 
     serializers = {"totp": ReauthInput, "totp_confirm": TotpConfirmInput, "recovery_codes": ReauthInput}
+    # Not even an admin: whoever holds the second factor must be the person (decided before the body is read).
+    owner_actions = dict.fromkeys(("totp", "totp_confirm", "recovery_codes"), OWNER_ONLY)
 
     def get_serializer_class(self):
         return self.serializers.get(self.action, ReauthInput)
@@ -42,21 +45,16 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_permissions(self):
         if self.action == "reset":
             return [IsAuthenticated(), IsAdmin()]
+        if self.action in self.owner_actions:
+            return [IsAuthenticated(), IsOwner()]
         return [IsAuthenticated(), IsOwnerOrAdmin()]
-
-    def _owner(self, request):
-        user = self.get_object()
-        if user.id != request.user.id:
-            # Not even an admin: whoever holds the second factor must be the person.
-            self.permission_denied(request, message=OWNER_ONLY)
-        return user
 
     @extend_schema(methods=["POST"], request=ReauthInput, responses={200: TotpStartOutput, 409: Detail, **ERRORS})
     @extend_schema(methods=["DELETE"], request=ReauthInput, responses={204: None, **ERRORS})
     @action(detail=True, methods=["post", "delete"], url_path="mfa/totp")
     def totp(self, request, user_id: str):
         data = validated(ReauthInput, request.data)
-        user = self._owner(request)
+        user = request.user
         if request.method == "DELETE":
             two_factor.totp_disable(user=user, ip=client_ip(request), **data)
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -67,7 +65,7 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="mfa/totp/confirm")
     def totp_confirm(self, request, user_id: str):
         data = validated(TotpConfirmInput, request.data)
-        user = self._owner(request)
+        user = request.user
         codes = two_factor.totp_enrol_confirm(user=user, code=data["code"], ip=client_ip(request))
         return Response({"recovery_codes": codes})
 
@@ -75,7 +73,7 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="mfa/recovery_codes")
     def recovery_codes(self, request, user_id: str):
         data = validated(ReauthInput, request.data)
-        user = self._owner(request)
+        user = request.user
         codes = two_factor.recovery_codes_regenerate(user=user, ip=client_ip(request), **data)
         return Response({"recovery_codes": codes})
 

@@ -11,6 +11,11 @@ learns nothing (403 first).
 - OPTIONS (DRF's `metadata` action) and a method the viewset has no handler for (405) act on
   nobody.
 Anything else is a 403: an action that does not say where its user comes from is refused.
+
+`IsOwner` is for what only the person may do, not even an admin (changing the password, their
+two-factor): the view lists such actions in `owner_actions`, with the words of the 403, and
+`get_permissions()` gives them `IsOwner`. It too decides before the body is read, so an admin
+sending a bad body to such a route gets 403, never a 400 that tells them about the body.
 """
 from rest_framework.permissions import BasePermission
 
@@ -51,3 +56,17 @@ class IsOwnerOrAdmin(BasePermission):
         serializer = view.get_serializer_class()(data=request.data)
         serializer.is_valid(raise_exception=True)
         return is_owner_or_admin(request.user, serializer.validated_data["user_id"])
+
+
+class IsOwner(BasePermission):
+    """The URL's `{user_id}` is the caller's own. The 403's message is the view's
+    `owner_actions[action]`."""
+
+    message = "Only the account's owner may do this."
+
+    def has_permission(self, request, view) -> bool:
+        user_id = view.kwargs.get("user_id")
+        if user_id is not None and request.user and str(request.user.id) == str(user_id):
+            return True
+        self.message = getattr(view, "owner_actions", {}).get(getattr(view, "action", None), self.message)
+        return False

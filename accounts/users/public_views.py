@@ -2,7 +2,6 @@
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.openapi import EmailNotVerifiedOutput, UsernameConflict
@@ -19,6 +18,7 @@ from accounts.emails import email_verification
 from accounts.sessions import tokens
 from accounts.users import login as login_service
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
+from common.public import PublicMixin
 from common.openapi import Detail, ValidationErrors
 from common.validation import validated
 
@@ -29,17 +29,6 @@ def login_body(outcome: "login_service.LoginOutcome") -> dict:
         return {"message": "Two-factor code required.", "mfa_required": True, "mfa_token": outcome.mfa_token}
     refresh = outcome.refresh
     return {"message": "Login successful", "user_id": str(outcome.user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
-
-
-class PublicMixin:
-    """Endpoints anyone may call. They authenticate nobody, yet a bad token they are given is a
-    401 with a `WWW-Authenticate` header (DRF would otherwise turn it into a 403)."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'
 
 
 class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
