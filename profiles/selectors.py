@@ -4,6 +4,7 @@ from bson import ObjectId
 from mongoengine.connection import get_db
 from rest_framework.exceptions import NotFound
 
+from accounts.sessions.prefetch import prefetched_for
 from accounts.users.documents import LinkedId, User
 from accounts.users.selectors import NO_USER, user_visible
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
@@ -24,17 +25,16 @@ def join_lookups() -> list[dict]:
 def user_with_details(*, user_id: str, caller: User) -> dict:
     """The user joined with their linked ids and details: one aggregation, one round trip, or
     none when the caller reads themselves and authentication has already run these lookups
-    with the caller's document (`ProfileViewSet.caller_lookups`).
+    with the caller's document (`ProfileViewSet.caller_lookups`, accounts/sessions/prefetch.py).
 
     `linked_id` is the most recently linked id (None if none), `linked_ids` all of them, oldest
     first. A trashed account is a 404 to everybody but admins."""
     if not ObjectId.is_valid(user_id):
         raise NotFound(NO_USER)
-    prefetched = getattr(caller, "prefetched", None)
-    if prefetched is not None and caller.id == ObjectId(user_id):
-        son = prefetched["_son"]  # authentication refused the caller if trashed or inactive
-        row = {key: son[key] for key in ("_id", *USER_FIELDS) if key in son}
-        row["links"], row["details"] = prefetched["links"], prefetched["details"]
+    prefetch = prefetched_for(caller, user_id)
+    if prefetch is not None:  # authentication refused the caller if trashed or inactive
+        row = {key: prefetch.document[key] for key in ("_id", *USER_FIELDS) if key in prefetch.document}
+        row["links"], row["details"] = prefetch.joined["links"], prefetch.joined["details"]
     else:
         pipeline = [{"$match": {"_id": ObjectId(user_id)}}, {"$project": USER_FIELDS}, *join_lookups()]
         rows = list(User._get_collection().aggregate(pipeline))

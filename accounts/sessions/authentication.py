@@ -31,6 +31,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
+from accounts.sessions.prefetch import caller_lookups, prefetch_split
 from accounts.users.documents import User
 
 TOKEN_VERSION_CLAIM = "ver"
@@ -53,14 +54,15 @@ def user_for_token(token, *, lookups: list[dict] | None = None, session_required
     document read anyway).
 
     With `lookups` (`$lookup` stages), the user's document is read by an aggregation that also
-    runs them, still one round trip; each stage's `as` array is kept in `user.prefetched`."""
+    runs them, still one round trip; the result is left as `user.prefetched`, a `CallerPrefetch`
+    (accounts/sessions/prefetch.py)."""
     user_id = _token_user_id(token)
     collection = User._get_collection()
     prefetched = None
     if lookups:
         son = next(iter(collection.aggregate([{"$match": {"_id": user_id}}, *lookups])), None)
         if son is not None:
-            prefetched = {stage["$lookup"]["as"]: son.pop(stage["$lookup"]["as"], []) for stage in lookups}
+            prefetched = prefetch_split(son, lookups)
     else:
         # Straight from the collection: the same document, without building a QuerySet per request.
         son = collection.find_one({"_id": user_id})
@@ -74,17 +76,8 @@ def user_for_token(token, *, lookups: list[dict] | None = None, session_required
         if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (user.session_ids or ()):
             raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
     if prefetched is not None:
-        prefetched["_son"] = son
         user.prefetched = prefetched
     return user
-
-
-def caller_lookups(request, user_id: ObjectId) -> list[dict] | None:
-    """The `$lookup` stages the view handling `request` wants run with the caller's document:
-    its `caller_lookups(caller_id)` answer, or None (a plain `find_one`)."""
-    view = (getattr(request, "parser_context", None) or {}).get("view")
-    ask = getattr(view, "caller_lookups", None)
-    return ask(str(user_id)) if ask is not None else None
 
 
 # Tokens whose signature and claims have been verified, by their exact bytes. Verifying one costs
