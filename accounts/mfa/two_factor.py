@@ -35,7 +35,8 @@ from rest_framework_simplejwt.tokens import Token
 from accounts.mfa import factors
 from accounts.mfa.factors import INVALID_CODE
 from accounts.mfa.documents import RevokedToken, TotpDevice
-from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
+from accounts.sessions.selectors import TOKEN_VERSION_CLAIM, user_for_token
+from accounts.sessions.tokens import LoginOutcome, login_outcome
 from accounts.users import lockout, reauth
 from accounts.users.audit import audit_record
 from accounts.users.documents import User, now
@@ -172,3 +173,10 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
     lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
     return user
+
+
+def mfa_login(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str, user_agent: str = "") -> LoginOutcome:
+    """The second step of a two-factor login: with a right code or unused recovery code, the
+    mfa_token is spent and a session begins (its token pair is the outcome)."""
+    user = mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, ip=ip)
+    return login_outcome(user, ip=ip, user_agent=user_agent)

@@ -14,13 +14,11 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.users import login as login_service
 from accounts.mfa import two_factor
 from accounts.openapi import BodyOnDeleteSchema
 from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin
-from accounts.users.serializers import LoginOutput, ReauthInput
+from accounts.users.serializers import LoginOutput, ReauthInput, login_body
 from accounts.mfa.serializers import MfaLoginInput, RecoveryCodesOutput, TotpConfirmInput, TotpStartOutput
-from accounts.users.public_views import login_body
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
 from common.public import PublicMixin
@@ -95,7 +93,7 @@ class MfaLoginViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="auth/mfa")
     def mfa(self, request):
         data = validated(MfaLoginInput, request.data)
-        outcome = login_service.mfa_login(
+        outcome = two_factor.mfa_login(
             raw_token=data["mfa_token"],
             code=data.get("code"),
             recovery_code=data.get("recovery_code"),

@@ -11,9 +11,9 @@ The caller is read from the database on every request, never from a cache, so a 
 trashed or deleted user is refused on the very next request. What is remembered across requests
 is only that a given token's signature and claims were checked (`_checked_token`): its expiry is
 checked again on every use, and everything about its user is read afresh. A view that is about
-to read the caller's own data anyway may ask for it in that same round trip (`caller_lookups`,
-below): the caller's document then comes from one aggregation with the view's `$lookup` stages,
-and the looked-up arrays travel with the user as `user.prefetched`.
+to read the caller's own data anyway may ask for it in that same round trip
+(accounts/sessions/prefetch.py). Which user a token names, and whether it is live, is
+`user_for_token` (accounts/sessions/selectors.py), which services use too.
 
 A browser sends a cookie whoever made the page that sends it, so `CookieJWTAuthentication`
 accepts the cookie on an unsafe method only when the request also passes Django's CSRF check,
@@ -22,62 +22,19 @@ that carries an Authorization header is decided by the header alone.
 """
 from functools import lru_cache
 
-from bson import ObjectId
 from rest_framework import exceptions
 from rest_framework.authentication import CSRFCheck
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
-from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
-from accounts.sessions.prefetch import caller_lookups, prefetch_split
+from accounts.sessions.prefetch import caller_lookups
+from accounts.sessions.selectors import token_user_id, user_for_token
 from accounts.users.documents import User
 
-TOKEN_VERSION_CLAIM = "ver"
-SESSION_CLAIM = "sid"
 # The browser login's cookie (accounts/browser/views.py sets it): an access token, HttpOnly.
 ACCESS_COOKIE = "access_token"
-
-
-def _token_user_id(token) -> ObjectId:
-    user_id = token.get(api_settings.USER_ID_CLAIM)
-    if not isinstance(user_id, str) or not ObjectId.is_valid(user_id):
-        raise InvalidToken("Token contained no recognizable user identification.")
-    return ObjectId(user_id)
-
-
-def user_for_token(token, *, lookups: list[dict] | None = None, session_required: bool = True) -> User:
-    """The live user a validated token names, or AuthenticationFailed (401). One round trip.
-    Unless `session_required` is off (the second step of a two-factor login, which has no session
-    yet), the token must also belong to one of the user's live sessions (`session_ids`, on the
-    document read anyway).
-
-    With `lookups` (`$lookup` stages), the user's document is read by an aggregation that also
-    runs them, still one round trip; the result is left as `user.prefetched`, a `CallerPrefetch`
-    (accounts/sessions/prefetch.py)."""
-    user_id = _token_user_id(token)
-    collection = User._get_collection()
-    prefetched = None
-    if lookups:
-        son = next(iter(collection.aggregate([{"$match": {"_id": user_id}}, *lookups])), None)
-        if son is not None:
-            prefetched = prefetch_split(son, lookups)
-    else:
-        # Straight from the collection: the same document, without building a QuerySet per request.
-        son = collection.find_one({"_id": user_id})
-    user = User._from_son(son) if son is not None else None
-    if user is None or not user.is_active or user.in_trash:
-        raise AuthenticationFailed("User not found or not active.", code="user_not_found")
-    if token.get(TOKEN_VERSION_CLAIM) != user.token_version:
-        raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
-    if session_required:
-        sid = token.get(SESSION_CLAIM)
-        if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (user.session_ids or ()):
-            raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
-    if prefetched is not None:
-        user.prefetched = prefetched
-    return user
 
 
 # Tokens whose signature and claims have been verified, by their exact bytes. Verifying one costs
@@ -113,7 +70,7 @@ class MongoJWTAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token) -> User:
         request = getattr(self, "_request", None)
-        lookups = caller_lookups(request, _token_user_id(validated_token)) if request is not None else None
+        lookups = caller_lookups(request, token_user_id(validated_token)) if request is not None else None
         return user_for_token(validated_token, lookups=lookups)
 
 

@@ -1,10 +1,8 @@
 """Logging in: one password check, counted by the lock-out, answered with a session's token pair
-or, for a user with two-factor on, with a request for the second factor."""
-from dataclasses import dataclass
-
+or, for a user with two-factor on, with a request for the second factor (an `mfa_token` from
+accounts/mfa/two_factor.py, which takes the second step, `mfa_login`, from there on)."""
 from django.contrib.auth.hashers import check_password, make_password
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.users import lockout
 from accounts.users.documents import User
@@ -14,19 +12,9 @@ from accounts.mfa import two_factor
 from accounts.users.audit import audit_record
 from accounts.emails.email_verification import login_verification_check
 from accounts.users.passwords import dummy_hash
-from accounts.sessions.tokens import token_pair_for
+from accounts.sessions.tokens import LoginOutcome, login_outcome
 
 INVALID_LOGIN = "Invalid email or password."
-
-
-@dataclass
-class LoginOutcome:
-    """A login that passed the password check: either tokens (`refresh`), or, for a user with
-    two-factor on, an `mfa_token` to present with a code at POST /auth/mfa."""
-
-    user: User
-    refresh: RefreshToken | None = None
-    mfa_token: str | None = None
 
 
 def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> LoginOutcome:
@@ -65,11 +53,4 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))
     lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
-    return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
-
-
-def mfa_login(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str, user_agent: str = "") -> LoginOutcome:
-    """The second step of a two-factor login (see accounts/mfa/two_factor.py): with a right
-    code or unused recovery code, the mfa_token is spent and a session begins."""
-    user = two_factor.mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, ip=ip)
-    return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
+    return login_outcome(user, ip=ip, user_agent=user_agent)

@@ -13,6 +13,7 @@ from accounts.users.serializers import (
     RegisterInput,
     RegisterOutput,
     TokenPairOutput,
+    login_body,
 )
 from accounts.emails import email_verification
 from accounts.sessions import tokens
@@ -21,14 +22,6 @@ from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.public import PublicMixin
 from common.openapi import Detail, ValidationErrors
 from common.validation import validated
-
-
-def login_body(outcome: "login_service.LoginOutcome") -> dict:
-    """The answer of a login (API.md): tokens, or the request for a second factor."""
-    if outcome.mfa_token is not None:
-        return {"message": "Two-factor code required.", "mfa_required": True, "mfa_token": outcome.mfa_token}
-    refresh = outcome.refresh
-    return {"message": "Login successful", "user_id": str(outcome.user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 class AuthViewSet(PublicMixin, viewsets.GenericViewSet):

@@ -7,12 +7,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.users import selectors
-from accounts.users.documents import User
 from accounts.openapi import LAST_ADMIN_409
 from accounts.admin.pagination import EnvelopePagination
 from accounts.users.throttles import IdentityChangeThrottle
 from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin
-from accounts.users.serializers import LinkIdInput, LinkIdOutput, PasswordChangeInput, UserOutput, UserUpdateInput
+from accounts.users.serializers import LinkIdInput, LinkIdOutput, PasswordChangeInput, UserOutput, UserUpdateInput, user_rendered
 from accounts.admin.serializers import OptionalReasonQuery, ReasonQuery, UserQuery
 from accounts.user_data.serializers import UserExportOutput
 from accounts.users import account, linked_ids, passwords
@@ -22,11 +21,6 @@ from common.client_ip import client_ip
 from common.openapi import ERRORS, Detail, MessageOutput, ValidationErrors
 from common.routes import LINKED_ID, USER_ID, UserRouteMixin
 from common.validation import validated
-
-
-def user_rendered(request, user: User) -> dict:
-    """The user representation, with their linked ids (one query)."""
-    return UserOutput(selectors.linked_ids_attach([user])[0], context={"request": request}).data
 
 
 class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
