@@ -30,7 +30,7 @@ from accounts.users.selectors import user_by_email
 from accounts.emails import email_tokens
 from accounts.sessions.services import sessions_documents_delete, sessions_end_all_set
 from accounts.users.audit import audit_record
-from accounts.emails.email_verification import INVALID_TOKEN, duration_text, link_for
+from accounts.emails.email_tokens import INVALID_TOKEN, duration_text, link_for
 from accounts.users.passwords import password_validate
 from common.throttling import limit_hit
 

@@ -15,9 +15,9 @@ from accounts.users.serializers import (
     TokenPairOutput,
     login_body,
 )
-from accounts.emails import email_verification
 from accounts.sessions import tokens
 from accounts.users import login as login_service
+from accounts.users import registration
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.public import PublicMixin
 from common.openapi import Detail, ValidationErrors
@@ -79,5 +79,5 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="register")
     def register(self, request):
         data = validated(RegisterInput, request.data)
-        user = email_verification.user_sign_up(**data)
+        user = registration.user_sign_up(**data)
         return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)
