@@ -31,12 +31,17 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
 from mongoengine import NotUniqueError
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.emails import notices
+from accounts.mfa import guess_cap
+from accounts.mfa.codes import totp_code_parse
 from accounts.users import lockout
 from accounts.users.audit import audit_record
 from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
@@ -48,6 +53,8 @@ RECOVERY_CODE_COUNT = 10
 INVALID_CODE = "Invalid code."
 ALREADY_ON = "Two-factor authentication is already on; turn it off first."
 NOT_ON = "Two-factor authentication is not on."
+START_FIRST = "Start the enrolment first (POST /users/{user_id}/mfa/totp)."
+TOO_MANY_CODES = "Too many wrong codes for this enrolment: start it again (POST /users/{user_id}/mfa/totp)."
 
 
 class MfaToken(Token):
@@ -87,8 +94,14 @@ def _totp(secret: str) -> pyotp.TOTP:
     return pyotp.TOTP(secret)
 
 
+@sensitive_variables("secret", "code", "totp")
 def _matching_step(secret: str, code: str, at: datetime | None = None) -> int | None:
-    """The time step (of the current one and one either side) whose code is `code`, or None."""
+    """The time step (of the current one and one either side) whose code is `code`, or None.
+    Whatever `code` holds, it is read as `codes.totp_code_parse` reads it: only six ASCII digits
+    can match (anything else reached `hmac.compare_digest` as a TypeError, issue 21)."""
+    code = totp_code_parse(code)
+    if code is None:
+        return None
     totp = _totp(secret)
     current = totp.timecode(at or datetime.now(timezone.utc))
     for step in (current, current - 1, current + 1):
@@ -114,12 +127,14 @@ def _recovery_codes_new() -> tuple[list[str], list[str]]:
     return codes, [_recovery_hash(code) for code in codes]
 
 
+@sensitive_variables("current_password")
 def _password_check(user: User, current_password: str) -> None:
     if not check_password(current_password, user.password):
         raise ValidationError({"current_password": ["The current password is not correct."]})
 
 
 # --- Enrolment and management --------------------------------------------------------------------
+@sensitive_variables("current_password", "secret", "uri")
 def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
     """Store a new TOTP secret for `user`, inactive until confirmed; return it and its
     `otpauth://` URI. Starting again before confirming replaces the pending secret. 409 when
@@ -132,7 +147,7 @@ def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
         TotpDevice._get_collection().update_one(
             {"user": user.id, "confirmed": False},
             {
-                "$set": {"secret": _encrypt(secret), "last_step": 0, "recovery_codes": [], "created_at": now()},
+                "$set": {"secret": _encrypt(secret), "last_step": 0, "recovery_codes": [], "confirm_attempts": 0, "created_at": now()},
                 "$setOnInsert": {"confirmed": False},
             },
             upsert=True,
@@ -143,17 +158,28 @@ def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
     return secret, uri
 
 
+@sensitive_variables("code", "secret", "device", "codes", "hashes")
 def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[str]:
     """Turn two-factor on with a code from the pending secret; return the ten recovery codes
-    (only their hashes are kept). 400 for a wrong code or no pending enrolment, 409 when on."""
+    (only their hashes are kept). 400 for a wrong code or no pending enrolment, 409 when on.
+
+    A pending enrolment takes at most MFA_ENROL_CONFIRM_ATTEMPTS codes: each attempt is counted
+    on the device with one atomic `$inc` before its code is checked, and the attempt past the
+    limit deletes the pending secret (400: start again, which asks for the password, counted by
+    the lock-out). So a stolen access token cannot brute-force an enrolment into the codes."""
     if user.mfa_enabled:
         raise Conflict(ALREADY_ON)
     collection = TotpDevice._get_collection()
-    device = collection.find_one({"user": user.id})
+    device = collection.find_one_and_update(
+        {"user": user.id, "confirmed": False}, {"$inc": {"confirm_attempts": 1}}, return_document=ReturnDocument.AFTER
+    )
     if device is None:
-        raise ValidationError({"code": ["Start the enrolment first (POST /users/{user_id}/mfa/totp)."]})
-    if device["confirmed"]:  # a concurrent confirm won
-        raise Conflict(ALREADY_ON)
+        if collection.count_documents({"user": user.id, "confirmed": True}, limit=1):  # a concurrent confirm won
+            raise Conflict(ALREADY_ON)
+        raise ValidationError({"code": [START_FIRST]})
+    if device["confirm_attempts"] > settings.MFA_ENROL_CONFIRM_ATTEMPTS:
+        collection.delete_one({"_id": device["_id"], "confirmed": False})
+        raise ValidationError({"code": [TOO_MANY_CODES]})
     secret = _decrypt(device["secret"])
     step = _matching_step(secret, code) if secret else None
     if step is None:
@@ -168,6 +194,7 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
     User._get_collection().update_one({"_id": user.id}, {"$set": {"mfa_enabled": True, "updated_at": now()}})
     user.mfa_enabled = True
     audit_record(action="mfa_enabled", actor=user, target=user, ip=ip, method="totp")
+    notices.security_notice_send(user=user, event=notices.MFA_ENABLED)
     return codes
 
 
@@ -178,19 +205,23 @@ def _mfa_off(user: User) -> None:
     TotpDevice._get_collection().delete_many({"user": user.id})
 
 
+@sensitive_variables("current_password")
 def totp_disable(*, user: User, current_password: str, ip: str | None = None) -> None:
     """Turn two-factor off (the secret and recovery codes are deleted). Safe to repeat."""
     _password_check(user, current_password)
     _mfa_off(user)
     audit_record(action="mfa_disabled", actor=user, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.MFA_DISABLED)
 
 
 def mfa_reset(*, user: User, actor: User, ip: str | None = None) -> None:
     """An admin turns a user's two-factor off (a lost phone and lost codes). Audited."""
     _mfa_off(user)
     audit_record(action="mfa_reset", actor=actor, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.MFA_RESET)
 
 
+@sensitive_variables("current_password", "codes", "hashes")
 def recovery_codes_regenerate(*, user: User, current_password: str, ip: str | None = None) -> list[str]:
     """Ten new recovery codes, shown once; the old ones stop working. 409 when two-factor is off."""
     _password_check(user, current_password)
@@ -199,6 +230,7 @@ def recovery_codes_regenerate(*, user: User, current_password: str, ip: str | No
     if not (user.mfa_enabled and replaced.matched_count):
         raise Conflict(NOT_ON)
     audit_record(action="mfa_recovery_codes_regenerated", actor=user, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.RECOVERY_CODES)
     return codes
 
 
@@ -210,17 +242,19 @@ def mfa_token_issue(*, user: User) -> str:
     return str(token)
 
 
-def _totp_accept(user: User, code: str) -> bool:
-    """True once per time step: the conditional update on `last_step` has one winner."""
-    collection = TotpDevice._get_collection()
-    device = collection.find_one({"user": user.id, "confirmed": True}, {"secret": 1})
+@sensitive_variables("code", "secret", "device")
+def _totp_accept(device: dict | None, code: str) -> bool:
+    """True once per time step: the conditional update on `last_step` has one winner. `device`
+    is the confirmed device as `guess_cap.mfa_attempt_reserve` read it (None: two-factor off)."""
     secret = _decrypt(device["secret"]) if device else None
     step = _matching_step(secret, code) if secret else None
     if step is None:
         return False
-    return bool(collection.update_one({"_id": device["_id"], "last_step": {"$lt": step}}, {"$set": {"last_step": step}}).modified_count)
+    update = TotpDevice._get_collection().update_one({"_id": device["_id"], "last_step": {"$lt": step}}, {"$set": {"last_step": step}})
+    return bool(update.modified_count)
 
 
+@sensitive_variables("code", "digest")
 def _recovery_accept(user: User, code: str) -> bool:
     """True once per recovery code: its hash is pulled by one atomic update."""
     digest = _recovery_hash(code)
@@ -231,30 +265,61 @@ def _recovery_accept(user: User, code: str) -> bool:
     )
 
 
+def _mfa_token_claim(token: MfaToken, user: User) -> None:
+    """Claim the mfa_token before anything else is done with it: its jti inserted into the spent
+    tokens (the unique index decides races). 401 when it is spent already, or claimed by a
+    request still running: a spent token costs the account nothing (no recovery code, no TOTP
+    step, no failure counted; issue 21)."""
+    expires_at = datetime.fromtimestamp(token["exp"], tz=timezone.utc)
+    try:
+        RevokedToken(jti=token["jti"], user=user.id, expires_at=expires_at).save(force_insert=True)
+    except NotUniqueError:
+        raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
+
+
+def _mfa_token_unclaim(token: MfaToken) -> None:
+    """Give a claimed mfa_token back (a wrong code or a refusal): a typo does not send the person
+    back to the password. A crash before this leaves it spent, the safe side."""
+    RevokedToken._get_collection().delete_one({"jti": token["jti"]})
+
+
+@sensitive_variables("raw_token", "code", "recovery_code", "token", "device")
 def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str) -> User:
     """The second step of a two-factor login: with a right code (or unused recovery code), spend
     the mfa_token and return its user, for whom login then begins a session.
 
-    401 for a bad, expired or spent mfa_token; 429 past the failed-login limit; 400 for a wrong,
-    replayed or used code, counted as a failed login."""
+    In this order, each before anything costlier or visible: the token's signature, expiry and
+    user, with its `ver` claim against the user's `token_version` (a password change or reset
+    raises it, so a token taken with the old password is a 401); the token claimed (401 if
+    spent: nothing counted, nothing used up); the account's total of wrong second factors
+    reserved (`guess_cap`, 429 past MFA_FAILURE_LIMIT_PER_DAY); the lock-out (429); then the code.
+    A wrong, replayed or used code is a 400 counted as a failed login, and the token is given
+    back; a right one keeps it spent."""
     try:
         token = MfaToken(raw_token)
     except TokenError as exc:
         raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
     user = user_for_token(token, session_required=False)
-    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+    _mfa_token_claim(token, user)
+    try:
+        device = guess_cap.mfa_attempt_reserve(user_id=user.id, token_version=user.token_version)
+    except Throttled:
+        _mfa_token_unclaim(token)
+        raise
+    try:
+        counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+    except Throttled:
+        guess_cap.mfa_attempt_release(user_id=user.id)
+        _mfa_token_unclaim(token)
+        raise
     factor = "totp" if code else "recovery_code"
-    accepted = _totp_accept(user, code) if code else _recovery_accept(user, recovery_code or "")
+    accepted = _totp_accept(device, code) if code else _recovery_accept(user, recovery_code or "")
     if not accepted:
         lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
+        _mfa_token_unclaim(token)
         audit_record(action="login_failed", target=user, ip=ip, factor=factor)
         raise ValidationError({"code" if code else "recovery_code": [INVALID_CODE]})
-    try:
-        RevokedToken(jti=token["jti"], user=user.id, expires_at=datetime.fromtimestamp(token["exp"], tz=timezone.utc)).save(
-            force_insert=True
-        )
-    except NotUniqueError:
-        raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
+    guess_cap.mfa_attempt_release(user_id=user.id)
     lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
     return user

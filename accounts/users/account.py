@@ -1,4 +1,5 @@
 """Changing an existing account: username, email and (admins only) role."""
+from django.views.decorators.debug import sensitive_variables
 from django.contrib.auth.hashers import check_password
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -13,6 +14,7 @@ from accounts.users.registration import email_stored_form, unique_conflict
 from common.client_ip import UNKNOWN
 
 
+@sensitive_variables("current_password")
 def user_update(*, user: User, actor: User, ip: str | None = None, current_password: str | None = None, **fields) -> User:
     """Change username, email or (admins only) role. 409 when the name or email is taken.
 
@@ -22,7 +24,8 @@ def user_update(*, user: User, actor: User, ip: str | None = None, current_passw
     password without limit, nor ask which addresses are taken. The new address is unverified;
     once the change is saved (the unique index on the address decided it: no two accounts ever
     hold one address, pending or not), it is mailed a verification link and the old one a notice
-    (`email_verification.email_changed`). A change of letter case only is no change."""
+    (`email_verification.email_changed`). A change of the letter case of ASCII letters only is no
+    change; a change that keeps only the case-folded key (`\u212aate@` for `kate@`) is one."""
     if "role" in fields and not actor.is_admin:
         raise PermissionDenied("Only an admin may change a role.")
     if fields.get("role", user.role) != user.role and actor.id == user.id:
@@ -30,7 +33,9 @@ def user_update(*, user: User, actor: User, ip: str | None = None, current_passw
         raise PermissionDenied("Admins cannot change their own role; ask another admin.")
     old_email = user.email
     new_email = email_stored_form(fields["email"]) if "email" in fields else user.email
-    email_changes = casefold_key(new_email) != user.email_key
+    # Letter case in ASCII alone is no change; anything else is, even when the case-folded keys
+    # agree (a KELVIN SIGN for a K): it is what later mail is sent to (identity.same_but_ascii_case).
+    email_changes = not identity.same_but_ascii_case(user.email, new_email)
     if email_changes and actor.id == user.id:
         if not current_password:
             raise ValidationError({"current_password": ["The current password is required to change the email."]})
