@@ -13,9 +13,13 @@
 - Login of a user with two-factor on stops after the password with a short-lived, single-use
   `mfa_token` (a JWT of type `mfa`, MFA_TOKEN_SECONDS); `mfa_login` takes it with a code or a
   recovery code and begins the session. A wrong code counts as a failed login (the lock-out of
-  accounts/users/lockout.py) and is a 400. The token is spent (its jti inserted into the revoked
-  tokens, whose unique index decides races) only when the code is right, so a typo does not
-  send the person back to the password.
+  accounts/users/lockout.py) and is a 400. The token is claimed first (its jti inserted into the
+  revoked tokens, whose unique index decides races), before any code is looked at, so a spent
+  token costs nothing (no recovery code burnt, no failure counted); a wrong code gives the claim
+  back, so a typo does not send the person back to the password, and a right one keeps it spent.
+  Its `ver` claim must match the user's `token_version`, which a password change or reset raises.
+  Wrong second factors are capped in total per account (accounts/mfa/guess_cap.py), and a pending
+  enrolment takes MFA_ENROL_CONFIRM_ATTEMPTS codes. Codes are read by accounts/mfa/codes.py only.
 - The secret is encrypted at rest with Fernet (AES-128-CBC and HMAC-SHA256, `cryptography`) under
   MFA_ENCRYPTION_KEYS (see config/settings/base.py); it appears in no response but the
   enrolment's, in no export and in no log line.
