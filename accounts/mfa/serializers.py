@@ -2,11 +2,6 @@
 from rest_framework import serializers
 
 from accounts.mfa.codes import NOT_A_CODE, totp_code_parse
-from accounts.users.serializers import PasswordField
-
-
-class CurrentPasswordInput(serializers.Serializer):
-    current_password = PasswordField()
 
 
 class TotpStartOutput(serializers.Serializer):

@@ -1,6 +1,8 @@
 """Two-factor login: TOTP (RFC 6238, with pyotp) and single-use recovery codes.
 
-- Enrolment is two steps. `totp_enrol_start` (current password required) stores a new secret,
+- The factors themselves (the secret at rest, codes, recovery codes) are in accounts/mfa/factors.py;
+  every change here that needs the person again goes through accounts/users/reauth.py.
+- Enrolment is two steps. `totp_enrol_start` (the re-authentication gate first) stores a new secret,
   encrypted, not yet active, and returns it with its `otpauth://` URI for an authenticator app.
   `totp_enrol_confirm` with a code the app shows turns two-factor on and returns ten recovery
   codes, once: only their SHA-256 hashes are kept. They are 80 random bits each, so a fast hash
@@ -18,23 +20,16 @@
   token costs nothing (no recovery code burnt, no failure counted); a wrong code gives the claim
   back, so a typo does not send the person back to the password, and a right one keeps it spent.
   Its `ver` claim must match the user's `token_version`, which a password change or reset raises.
-  Wrong second factors are capped in total per account (accounts/mfa/guess_cap.py), and a pending
-  enrolment takes MFA_ENROL_CONFIRM_ATTEMPTS codes. Codes are read by accounts/mfa/codes.py only.
+  Wrong second factors are capped in total per account (accounts/mfa/guess_cap.py, inside
+  `factors.second_factor_accept`), and a pending enrolment takes MFA_ENROL_CONFIRM_ATTEMPTS codes.
 - The secret is encrypted at rest with Fernet (AES-128-CBC and HMAC-SHA256, `cryptography`) under
   MFA_ENCRYPTION_KEYS (see config/settings/base.py); it appears in no response but the
   enrolment's, in no export and in no log line.
 """
-import base64
-import hashlib
-import hmac
-import secrets
 from datetime import datetime, timedelta, timezone
 
 import pyotp
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
-from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 from mongoengine import NotUniqueError
 from pymongo import ReturnDocument
@@ -44,17 +39,15 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.emails import notices
-from accounts.mfa import guess_cap
-from accounts.mfa.codes import totp_code_parse
-from accounts.users import lockout
-from accounts.users.audit import audit_record
-from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
+from accounts.mfa import factors
+from accounts.mfa.factors import INVALID_CODE
 from accounts.mfa.documents import RevokedToken, TotpDevice
+from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
+from accounts.users import lockout, reauth
+from accounts.users.audit import audit_record
 from accounts.users.documents import User, now
 from common.exceptions import Conflict
 
-RECOVERY_CODE_COUNT = 10
-INVALID_CODE = "Invalid code."
 ALREADY_ON = "Two-factor authentication is already on; turn it off first."
 NOT_ON = "Two-factor authentication is not on."
 START_FIRST = "Start the enrolment first (POST /users/{user_id}/mfa/totp)."
@@ -68,82 +61,14 @@ class MfaToken(Token):
     lifetime = timedelta(minutes=5)  # replaced by MFA_TOKEN_SECONDS when issued
 
 
-# --- The secret at rest ---------------------------------------------------------------------------
-def _fernet() -> MultiFernet:
-    """The first key encrypts; every key decrypts (so keys can be rotated: put the new one first)."""
-    keys = list(settings.MFA_ENCRYPTION_KEYS)
-    if not keys:
-        # Derived from SECRET_KEY, as Django derives its own signing keys (salted HMAC, so this
-        # key reveals nothing about SECRET_KEY and serves nothing else). Set MFA_ENCRYPTION_KEYS
-        # in production so that SECRET_KEY can be rotated without losing every TOTP secret.
-        # The salt is a fixed label: changing it would make every stored secret unreadable.
-        digest = salted_hmac("accounts.two_factor", "totp-secret-encryption", secret=settings.SECRET_KEY, algorithm="sha256").digest()
-        keys = [base64.urlsafe_b64encode(digest)]
-    return MultiFernet([Fernet(key) for key in keys])
-
-
-def _encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
-
-
-def _decrypt(stored: str) -> str | None:
-    try:
-        return _fernet().decrypt(stored.encode()).decode()
-    except InvalidToken:
-        return None  # under a key no longer configured: no code can match
-
-
-# --- Codes ---------------------------------------------------------------------------------------
-def _totp(secret: str) -> pyotp.TOTP:
-    return pyotp.TOTP(secret)
-
-
-@sensitive_variables("secret", "code", "totp")
-def _matching_step(secret: str, code: str, at: datetime | None = None) -> int | None:
-    """The time step (of the current one and one either side) whose code is `code`, or None.
-    Whatever `code` holds, it is read as `codes.totp_code_parse` reads it: only six ASCII digits
-    can match (anything else reached `hmac.compare_digest` as a TypeError, issue 21)."""
-    code = totp_code_parse(code)
-    if code is None:
-        return None
-    totp = _totp(secret)
-    current = totp.timecode(at or datetime.now(timezone.utc))
-    for step in (current, current - 1, current + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
-            return step
-    return None
-
-
-def _recovery_normal(code: str) -> str:
-    return "".join(code.split()).replace("-", "").lower()
-
-
-def _recovery_hash(code: str) -> str:
-    return hashlib.sha256(_recovery_normal(code).encode()).hexdigest()
-
-
-def _recovery_codes_new() -> tuple[list[str], list[str]]:
-    """Ten codes of 80 random bits (16 base32 letters, shown as four groups) and their hashes."""
-    codes = []
-    for _ in range(RECOVERY_CODE_COUNT):
-        raw = base64.b32encode(secrets.token_bytes(10)).decode().lower()
-        codes.append("-".join(raw[i : i + 4] for i in range(0, 16, 4)))
-    return codes, [_recovery_hash(code) for code in codes]
-
-
-@sensitive_variables("current_password")
-def _password_check(user: User, current_password: str) -> None:
-    if not check_password(current_password, user.password):
-        raise ValidationError({"current_password": ["The current password is not correct."]})
-
-
 # --- Enrolment and management --------------------------------------------------------------------
-@sensitive_variables("current_password", "secret", "uri")
-def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
+@sensitive_variables("proof", "secret", "uri")
+def totp_enrol_start(*, user: User, ip: str | None = None, **proof: str | None) -> tuple[str, str]:
     """Store a new TOTP secret for `user`, inactive until confirmed; return it and its
     `otpauth://` URI. Starting again before confirming replaces the pending secret. 409 when
-    two-factor is on already (turning it off first needs the password)."""
-    _password_check(user, current_password)
+    two-factor is on already (turning it off first needs the password). `proof`: what the
+    re-authentication gate takes (`current_password`, `code`, `recovery_code`)."""
+    reauth.reauthenticate(user=user, action="totp_enrol", ip=ip, **proof)
     if user.mfa_enabled:
         raise Conflict(ALREADY_ON)
     secret = pyotp.random_base32(32)  # 160 bits, as RFC 4226 recommends
@@ -151,14 +76,14 @@ def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
         TotpDevice._get_collection().update_one(
             {"user": user.id, "confirmed": False},
             {
-                "$set": {"secret": _encrypt(secret), "last_step": 0, "recovery_codes": [], "confirm_attempts": 0, "created_at": now()},
+                "$set": {"secret": factors.secret_encrypt(secret), "last_step": 0, "recovery_codes": [], "confirm_attempts": 0, "created_at": now()},
                 "$setOnInsert": {"confirmed": False},
             },
             upsert=True,
         )
     except DuplicateKeyError:  # a confirmed device exists (the unique index on user says so)
         raise Conflict(ALREADY_ON) from None
-    uri = _totp(secret).provisioning_uri(name=user.email, issuer_name=settings.MFA_TOTP_ISSUER)
+    uri = factors.totp_for(secret).provisioning_uri(name=user.email, issuer_name=settings.MFA_TOTP_ISSUER)
     return secret, uri
 
 
@@ -169,8 +94,8 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
 
     A pending enrolment takes at most MFA_ENROL_CONFIRM_ATTEMPTS codes: each attempt is counted
     on the device with one atomic `$inc` before its code is checked, and the attempt past the
-    limit deletes the pending secret (400: start again, which asks for the password, counted by
-    the lock-out). So a stolen access token cannot brute-force an enrolment into the codes."""
+    limit deletes the pending secret (400: start again, which passes the re-authentication gate,
+    counted by the lock-out). So a stolen access token cannot brute-force an enrolment."""
     if user.mfa_enabled:
         raise Conflict(ALREADY_ON)
     collection = TotpDevice._get_collection()
@@ -184,11 +109,11 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
     if device["confirm_attempts"] > settings.MFA_ENROL_CONFIRM_ATTEMPTS:
         collection.delete_one({"_id": device["_id"], "confirmed": False})
         raise ValidationError({"code": [TOO_MANY_CODES]})
-    secret = _decrypt(device["secret"])
-    step = _matching_step(secret, code) if secret else None
+    secret = factors.secret_decrypt(device["secret"])
+    step = factors.matching_step(secret, code) if secret else None
     if step is None:
         raise ValidationError({"code": [INVALID_CODE]})
-    codes, hashes = _recovery_codes_new()
+    codes, hashes = factors.recovery_codes_new()
     confirmed = collection.update_one(
         {"_id": device["_id"], "confirmed": False, "secret": device["secret"]},
         {"$set": {"confirmed": True, "confirmed_at": now(), "last_step": step, "recovery_codes": hashes}},
@@ -209,10 +134,11 @@ def _mfa_off(user: User) -> None:
     TotpDevice._get_collection().delete_many({"user": user.id})
 
 
-@sensitive_variables("current_password")
-def totp_disable(*, user: User, current_password: str, ip: str | None = None) -> None:
-    """Turn two-factor off (the secret and recovery codes are deleted). Safe to repeat."""
-    _password_check(user, current_password)
+@sensitive_variables("proof")
+def totp_disable(*, user: User, ip: str | None = None, **proof: str | None) -> None:
+    """Turn two-factor off (the secret and recovery codes are deleted), past the
+    re-authentication gate. Safe to repeat."""
+    reauth.reauthenticate(user=user, action="totp_disable", ip=ip, **proof)
     _mfa_off(user)
     audit_record(action="mfa_disabled", actor=user, target=user, ip=ip)
     notices.security_notice_send(user=user, event=notices.MFA_DISABLED)
@@ -225,11 +151,12 @@ def mfa_reset(*, user: User, actor: User, ip: str | None = None) -> None:
     notices.security_notice_send(user=user, event=notices.MFA_RESET)
 
 
-@sensitive_variables("current_password", "codes", "hashes")
-def recovery_codes_regenerate(*, user: User, current_password: str, ip: str | None = None) -> list[str]:
-    """Ten new recovery codes, shown once; the old ones stop working. 409 when two-factor is off."""
-    _password_check(user, current_password)
-    codes, hashes = _recovery_codes_new()
+@sensitive_variables("proof", "codes", "hashes")
+def recovery_codes_regenerate(*, user: User, ip: str | None = None, **proof: str | None) -> list[str]:
+    """Ten new recovery codes, shown once; the old ones stop working (past the re-authentication
+    gate). 409 when two-factor is off."""
+    reauth.reauthenticate(user=user, action="recovery_codes", ip=ip, **proof)
+    codes, hashes = factors.recovery_codes_new()
     replaced = TotpDevice._get_collection().update_one({"user": user.id, "confirmed": True}, {"$set": {"recovery_codes": hashes}})
     if not (user.mfa_enabled and replaced.matched_count):
         raise Conflict(NOT_ON)
@@ -244,29 +171,6 @@ def mfa_token_issue(*, user: User) -> str:
     token.set_exp(lifetime=timedelta(seconds=settings.MFA_TOKEN_SECONDS))
     token[TOKEN_VERSION_CLAIM] = user.token_version
     return str(token)
-
-
-@sensitive_variables("code", "secret", "device")
-def _totp_accept(device: dict | None, code: str) -> bool:
-    """True once per time step: the conditional update on `last_step` has one winner. `device`
-    is the confirmed device as `guess_cap.mfa_attempt_reserve` read it (None: two-factor off)."""
-    secret = _decrypt(device["secret"]) if device else None
-    step = _matching_step(secret, code) if secret else None
-    if step is None:
-        return False
-    update = TotpDevice._get_collection().update_one({"_id": device["_id"], "last_step": {"$lt": step}}, {"$set": {"last_step": step}})
-    return bool(update.modified_count)
-
-
-@sensitive_variables("code", "digest")
-def _recovery_accept(user: User, code: str) -> bool:
-    """True once per recovery code: its hash is pulled by one atomic update."""
-    digest = _recovery_hash(code)
-    return bool(
-        TotpDevice._get_collection()
-        .update_one({"user": user.id, "confirmed": True, "recovery_codes": digest}, {"$pull": {"recovery_codes": digest}})
-        .modified_count
-    )
 
 
 def _mfa_token_claim(token: MfaToken, user: User) -> None:
@@ -287,43 +191,36 @@ def _mfa_token_unclaim(token: MfaToken) -> None:
     RevokedToken._get_collection().delete_one({"jti": token["jti"]})
 
 
-@sensitive_variables("raw_token", "code", "recovery_code", "token", "device")
+@sensitive_variables("raw_token", "code", "recovery_code", "token")
 def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str) -> User:
     """The second step of a two-factor login: with a right code (or unused recovery code), spend
     the mfa_token and return its user, for whom login then begins a session.
 
     In this order, each before anything costlier or visible: the token's signature, expiry and
     user, with its `ver` claim against the user's `token_version` (a password change or reset
-    raises it, so a token taken with the old password is a 401); the token claimed (401 if
-    spent: nothing counted, nothing used up); the account's total of wrong second factors
-    reserved (`guess_cap`, 429 past MFA_FAILURE_LIMIT_PER_DAY); the lock-out (429); then the code.
-    A wrong, replayed or used code is a 400 counted as a failed login, and the token is given
-    back; a right one keeps it spent."""
+    raises it, so a token taken with the old password is a 401); the token claimed (401 if spent:
+    nothing counted, nothing used up); the lock-out (429); then the code, whose check first
+    reserves one of the account's wrong second factors for the day (`factors.second_factor_accept`,
+    429 past MFA_FAILURE_LIMIT_PER_DAY). A wrong, replayed or used code is a 400 counted as a
+    failed login, and the token is given back; a right one keeps it spent."""
     try:
         token = MfaToken(raw_token)
     except TokenError as exc:
         raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
     user = user_for_token(token, session_required=False)
     _mfa_token_claim(token, user)
-    try:
-        device = guess_cap.mfa_attempt_reserve(user_id=user.id, token_version=user.token_version)
-    except Throttled:
-        _mfa_token_unclaim(token)
-        raise
+    factor = "totp" if code else "recovery_code"
     try:
         counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+        accepted = factors.second_factor_accept(user=user, code=code, recovery_code=recovery_code)
     except Throttled:
-        guess_cap.mfa_attempt_release(user_id=user.id)
         _mfa_token_unclaim(token)
         raise
-    factor = "totp" if code else "recovery_code"
-    accepted = _totp_accept(device, code) if code else _recovery_accept(user, recovery_code or "")
     if not accepted:
         lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         _mfa_token_unclaim(token)
         audit_record(action="login_failed", target=user, ip=ip, factor=factor)
         raise ValidationError({"code" if code else "recovery_code": [INVALID_CODE]})
-    guess_cap.mfa_attempt_release(user_id=user.id)
     lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
     return user
