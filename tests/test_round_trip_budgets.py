@@ -42,10 +42,10 @@ CASES = [
     ("me", "user", "get", "/users/me", None, 1),
     ("get user", "user", "get", "/users/{id}", None, 2),
     ("patch user", "user", "patch", "/users/{id}", {"username": "alice two"}, 4),
-    # 6: the lock-out's counters are read first (a wrong current password counts as a failed
-    # login); ending the sessions joins the password's write, their documents go after, and a
-    # pending reset token is voided.
-    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 6),
+    # 7: the caller's `reauth` rate, then the lock-out's counters are read (a wrong current
+    # password counts as a failed login); ending the sessions joins the password's write, their
+    # documents go after, and a pending reset token is voided.
+    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 7),
     ("export", "user", "get", "/users/{id}/export", None, 11),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 2),
     # 6: + voiding the pending email tokens (a reset link must not work after a restore).
@@ -64,8 +64,8 @@ CASES = [
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
     ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 4),
     ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 4),
-    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 3),
-    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 5),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 6),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 5),
     ("health", None, "get", "/health", None, 1),
     # One durable write (an upsert waiting for the journal), never only a ping.

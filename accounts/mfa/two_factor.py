@@ -144,8 +144,14 @@ def totp_disable(*, user: User, ip: str | None = None, **proof: str | None) -> N
     notices.security_notice_send(user=user, event=notices.MFA_DISABLED)
 
 
-def mfa_reset(*, user: User, actor: User, ip: str | None = None) -> None:
-    """An admin turns a user's two-factor off (a lost phone and lost codes). Audited."""
+@sensitive_variables("proof")
+def mfa_reset(*, user: User, actor: User, ip: str | None = None, **proof: str | None) -> None:
+    """An admin turns a user's two-factor off (a lost phone and lost codes). Audited, and the user
+    is mailed a notice. An admin's own is turned off by the owner's rules (`totp_disable`: the
+    re-authentication gate with `proof`), never by the access token alone (issue 21)."""
+    if actor.id == user.id:
+        totp_disable(user=user, ip=ip, **proof)
+        return
     _mfa_off(user)
     audit_record(action="mfa_reset", actor=actor, target=user, ip=ip)
     notices.security_notice_send(user=user, event=notices.MFA_RESET)

@@ -191,6 +191,9 @@ REST_FRAMEWORK = {
         # Reset requests per client address, and verification resends per user.
         "password_reset": env("THROTTLE_PASSWORD_RESET", default="5/min"),
         "email_resend": env("THROTTLE_EMAIL_RESEND", default="5/hour"),
+        # Requests that ask for the person again (password change, TOTP on/off, recovery codes) or
+        # confirm an enrolment, per caller (accounts/users/throttles.py ReauthThrottle).
+        "reauth": env("THROTTLE_REAUTH", default="20/hour"),
     },
 }
 

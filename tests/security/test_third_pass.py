@@ -206,7 +206,6 @@ def test_wrong_current_passwords_on_two_factor_endpoints_count_toward_the_lock_o
         ("post", "mfa/totp/confirm", {"code": "000000"}),
     ],
 )
-@pending(2)
 def test_re_authenticating_endpoints_are_throttled_per_caller(client_for, user, rates, method, path, body):
     rates(reauth="3/hour")
     client = client_for(user)
@@ -307,7 +306,6 @@ def test_a_verification_link_mailed_before_a_trash_move_is_dead_after_the_restor
 
 
 # --- 7. An admin's own two-factor: the owner's rules ---------------------------------------------
-@pending(7)
 def test_an_admins_token_alone_cannot_turn_off_that_admins_two_factor(client_for, admin, limits):
     client = client_for(admin)
     enrol(client, admin)
@@ -317,6 +315,23 @@ def test_an_admins_token_alone_cannot_turn_off_that_admins_two_factor(client_for
     assert client.get(f"/users/{admin.id}").json()["mfa_enabled"] is True
     assert client.delete(f"/users/{admin.id}/mfa", {"current_password": PASSWORD}, format="json").status_code == 204
     assert client.get(f"/users/{admin.id}").json()["mfa_enabled"] is False
+
+
+def test_an_admins_own_reset_goes_through_the_one_gate(client_for, admin, monkeypatch):
+    """With the re-authentication gate removed, a wrong password passes: the rule is the gate's."""
+    from accounts.users import reauth
+
+    client = client_for(admin)
+    enrol(client, admin)
+    monkeypatch.setattr(reauth, "reauthenticate", lambda **kwargs: None)
+    assert client.delete(f"/users/{admin.id}/mfa", {"current_password": "wrong"}, format="json").status_code == 204
+
+
+def test_an_admins_own_reset_counts_toward_the_lock_out(client_for, admin, limits):
+    client = client_for(admin)
+    enrol(client, admin)
+    answers = [client.delete(f"/users/{admin.id}/mfa", {"current_password": f"wrong {n}"}, format="json").status_code for n in range(6)]
+    assert answers == [400] * 5 + [429], answers
 
 
 def test_an_admin_still_resets_another_users_two_factor_without_a_password(client_for, admin, user):
@@ -485,6 +500,17 @@ def test_wrong_second_factor_codes_are_capped_per_day_from_any_number_of_address
     assert APIClient().post("/auth/password/reset/confirm", {"token": reset, "new_password": NEW_PASSWORD}, format="json").status_code == 204
     r = mfa({"mfa_token": mfa_token(user.email, NEW_PASSWORD), "recovery_code": codes[0]}, REMOTE_ADDR="10.9.9.9")
     assert r.status_code == 200
+
+
+def test_codes_given_to_the_re_authentication_gate_count_toward_the_same_cap(client_for, user, limits, settings):
+    """A stolen access token guessing TOTP codes as the gate's proof meets the same 24-hour cap."""
+    settings.MFA_FAILURE_LIMIT_PER_DAY = 3
+    client = client_for(user)
+    secret, _ = enrol(client, user)
+    body = {"new_password": NEW_PASSWORD, "code": other_code(secret)}
+    answers = [client.post(f"/users/{user.id}/password", body, format="json").status_code for _ in range(4)]
+    assert answers == [400, 400, 400, 429], answers
+    assert mfa({"mfa_token": mfa_token(user.email), "code": code_at(secret)}).status_code == 429
 
 
 def test_the_verification_mail_does_not_carry_the_username(api, settings):
