@@ -6,6 +6,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import api_docs, api_docs_sessions, documents, email_api_docs, openapi  # noqa: F401  (OpenAPI words; CASCADE rules; OpenAPI extensions)
+        from accounts.sessions.keys import token_backend_install
         from config import mongo
 
         mongo.connect()
+        token_backend_install()

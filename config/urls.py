@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts.sessions.wellknown import discovery_view, jwks_view
 from accounts.views.email import EmailResendViewSet, EmailTokenViewSet
 from accounts.views.public import AuthViewSet, RegisterViewSet
 from accounts.views.sessions import SessionViewSet
@@ -32,6 +33,8 @@ router.register("", EmailResendViewSet, basename="email-resend")
 urlpatterns = [
     re_path(r"^$", Root.as_view(), name="root"),
     re_path(r"^health/?$", health, name="health"),
+    re_path(r"^\.well-known/jwks\.json/?$", jwks_view, name="jwks"),
+    re_path(r"^\.well-known/openid-configuration/?$", discovery_view, name="openid-configuration"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),

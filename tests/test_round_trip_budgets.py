@@ -64,6 +64,9 @@ CASES = [
     ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 5),
     ("health", None, "get", "/health", None, 1),
+    # The public keys and the discovery document are read from settings: no database.
+    ("jwks", None, "get", "/.well-known/jwks.json", None, 0),
+    ("openid configuration", None, "get", "/.well-known/openid-configuration", None, 0),
     ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 4),
     ("email resend", "user", "post", "/auth/email/resend", None, 2),
     # The request itself costs none; the queued job looks the address up and writes the token.
