@@ -8,12 +8,12 @@ from django.conf import settings
 from mongoengine.connection import get_db
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 
 from accounts.documents import User, now
 from accounts.selectors import NO_USER
 from accounts.services.dependents import owner_remains
+from common.exceptions import PayloadTooLarge
 from profiles.avatar_image import avatar_image_clean
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
@@ -40,12 +40,6 @@ def details_upsert(*, user: User, **fields) -> None:
 
 
 # --- Avatars ----------------------------------------------------------------------------------
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request is too large."
-    default_code = "payload_too_large"
-
-
 # Room for the multipart boundary and part headers around the file in the request body.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
+    # `Cache-Control: no-store` on every answer that sets no caching of its own (config/caching.py).
+    "config.caching.NoStoreMiddleware",
     # The base URL a request reached: the tokens' `iss` when JWT_ISSUER is unset.
     "accounts.sessions.keys.IssuerMiddleware",
     # Before anything that can answer on its own, so a preflight or an error still carries CORS.
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # Only Django views (the browser login page) rely on it: DRF's views are csrf_exempt, and
     # accounts.authentication.CookieJWTAuthentication runs the same check itself.
+    # Before the CSRF check reads a form: a body past DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 unread.
+    "config.request_guard.BodySizeGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -344,6 +348,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# What a 500's report (the DEBUG page included) may show: no secret, DEBUG or not (config/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretsHiddenReporterFilter"
 
 # --- Logging: one line per request, JSON by setting, never a secret ---------------------------
 LOG_JSON = env.bool("LOG_JSON", default=False)
