@@ -14,7 +14,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.documents import User
+from accounts.users.documents import User
 from tests.conftest import PASSWORD
 from tests.mailbox import delivered, last_token
 

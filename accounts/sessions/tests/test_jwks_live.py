@@ -57,7 +57,7 @@ def forged(token: str, *, kid: str) -> str:
 def test_another_service_verifies_our_tokens_from_the_live_jwks_before_and_after_a_rotation(tmp_path):
     old_key, new_key = key_generate_pem("ES256"), key_generate_pem("ES256")
     port = free_port()  # the same URL across the restarts, as a real rotation keeps it
-    with running_service(tmp_path / "before.log", port, JWT_SIGNING_KEYS=old_key) as base:
+    with running_service(tmp_path / "before.log", port=port, JWT_SIGNING_KEYS=old_key) as base:
         other = OtherService(base)
         assert other.issuer == base  # JWT_ISSUER unset: the base URL the request reached
         before = access_token(base, "before")
@@ -66,7 +66,7 @@ def test_another_service_verifies_our_tokens_from_the_live_jwks_before_and_after
         assert not other.accepts(forged(before, kid=old_kid))
         assert not other.accepts(jwt.encode({"user_id": "x"}, None, algorithm="none", headers={"kid": old_kid}))
     # The rotation: the new key first, the old one kept until its tokens expire.
-    with running_service(tmp_path / "after.log", port, JWT_SIGNING_KEYS=new_key + old_key) as base:
+    with running_service(tmp_path / "after.log", port=port, JWT_SIGNING_KEYS=new_key + old_key) as base:
         other = OtherService(base)
         after = access_token(base, "after")
         assert jwt.get_unverified_header(after)["kid"] != old_kid

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.sessions import keys
-from accounts.services.tokens import token_pair_for
+from accounts.sessions.tokens import token_pair_for
 from config.env import BASE_DIR
 from config.secret_key import key_generate_pem
 
@@ -82,7 +82,7 @@ def test_rotation_a_new_key_signs_and_the_old_one_still_verifies(user, api, sett
     # Once the old key is dropped, what it signed is refused.
     settings.JWT_SIGNING_KEYS = settings.JWT_SIGNING_KEYS.split("-----END PRIVATE KEY-----")[0] + "-----END PRIVATE KEY-----"
     keys._keyring.cache_clear()
-    from accounts import authentication
+    from accounts.sessions import authentication
 
     authentication._checked_token.cache_clear()
     assert me(api, before["access"]) == 401 and me(api, after["access"]) == 200
