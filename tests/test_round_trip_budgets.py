@@ -70,6 +70,8 @@ CASES = [
     # The public keys and the discovery document are read from settings: no database.
     ("jwks", None, "get", "/.well-known/jwks.json", None, 0),
     ("openid configuration", None, "get", "/.well-known/openid-configuration", None, 0),
+    # One durable write (an upsert waiting for the journal), never only a ping.
+    ("ready", None, "get", "/ready", None, 1),
     ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 5),
     ("email resend", "user", "post", "/auth/email/resend", None, 3),
     # The request itself costs its rate limit's hit; the queued job looks the address up, counts the
