@@ -76,6 +76,11 @@ def tokens_void(*, user_id, purpose: str | None = None) -> None:
     EmailToken._get_collection().delete_many(query)
 
 
+def tokens_void_for_users(*, user_ids: list) -> None:
+    """Void every token of these users (a trash move, a restore). One round trip."""
+    EmailToken._get_collection().delete_many({"user": {"$in": list(user_ids)}})
+
+
 # --- What the mail says about its token ----------------------------------------------------------
 def duration_text(delta: timedelta) -> str:
     """`3 days`, `1 hour`, `90 minutes`: how long a link lives, for the mail's text."""

@@ -1,6 +1,7 @@
 """Logging in: one password check, counted by the lock-out, answered with a session's token pair
 or, for a user with two-factor on, with a request for the second factor (an `mfa_token` from
 accounts/mfa/two_factor.py, which takes the second step, `mfa_login`, from there on)."""
+from django.views.decorators.debug import sensitive_variables
 from django.contrib.auth.hashers import check_password, make_password
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -17,6 +18,7 @@ from accounts.sessions.tokens import LoginOutcome, login_outcome
 INVALID_LOGIN = "Invalid email or password."
 
 
+@sensitive_variables("password", "outcome")
 def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> LoginOutcome:
     """Check a password and begin a session (or, with two-factor on, ask for the second factor).
 
