@@ -90,9 +90,6 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @extend_schema(
         request=ReauthInput,
         responses={204: None, 400: ValidationErrors, 401: Detail, 403: Detail, 404: Detail, 429: Detail},
-        description="An admin turns another user's two-factor off with no body. Their own goes by the "
-        "owner's rules (as DELETE /users/{user_id}/mfa/totp): a proof is required (`current_password`, "
-        "or `code` / `recovery_code`), counted by the lock-out.",
     )
     @action(detail=True, methods=["delete"], url_path="mfa")
     def reset(self, request, user_id: str):

@@ -45,7 +45,6 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
             429: Detail,
         },
         auth=[],
-        description="With two-factor on, the answer carries no tokens but an `mfa_token` for POST /auth/mfa.",
     )
     @action(detail=False, methods=["post"], url_path="login")
     def login(self, request):
