@@ -1,0 +1,1 @@
+"""The OpenAPI words of the passkey operations (filled in with the views)."""
