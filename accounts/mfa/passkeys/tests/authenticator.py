@@ -51,10 +51,11 @@ class SoftAuthenticator:
     def _flags(self, user_verified: bool) -> FLAGS:
         return FLAGS.UP | (FLAGS.UV if user_verified else 0) | FLAGS.BE | FLAGS.BS
 
-    def create(self, public_key: dict, *, origin: str | None = None, user_verified: bool = True) -> dict:
-        """navigator.credentials.create(): a new credential for `public_key` (creation options)."""
+    def create(self, public_key: dict, *, origin: str | None = None, user_verified: bool = True, credential_id: bytes | None = None) -> dict:
+        """navigator.credentials.create(): a new credential for `public_key` (creation options);
+        `credential_id` forces its id (as a misbehaving authenticator might)."""
         rp_id = public_key["rp"]["id"]
-        credential_id = os.urandom(16)
+        credential_id = credential_id or os.urandom(16)
         private_key = ec.generate_private_key(ec.SECP256R1())
         cred = Credential(credential_id, private_key, rp_id, websafe_decode(public_key["user"]["id"]))
         self.credentials[credential_id] = cred
