@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     # For its `embedded_db` command (config/management/commands/); it has no models.
     "config",
     "accounts",
+    # Passkeys (WebAuthn): sign-in and second factor (accounts/mfa/passkeys).
+    "accounts.mfa.passkeys",
     "profiles",
 ]
 
