@@ -26,8 +26,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_service(log_path: Path, **settings: str):
-    """Yields the base URL of a fresh service; `settings` are extra environment variables."""
+    """Yields the base URL of a fresh service; `settings` are extra environment variables (a
+    `{port}` in one is the service's port, for settings that name its origin)."""
     port = free_port()
+    settings = {name: value.replace("{port}", str(port)) for name, value in settings.items()}
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TEST_MONGODB_URI")}
     db_dir = Path(tempfile.mkdtemp(prefix="live-db-"))
     env.update(DEBUG="true", MONGODB_URI="", LOG_LEVEL="INFO", EMBEDDED_MONGODB_PORT=str(free_port()), EMBEDDED_MONGODB_DIR=str(db_dir / "mongodb"))
