@@ -26,6 +26,14 @@ class LoginOutcome:
     user: User
     refresh: RefreshToken | None = None
     mfa_token: str | None = None
+    # The second factors the user can answer with (`totp`, `webauthn`, `recovery_code`).
+    mfa_methods: list[str] | None = None
+
+
+def mfa_methods(*, user: User) -> list[str]:
+    """The second factors of a user with two-factor on: the TOTP code, a passkey if they have
+    one (accounts/mfa/passkeys), a recovery code."""
+    return ["totp", *(["webauthn"] if getattr(user, "passkeys_count", 0) else []), "recovery_code"]
 
 
 def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> LoginOutcome:
@@ -62,14 +70,16 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     login_verification_check(user=user)  # EMAIL_VERIFICATION=mandatory: 403 past the right password
     if user.mfa_enabled:
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
-        return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))
+        return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user), mfa_methods=mfa_methods(user=user))
     lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
 
 
-def mfa_login(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str, user_agent: str = "") -> LoginOutcome:
+def mfa_login(
+    *, raw_token: str, code: str | None = None, recovery_code: str | None = None, webauthn: tuple[str, dict] | None = None, ip: str, user_agent: str = ""
+) -> LoginOutcome:
     """The second step of a two-factor login (see accounts/services/two_factor.py): with a right
-    code or unused recovery code, the mfa_token is spent and a session begins."""
-    user = two_factor.mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, ip=ip)
+    code, an unused recovery code or a passkey's answer, the mfa_token is spent and a session begins."""
+    user = two_factor.mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, webauthn=webauthn, ip=ip)
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))

@@ -41,6 +41,7 @@ from accounts import lockout
 from accounts.services.audit import audit_record
 from accounts.authentication import TOKEN_VERSION_CLAIM, user_for_token
 from accounts.documents import RevokedToken, TotpDevice, User, now
+from accounts.mfa.passkeys.sign_in import passkey_second_factor_accept
 from common.exceptions import Conflict
 
 RECOVERY_CODE_COUNT = 10
@@ -230,21 +231,20 @@ def _recovery_accept(user: User, code: str) -> bool:
     )
 
 
-def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str) -> User:
-    """The second step of a two-factor login: with a right code (or unused recovery code), spend
-    the mfa_token and return its user, for whom login then begins a session.
-
-    401 for a bad, expired or spent mfa_token; 429 past the failed-login limit; 400 for a wrong,
-    replayed or used code, counted as a failed login."""
+def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str, webauthn=None) -> User:
+    """The second step of a two-factor login: with a right code, unused recovery code or passkey answer
+    (`webauthn=(ceremony, credential)`), spend the mfa_token and return its user. 401 for a bad, expired
+    or spent mfa_token; 429 past the failed-login limit; 400 for a wrong, replayed or used one (a failed login)."""
     try:
         token = MfaToken(raw_token)
     except TokenError as exc:
         raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
     user = user_for_token(token, session_required=False)
     counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
-    factor = "totp" if code else "recovery_code"
-    accepted = _totp_accept(user, code) if code else _recovery_accept(user, recovery_code or "")
-    if not accepted:
+    factor = "totp" if code else "webauthn" if webauthn else "recovery_code"
+    if webauthn:  # a passkey's answer (accounts/mfa/passkeys/sign_in.py), which counts its own failures
+        passkey_second_factor_accept(user=user, mfa_jti=token["jti"], ceremony=webauthn[0], credential=webauthn[1], ip=ip)
+    elif not (_totp_accept(user, code) if code else _recovery_accept(user, recovery_code or "")):
         lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         audit_record(action="login_failed", target=user, ip=ip, factor=factor)
         raise ValidationError({"code" if code else "recovery_code": [INVALID_CODE]})

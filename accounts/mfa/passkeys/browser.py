@@ -21,7 +21,7 @@ from rest_framework import exceptions
 
 from accounts.authentication import CookieJWTAuthentication
 from accounts.browser.views import _next_url, session_cookie_set
-from accounts.mfa.passkeys import selectors, services
+from accounts.mfa.passkeys import selectors, sign_in
 from accounts.mfa.passkeys.serializers import PasskeyLoginInput, credential_json
 from accounts.throttles import LoginPageThrottle
 from common.client_ip import client_ip, user_agent
@@ -51,7 +51,7 @@ def passkey_sign_in(request: HttpRequest) -> HttpResponse:
     try:
         if not throttle.allow_request(request, None):
             raise exceptions.Throttled(wait=throttle.wait())
-        outcome = services.passkey_login(
+        outcome = sign_in.passkey_login(
             ceremony=serializer.validated_data["ceremony"],
             credential=credential_json(serializer.validated_data["credential"]),
             ip=client_ip(request),

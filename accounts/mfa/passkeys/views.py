@@ -18,7 +18,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.authentication import SESSION_CLAIM
-from accounts.mfa.passkeys import selectors, services
+from accounts.mfa.passkeys import selectors, services, sign_in
 from accounts.mfa.passkeys.serializers import (
     CeremonyOptionsOutput,
     MfaWebAuthnOptionsInput,
@@ -122,13 +122,13 @@ class PasskeyLoginViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="auth/passkey/options")
     def login_options(self, request):
         data = validated(PasskeyLoginOptionsInput, request.data)
-        return Response(services.passkey_login_options(email=data.get("email") or None))
+        return Response(sign_in.passkey_login_options(email=data.get("email") or None))
 
     @extend_schema(request=PasskeyLoginInput, responses={200: LoginOutput, 400: ValidationErrors, 403: Detail, 429: Detail}, auth=[])
     @action(detail=False, methods=["post"], url_path="auth/passkey")
     def login(self, request):
         data = validated(PasskeyLoginInput, request.data)
-        outcome = services.passkey_login(
+        outcome = sign_in.passkey_login(
             ceremony=data["ceremony"], credential=credential_json(data["credential"]), ip=client_ip(request), user_agent=user_agent(request)
         )
         return Response(login_body(outcome))
@@ -137,5 +137,5 @@ class PasskeyLoginViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="auth/mfa/webauthn/options")
     def mfa_options(self, request):
         data = validated(MfaWebAuthnOptionsInput, request.data)
-        user, jti = services.mfa_token_user(raw_token=data["mfa_token"])
-        return Response(services.passkey_mfa_options(user=user, mfa_jti=jti))
+        user, jti = sign_in.mfa_token_user(raw_token=data["mfa_token"])
+        return Response(sign_in.passkey_mfa_options(user=user, mfa_jti=jti))

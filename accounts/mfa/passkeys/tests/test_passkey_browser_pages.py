@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from accounts.mfa.passkeys import services
+from accounts.mfa.passkeys import sign_in
 from accounts.mfa.passkeys.tests.conftest import passkey_add
 
 
@@ -27,7 +27,7 @@ def _post(browser, body, token):
 def test_sign_in_sets_the_cookie_and_names_the_next_page(browser, user, authenticator):
     passkey_add(user, authenticator)
     token = _csrf(browser)
-    options = services.passkey_login_options()
+    options = sign_in.passkey_login_options()
     response = _post(browser, {"ceremony": options["ceremony"], "credential": authenticator.get(options["publicKey"]), "next": "/users/me"}, token)
     assert response.status_code == 200 and response.json() == {"next": "/users/me"}
     cookie = response.cookies["access_token"]
@@ -40,7 +40,7 @@ def test_sign_in_sets_the_cookie_and_names_the_next_page(browser, user, authenti
 def test_another_sites_next_is_not_followed(browser, user, authenticator):
     passkey_add(user, authenticator)
     token = _csrf(browser)
-    options = services.passkey_login_options()
+    options = sign_in.passkey_login_options()
     response = _post(browser, {"ceremony": options["ceremony"], "credential": authenticator.get(options["publicKey"]), "next": "https://evil.example.net/"}, token)
     assert response.json() == {"next": "/users/me"}
 
@@ -48,7 +48,7 @@ def test_another_sites_next_is_not_followed(browser, user, authenticator):
 def test_without_the_csrf_token_nothing_happens(browser, user, authenticator):
     passkey_add(user, authenticator)
     _csrf(browser)
-    options = services.passkey_login_options()
+    options = sign_in.passkey_login_options()
     response = _post(browser, {"ceremony": options["ceremony"], "credential": authenticator.get(options["publicKey"])}, "wrong")
     assert response.status_code == 403 and "access_token" not in response.cookies
 
@@ -63,7 +63,7 @@ def test_bad_bodies_are_400(browser, body):
 def test_a_refused_answer_is_the_apis_400(browser, user, authenticator):
     passkey_add(user, authenticator)
     token = _csrf(browser)
-    options = services.passkey_login_options()
+    options = sign_in.passkey_login_options()
     credential = authenticator.get(options["publicKey"], origin="https://evil.example.net")
     response = _post(browser, {"ceremony": options["ceremony"], "credential": credential}, token)
     assert response.status_code == 400 and "credential" in response.json()
