@@ -19,11 +19,11 @@ from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 from rest_framework import exceptions
 
-from accounts.authentication import CookieJWTAuthentication
+from accounts.sessions.authentication import CookieJWTAuthentication
 from accounts.browser.views import _next_url, session_cookie_set
 from accounts.mfa.passkeys import selectors, sign_in
 from accounts.mfa.passkeys.serializers import PasskeyLoginInput, credential_json
-from accounts.throttles import LoginPageThrottle
+from accounts.users.throttles import LoginPageThrottle
 from common.client_ip import client_ip, user_agent
 from common.exceptions import DATABASE_UNREACHABLE, ServiceUnavailable
 

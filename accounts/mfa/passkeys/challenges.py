@@ -25,7 +25,7 @@ from bson import ObjectId
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
-from accounts.documents import now
+from accounts.users.documents import now
 from accounts.mfa.passkeys.documents import WebAuthnChallenge
 
 CEREMONY_INVALID = "This ceremony is unknown, expired, already used or not for this request; ask for new options."

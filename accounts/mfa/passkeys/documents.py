@@ -7,8 +7,8 @@ dates: `export_exclude` leaves out the credential id, the public key and the cou
 """
 from mongoengine import CASCADE, BinaryField, BooleanField, DateTimeField, Document, IntField, ListField, ReferenceField, StringField
 
-from accounts.documents import User, now
-from accounts.user_extensions import user_field_add
+from accounts.users.documents import User, now
+from accounts.users.user_extensions import user_field_add
 
 # How many passkeys the user has, kept by the services with atomic $inc (insert, then +1;
 # -1, then delete), so that it never counts a passkey that is gone: the guard that keeps a user

@@ -1,5 +1,5 @@
 """Reads of passkeys."""
-from accounts.documents import User
+from accounts.users.documents import User
 from accounts.mfa.passkeys.documents import Passkey
 
 

@@ -10,8 +10,8 @@ import re
 from rest_framework import serializers
 
 from accounts.mfa.passkeys.documents import PASSKEY_NAME_MAX
-from accounts.serializers import PasswordField
-from accounts.user_extensions import user_output_field_add
+from accounts.users.serializers import PasswordField
+from accounts.users.user_extensions import user_output_field_add
 
 B64URL = re.compile(r"^[A-Za-z0-9_-]*={0,2}\Z")
 # Generous bounds: an attestation with a certificate chain runs to a few kilobytes.

@@ -25,12 +25,12 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from accounts.documents import User, now
+from accounts.users.documents import User, now
 from accounts.mfa.passkeys.challenges import ceremony_invalid, challenge_claim, challenge_store
 from accounts.mfa.passkeys.documents import CEREMONY_REGISTER, PASSKEY_NAME_MAX, Passkey
 from accounts.mfa.passkeys.relying_party import MALFORMED, not_accepted, options_body, origins
-from accounts.services.audit import audit_record
-from accounts.services.dependents import owner_remains
+from accounts.users.audit import audit_record
+from accounts.user_data.dependents import owner_remains
 from common.exceptions import Conflict
 
 # A user's passkeys at most (each one is listed in the options of every ceremony of theirs).

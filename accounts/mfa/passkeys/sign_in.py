@@ -29,13 +29,13 @@ from webauthn import generate_authentication_options, verify_authentication_resp
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_authentication_credential_json
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
-from accounts import lockout
-from accounts.documents import User, now
-from accounts.identity import email_keys_for_lookup
+from accounts.users import lockout
+from accounts.users.documents import User, now
+from accounts.users.identity import email_keys_for_lookup
 from accounts.mfa.passkeys.challenges import ceremony_invalid, challenge_claim, challenge_store
 from accounts.mfa.passkeys.documents import CEREMONY_LOGIN, CEREMONY_MFA, Passkey
 from accounts.mfa.passkeys.relying_party import MALFORMED, not_accepted, options_body, origins
-from accounts.services.audit import audit_record
+from accounts.users.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +91,9 @@ def mfa_token_user(*, raw_token: str) -> tuple[User, str]:
     from rest_framework.exceptions import AuthenticationFailed
     from rest_framework_simplejwt.exceptions import TokenError
 
-    from accounts.authentication import user_for_token
-    from accounts.documents import RevokedToken
-    from accounts.services.two_factor import MfaToken
+    from accounts.sessions.authentication import user_for_token
+    from accounts.mfa.documents import RevokedToken
+    from accounts.mfa.two_factor import MfaToken
 
     try:
         token = MfaToken(raw_token)
@@ -198,9 +198,9 @@ def passkey_login(*, ceremony: str, credential: dict, ip: str, user_agent: str =
     failed login (of the account when the passkey is known, of the address always); past the
     lock-out's limits the answer is 429, before the signature is checked. An unverified
     account under EMAIL_VERIFICATION=mandatory is a 403 after the right answer."""
-    from accounts.services.email_verification import login_verification_check
-    from accounts.services.login import LoginOutcome
-    from accounts.services.tokens import token_pair_for
+    from accounts.emails.email_verification import login_verification_check
+    from accounts.users.login import LoginOutcome
+    from accounts.sessions.tokens import token_pair_for
 
     claimed = challenge_claim(ceremony=ceremony, kind=CEREMONY_LOGIN)
     assertion = assertion_parse(credential)

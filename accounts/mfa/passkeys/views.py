@@ -17,7 +17,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.authentication import SESSION_CLAIM
+from accounts.sessions.authentication import SESSION_CLAIM
 from accounts.mfa.passkeys import selectors, services, sign_in
 from accounts.mfa.passkeys.serializers import (
     CeremonyOptionsOutput,
@@ -30,9 +30,9 @@ from accounts.mfa.passkeys.serializers import (
     RegistrationOptionsInput,
     credential_json,
 )
-from accounts.permissions import IsOwnerOrAdmin
-from accounts.serializers import LoginOutput
-from accounts.views.public import PublicMixin, login_body
+from accounts.users.permissions import IsOwnerOrAdmin
+from accounts.users.serializers import LoginOutput
+from accounts.users.public_views import PublicMixin, login_body
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
 from common.routes import UserRouteMixin

@@ -5,8 +5,7 @@ from django.conf import settings
 
 from accounts.mfa.passkeys import services
 from accounts.mfa.passkeys.tests.authenticator import SoftAuthenticator
-from accounts.services.sessions import session_start
-from tests.conftest import *  # noqa: F401,F403  (until the suite-wide fixtures move to the root conftest)
+from accounts.sessions.services import session_start
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The passkey endpoints over HTTP (DRF's APIClient), with the software authenticator."""
 import pytest
 
-from accounts.documents import User
+from accounts.users.documents import User
 from accounts.mfa.passkeys.documents import Passkey
 from tests.conftest import PASSWORD
 

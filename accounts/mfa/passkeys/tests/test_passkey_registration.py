@@ -3,7 +3,7 @@ export and check_integrity make of them."""
 import pytest
 from rest_framework.exceptions import ValidationError
 
-from accounts.documents import User
+from accounts.users.documents import User
 from accounts.mfa.passkeys import services, sign_in
 from accounts.mfa.passkeys.documents import Passkey, WebAuthnChallenge
 from accounts.mfa.passkeys.tests.conftest import passkey_add, session_of
@@ -109,7 +109,7 @@ def test_a_user_without_a_usable_password_keeps_a_passkey(user, authenticator):
 
 
 def test_a_chain_delete_leaves_no_credential_and_no_challenge(user_with_passkey, authenticator):
-    from accounts.services.user_data import orphans_find, user_delete
+    from accounts.user_data.services import orphans_find, user_delete
 
     services.passkey_registration_options(user=user_with_passkey, session_id=session_of(user_with_passkey))
     sign_in.passkey_login_options(email="alice@example.com")
@@ -120,7 +120,7 @@ def test_a_chain_delete_leaves_no_credential_and_no_challenge(user_with_passkey,
 
 
 def test_the_export_holds_names_and_dates_only(user_with_passkey):
-    from accounts.services.user_data import user_export
+    from accounts.user_data.services import user_export
 
     exported = user_export(user=user_with_passkey)["collections"]["passkeys"]
     assert len(exported) == 1

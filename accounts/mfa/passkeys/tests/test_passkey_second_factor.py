@@ -1,5 +1,5 @@
 """A passkey as the second factor of a password login, beside TOTP, over HTTP."""
-from accounts.documents import AuditEvent
+from accounts.users.documents import AuditEvent
 from tests.conftest import PASSWORD
 from tests.two_factor_helpers import code_at, enrol
 

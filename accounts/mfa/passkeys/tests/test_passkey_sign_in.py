@@ -2,7 +2,7 @@
 import pytest
 from rest_framework.exceptions import ValidationError
 
-from accounts.documents import AuditEvent, User
+from accounts.users.documents import AuditEvent, User
 from accounts.mfa.passkeys import sign_in
 from accounts.mfa.passkeys.documents import Passkey, WebAuthnChallenge
 from accounts.mfa.passkeys.tests.conftest import passkey_add
@@ -80,7 +80,7 @@ def test_user_verification_is_required_for_a_passwordless_login(user_with_passke
 def test_an_expired_challenge_is_refused(user_with_passkey, authenticator):
     from datetime import timedelta
 
-    from accounts.documents import now
+    from accounts.users.documents import now
 
     options, credential = _login(authenticator)
     WebAuthnChallenge._get_collection().update_many({}, {"$set": {"expires_at": now() - timedelta(seconds=1)}})
@@ -141,7 +141,7 @@ def test_a_trashed_account_cannot_sign_in_with_its_passkey(user_with_passkey, au
 
 
 def test_mandatory_email_verification_applies(user_with_passkey, authenticator, settings):
-    from accounts.services.email_verification import EmailNotVerified
+    from accounts.emails.email_verification import EmailNotVerified
 
     settings.EMAIL_VERIFICATION = "mandatory"
     User._get_collection().update_one({"_id": user_with_passkey.id}, {"$set": {"email_verified": False}})
