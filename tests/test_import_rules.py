@@ -17,12 +17,13 @@ MAX_LINES = 400
 CAPABILITY_ARROWS = {
     "users": {"sessions", "mfa", "emails", "admin", "user_data"},
     "sessions": {"users"},
-    "mfa": {"users", "sessions"},
+    # user_data: the owner-remains check of a write that hangs a passkey off a user.
+    "mfa": {"users", "sessions", "user_data"},
     "emails": {"users", "sessions"},
     "admin": {"users", "sessions", "user_data"},
     "user_data": {"users", "admin"},
     "browser": {"users", "sessions", "mfa"},
-    "management": {"users", "sessions", "admin", "user_data"},
+    "management": {"users", "sessions", "mfa", "admin", "user_data"},
 }
 
 

@@ -3,7 +3,7 @@
 from django.urls import re_path
 
 from accounts.browser.views import login_page, logout_page
-from accounts.mfa.passkeys.browser import passkey_sign_in, passkeys_page
+from accounts.browser.passkeys import passkey_sign_in, passkeys_page
 
 app_name = "rest_framework"
 urlpatterns = [

@@ -192,16 +192,12 @@ def _refused(exc: AssertionRefused, *, user: User | None, passkey: Passkey | Non
     return not_accepted(exc.reason)
 
 
-def passkey_login(*, ceremony: str, credential: dict, ip: str, user_agent: str = ""):
-    """Sign in with a passkey alone (see the module docstring). Returns the login's outcome: a
-    session's tokens. The ceremony is spent first. A failed answer is a 400 and counts as a
-    failed login (of the account when the passkey is known, of the address always); past the
-    lock-out's limits the answer is 429, before the signature is checked. An unverified
-    account under EMAIL_VERIFICATION=mandatory is a 403 after the right answer."""
-    from accounts.emails.email_verification import login_verification_check
-    from accounts.users.login import LoginOutcome
-    from accounts.sessions.tokens import token_pair_for
-
+def passkey_login_check(*, ceremony: str, credential: dict, ip: str) -> tuple[User, dict]:
+    """The passkey part of a passwordless login (accounts/users/login.py `passkey_login` does
+    the rest, as for a password): the ceremony is spent, the passkey found, the lock-out
+    consulted (429 before the signature is checked), the assertion verified with user
+    verification. Returns the user and the lock-out's counts. A failed answer is a 400 and
+    counts as a failed login (of the account when the passkey is known, of the address always)."""
     claimed = challenge_claim(ceremony=ceremony, kind=CEREMONY_LOGIN)
     assertion = assertion_parse(credential)
     passkey = passkey_of_assertion(assertion)
@@ -220,11 +216,7 @@ def passkey_login(*, ceremony: str, credential: dict, ip: str, user_agent: str =
         lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         audit_record(action="login_failed", target=user, ip=ip, factor="passkey", reason=exc.reason[:200])
         raise _refused(exc, user=user, passkey=passkey, ip=ip, factor="passkey") from None
-    login_verification_check(user=user)
-    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
-    # A passkey with user verification is two factors on its own: no mfa_token step.
-    audit_record(action="login", actor=user, target=user, ip=ip, factor="passkey", passkey=str(passkey.id))
-    return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
+    return user, counts
 
 
 def passkey_second_factor_accept(*, user: User, mfa_jti: str, ceremony: str, credential: dict, ip: str) -> None:

@@ -32,6 +32,7 @@ from accounts.mfa.passkeys.serializers import (
 )
 from accounts.users.permissions import IsOwnerOrAdmin
 from accounts.users.serializers import LoginOutput
+from accounts.users.login import passkey_login
 from accounts.users.public_views import PublicMixin, login_body
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
@@ -128,7 +129,7 @@ class PasskeyLoginViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="auth/passkey")
     def login(self, request):
         data = validated(PasskeyLoginInput, request.data)
-        outcome = sign_in.passkey_login(
+        outcome = passkey_login(
             ceremony=data["ceremony"], credential=credential_json(data["credential"]), ip=client_ip(request), user_agent=user_agent(request)
         )
         return Response(login_body(outcome))

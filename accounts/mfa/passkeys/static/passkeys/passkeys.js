@@ -1,4 +1,4 @@
-// Passkeys in the browser pages (accounts/mfa/passkeys/browser.py): "Sign in with a passkey" on
+// Passkeys in the browser pages (accounts/browser/passkeys.py): "Sign in with a passkey" on
 // the login page, and "Add a passkey" on the passkeys page. The options come from the API as
 // WebAuthn Level 3 JSON; the browser's own parse*FromJSON / toJSON are used where it has them,
 // with the same conversions written out for browsers that lack them.

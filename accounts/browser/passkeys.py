@@ -1,8 +1,9 @@
-"""Passkeys in the browser pages of the browsable API (accounts/browser/ has the password login).
+"""Passkeys in the browser pages of the browsable API (views.py beside this has the password login;
+accounts/mfa/passkeys the passkeys themselves; its static/passkeys/passkeys.js the page script).
 
 - The login page's "Sign in with a passkey" button (static/passkeys/passkeys.js) asks
   POST /auth/passkey/options, lets the browser pick a passkey, and posts the answer here, to
-  `passkey_sign_in`: the same `passkey_login` as POST /auth/passkey, then the same cookie as
+  `passkey_sign_in`: the same `passkey_login` (accounts/users/login.py) as POST /auth/passkey, then the same cookie as
   the password form (accounts.browser.views.session_cookie_set). JSON in and out, CSRF-checked.
 - /api-auth/passkeys/ lists the signed-in person's passkeys and adds one: the password again,
   then the browser's authenticator, through the API itself (the cookie authenticates it and
@@ -21,7 +22,8 @@ from rest_framework import exceptions
 
 from accounts.sessions.authentication import CookieJWTAuthentication
 from accounts.browser.views import _next_url, session_cookie_set
-from accounts.mfa.passkeys import selectors, sign_in
+from accounts.mfa.passkeys import selectors
+from accounts.users.login import passkey_login
 from accounts.mfa.passkeys.serializers import PasskeyLoginInput, credential_json
 from accounts.users.throttles import LoginPageThrottle
 from common.client_ip import client_ip, user_agent
@@ -51,7 +53,7 @@ def passkey_sign_in(request: HttpRequest) -> HttpResponse:
     try:
         if not throttle.allow_request(request, None):
             raise exceptions.Throttled(wait=throttle.wait())
-        outcome = sign_in.passkey_login(
+        outcome = passkey_login(
             ceremony=serializer.validated_data["ceremony"],
             credential=credential_json(serializer.validated_data["credential"]),
             ip=client_ip(request),
