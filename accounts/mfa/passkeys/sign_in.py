@@ -100,7 +100,7 @@ def mfa_token_user(*, raw_token: str) -> tuple[User, str]:
     except TokenError as exc:
         raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
     user = user_for_token(token, session_required=False)
-    if RevokedToken.objects(jti=token["jti"]).count():
+    if RevokedToken._get_collection().find_one({"jti": token["jti"]}, {"_id": 1}) is not None:
         raise AuthenticationFailed("Token is revoked.", code="token_not_valid")
     return user, token["jti"]
 

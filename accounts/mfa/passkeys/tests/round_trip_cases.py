@@ -13,10 +13,10 @@ CASES = [
     ("passkeys list", "user", "get", "/users/{id}/passkeys", "WITH_PASSKEY", 2),
     ("passkey rename", "user", "patch", "/users/{id}/passkeys/{passkey}", "PASSKEY_RENAME", 2),
     ("passkey remove", "user", "delete", "/users/{id}/passkeys/{passkey}", "WITH_PASSKEY", 5),
-    ("passkey sign-in options", None, "post", "/auth/passkey/options", {"email": "alice@example.com"}, 3),
-    ("passkey sign-in", None, "post", "/auth/passkey", "PASSKEY_LOGIN", 10),
+    ("passkey sign-in options", None, "post", "/auth/passkey/options", {"email": "alice@example.com"}, 4),
+    ("passkey sign-in", None, "post", "/auth/passkey", "PASSKEY_LOGIN", 11),
     ("mfa passkey options", None, "post", "/auth/mfa/webauthn/options", "PASSKEY_MFA_OPTIONS", 5),
-    ("mfa with a passkey", None, "post", "/auth/mfa", "PASSKEY_MFA", 11),
+    ("mfa with a passkey", None, "post", "/auth/mfa", "PASSKEY_MFA", 12),
 ]
 
 
