@@ -13,7 +13,7 @@ from accounts.mfa.passkeys.views import PasskeyLoginViewSet, PasskeyViewSet
 from accounts.mfa.views import MfaLoginViewSet, TwoFactorViewSet
 from accounts.users.views import UserViewSet
 from config.docs import RedocView, SwaggerView
-from config.health import health
+from config.health import health, ready
 from config.root import Root
 from config.routers import OptionalSlashRouter
 from profiles.views import ProfileViewSet
@@ -35,6 +35,7 @@ router.register("", EmailResendViewSet, basename="email-resend")
 urlpatterns = [
     re_path(r"^$", Root.as_view(), name="root"),
     re_path(r"^health/?$", health, name="health"),
+    re_path(r"^ready/?$", ready, name="ready"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),

@@ -68,6 +68,8 @@ CASES = [
     ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 5),
     ("health", None, "get", "/health", None, 1),
+    # One durable write (an upsert waiting for the journal), never only a ping.
+    ("ready", None, "get", "/ready", None, 1),
     ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 5),
     ("email resend", "user", "post", "/auth/email/resend", None, 3),
     # The request itself costs its rate limit's hit; the queued job looks the address up, counts the
