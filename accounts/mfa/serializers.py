@@ -2,11 +2,7 @@
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from accounts.mfa.passkeys.serializers import AuthenticationCredentialInput, CeremonyField
-from accounts.users.serializers import PasswordField
-
-class CurrentPasswordInput(serializers.Serializer):
-    current_password = PasswordField()
+from accounts.mfa.passkeys.credentials import AuthenticationCredentialInput, CeremonyField
 
 
 class TotpStartOutput(serializers.Serializer):

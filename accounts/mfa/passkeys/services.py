@@ -29,6 +29,7 @@ from accounts.users.documents import User, now
 from accounts.mfa.passkeys.challenges import ceremony_invalid, challenge_claim, challenge_store
 from accounts.mfa.passkeys.documents import CEREMONY_REGISTER, PASSKEY_NAME_MAX, Passkey
 from accounts.mfa.passkeys.relying_party import MALFORMED, not_accepted, options_body, origins
+from accounts.users import reauth
 from accounts.users.audit import audit_record
 from accounts.user_data.dependents import owner_remains
 from common.exceptions import Conflict
@@ -42,10 +43,12 @@ NO_PASSKEY = "No passkey with this id."
 
 
 # --- Registration -----------------------------------------------------------------------------
-def passkey_registration_options(*, user: User, session_id: str) -> dict:
-    """Options for adding a passkey to `user` (who has just been re-asked for their password),
-    bound to this user and this session. Their passkeys are excluded (an authenticator holding
-    one says so rather than making a second). 409 at PASSKEYS_MAX_PER_USER. Two round trips."""
+def passkey_registration_options(*, user: User, session_id: str, ip: str | None = None, **proof: str | None) -> dict:
+    """Options for adding a passkey to `user`, once the re-authentication gate
+    (accounts/users/reauth.py) lets `proof` through, bound to this user and this session. Their
+    passkeys are excluded (an authenticator holding one says so rather than making a second).
+    409 at PASSKEYS_MAX_PER_USER. Two round trips after the gate's."""
+    reauth.reauthenticate(user=user, action="passkey_add", ip=ip, **proof)
     if (user.passkeys_count or 0) >= PASSKEYS_MAX_PER_USER:
         raise Conflict(TOO_MANY)
     existing = Passkey._get_collection().find({"user": user.id}, {"credential_id": 1})

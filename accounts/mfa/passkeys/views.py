@@ -9,11 +9,9 @@
 | POST /auth/passkey                                     | PasskeyLoginViewSet.login        |
 | POST /auth/mfa/webauthn/options                        | PasskeyLoginViewSet.mfa_options  |
 """
-from django.contrib.auth.hashers import check_password
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -73,9 +71,8 @@ class PasskeyViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def options_create(self, request, user_id: str):
         data = validated(RegistrationOptionsInput, request.data)
         user = self._owner(request)
-        if not check_password(data["current_password"], user.password):
-            raise ValidationError({"current_password": ["The current password is not correct."]})
-        return Response(services.passkey_registration_options(user=user, session_id=request.auth.get(SESSION_CLAIM, "")))
+        session_id = request.auth.get(SESSION_CLAIM, "")
+        return Response(services.passkey_registration_options(user=user, session_id=session_id, ip=client_ip(request), **data))
 
     @extend_schema(methods=["GET"], responses={200: PasskeyOutput(many=True), 401: Detail, 403: Detail, 404: Detail})
     @extend_schema(methods=["POST"], request=PasskeyRegisterInput, responses={201: PasskeyOutput, 409: Detail, **ERRORS})

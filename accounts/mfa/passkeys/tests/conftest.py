@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings
 
 from accounts.mfa.passkeys import services
+from tests.conftest import PASSWORD
 from accounts.mfa.passkeys.tests.authenticator import SoftAuthenticator
 from accounts.sessions.services import session_start
 
@@ -22,7 +23,7 @@ def session_of(user) -> str:
 def passkey_add(user, authenticator: SoftAuthenticator, name: str = "laptop"):
     """Register a passkey of `authenticator` for `user` through the services."""
     sid = session_of(user)
-    options = services.passkey_registration_options(user=user, session_id=sid)
+    options = services.passkey_registration_options(user=user, session_id=sid, current_password=PASSWORD)
     credential = authenticator.create(options["publicKey"])
     return services.passkey_register(user=user, session_id=sid, ceremony=options["ceremony"], credential=credential, name=name)
 

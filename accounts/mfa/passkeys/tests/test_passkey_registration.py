@@ -6,12 +6,13 @@ from rest_framework.exceptions import ValidationError
 from accounts.users.documents import User
 from accounts.mfa.passkeys import services, sign_in
 from accounts.mfa.passkeys.documents import Passkey, WebAuthnChallenge
+from tests.conftest import PASSWORD
 from accounts.mfa.passkeys.tests.conftest import passkey_add, session_of
 
 
 def test_a_credential_made_for_another_rp_id_is_refused(user, authenticator, settings):
     sid = session_of(user)
-    options = services.passkey_registration_options(user=user, session_id=sid)
+    options = services.passkey_registration_options(user=user, session_id=sid, current_password=PASSWORD)
     options["publicKey"]["rp"]["id"] = "evil.example.net"  # the authenticator signs for another site
     credential = authenticator.create(options["publicKey"])
     with pytest.raises(ValidationError) as raised:
@@ -22,7 +23,7 @@ def test_a_credential_made_for_another_rp_id_is_refused(user, authenticator, set
 
 def test_a_registration_without_user_verification_is_refused(user, authenticator):
     sid = session_of(user)
-    options = services.passkey_registration_options(user=user, session_id=sid)
+    options = services.passkey_registration_options(user=user, session_id=sid, current_password=PASSWORD)
     credential = authenticator.create(options["publicKey"], user_verified=False)
     with pytest.raises(ValidationError):
         services.passkey_register(user=user, session_id=sid, ceremony=options["ceremony"], credential=credential)
@@ -30,12 +31,12 @@ def test_a_registration_without_user_verification_is_refused(user, authenticator
 
 def test_a_registration_ceremony_is_bound_to_its_user_and_session(user, other, authenticator):
     sid = session_of(user)
-    options = services.passkey_registration_options(user=user, session_id=sid)
+    options = services.passkey_registration_options(user=user, session_id=sid, current_password=PASSWORD)
     credential = authenticator.create(options["publicKey"])
     with pytest.raises(ValidationError) as raised:  # another session of the same user
         services.passkey_register(user=user, session_id=session_of(user), ceremony=options["ceremony"], credential=credential)
     assert "ceremony" in raised.value.detail
-    options = services.passkey_registration_options(user=user, session_id=sid)
+    options = services.passkey_registration_options(user=user, session_id=sid, current_password=PASSWORD)
     credential = authenticator.create(options["publicKey"])
     with pytest.raises(ValidationError):  # another user
         services.passkey_register(user=other, session_id=sid, ceremony=options["ceremony"], credential=credential)
@@ -54,10 +55,10 @@ def test_the_same_passkey_cannot_be_registered_twice(user, authenticator):
     from common.exceptions import Conflict
 
     sid = session_of(user)
-    options = services.passkey_registration_options(user=user, session_id=sid)
+    options = services.passkey_registration_options(user=user, session_id=sid, current_password=PASSWORD)
     credential = authenticator.create(options["publicKey"])
     services.passkey_register(user=user, session_id=sid, ceremony=options["ceremony"], credential=credential)
-    options = services.passkey_registration_options(user=user, session_id=sid)
+    options = services.passkey_registration_options(user=user, session_id=sid, current_password=PASSWORD)
     assert [c["id"] for c in options["publicKey"]["excludeCredentials"]] == [credential["id"]]
     with pytest.raises(ValidationError):  # the old answer does not sign the new challenge
         services.passkey_register(user=user, session_id=sid, ceremony=options["ceremony"], credential=credential)
@@ -68,7 +69,7 @@ def test_a_credential_id_belongs_to_one_account(user, other, authenticator):
 
     taken = passkey_add(user, authenticator)
     sid = session_of(other)
-    options = services.passkey_registration_options(user=other, session_id=sid)
+    options = services.passkey_registration_options(user=other, session_id=sid, current_password=PASSWORD)
     from fido2.utils import websafe_decode
 
     credential = authenticator.create(options["publicKey"], credential_id=websafe_decode(taken.credential_id))
@@ -111,7 +112,7 @@ def test_a_user_without_a_usable_password_keeps_a_passkey(user, authenticator):
 def test_a_chain_delete_leaves_no_credential_and_no_challenge(user_with_passkey, authenticator):
     from accounts.user_data.services import orphans_find, user_delete
 
-    services.passkey_registration_options(user=user_with_passkey, session_id=session_of(user_with_passkey))
+    services.passkey_registration_options(user=user_with_passkey, session_id=session_of(user_with_passkey), current_password=PASSWORD)
     sign_in.passkey_login_options(email="alice@example.com")
     counts = user_delete(user=user_with_passkey, actor=None, reason="test")
     assert counts["passkeys"] == 1 and counts["webauthn_challenges"] == 2
