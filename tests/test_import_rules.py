@@ -17,10 +17,11 @@ MAX_LINES = 400
 CAPABILITY_ARROWS = {
     "users": {"sessions", "mfa", "emails", "admin", "user_data"},
     "sessions": {"users"},
-    # user_data: the owner-remains check of a write that hangs a passkey off a user.
-    "mfa": {"users", "sessions", "user_data"},
+    # emails: security notices (accounts/emails/notices.py); user_data: the owner-remains check of
+    # a write that hangs a passkey off a user.
+    "mfa": {"users", "sessions", "emails", "user_data"},
     "emails": {"users", "sessions"},
-    "admin": {"users", "sessions", "user_data"},
+    "admin": {"users", "sessions", "user_data", "emails"},  # a trash move voids the mailed tokens
     "user_data": {"users", "admin"},
     "browser": {"users", "sessions", "mfa"},
     "management": {"users", "sessions", "mfa", "admin", "user_data"},

@@ -2,6 +2,7 @@
 or, for a user with two-factor on, with a request for the second factor; or a passkey alone."""
 from dataclasses import dataclass
 
+from django.views.decorators.debug import sensitive_variables
 from django.contrib.auth.hashers import check_password, make_password
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -37,6 +38,7 @@ def mfa_methods(*, user: User) -> list[str]:
     return ["totp", *(["webauthn"] if getattr(user, "passkeys_count", 0) else []), "recovery_code"]
 
 
+@sensitive_variables("password", "outcome")
 def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> LoginOutcome:
     """Check a password and begin a session (or, with two-factor on, ask for the second factor).
 
@@ -89,6 +91,7 @@ def passkey_login(*, ceremony: str, credential: dict, ip: str, user_agent: str =
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
 
 
+@sensitive_variables("raw_token", "code", "recovery_code")
 def mfa_login(
     *, raw_token: str, code: str | None = None, recovery_code: str | None = None, webauthn: tuple[str, dict] | None = None, ip: str, user_agent: str = ""
 ) -> LoginOutcome:
