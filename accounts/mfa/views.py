@@ -14,9 +14,10 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.mfa.passkeys.credentials import credential_json
 from accounts.mfa import two_factor
 from accounts.openapi import BodyOnDeleteSchema
-from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin
+from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin, owner_only
 from accounts.users.serializers import LoginOutput, ReauthInput, login_body
 from accounts.users.throttles import ReauthThrottle
 from accounts.mfa.serializers import MfaLoginInput, RecoveryCodesOutput, TotpConfirmInput, TotpStartOutput
@@ -55,7 +56,7 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_permissions(self):
         if self.action == "reset":
             return [IsAuthenticated(), IsAdmin()]
-        if self.action in self.owner_actions:
+        if owner_only(self):
             return [IsAuthenticated(), IsOwner()]
         return [IsAuthenticated(), IsOwnerOrAdmin()]
 
@@ -115,6 +116,7 @@ class MfaLoginViewSet(PublicMixin, viewsets.GenericViewSet):
             raw_token=data["mfa_token"],
             code=data.get("code"),
             recovery_code=data.get("recovery_code"),
+            webauthn=(data["ceremony"], credential_json(data["credential"])) if "ceremony" in data else None,
             ip=client_ip(request),
             user_agent=user_agent(request),
         )

@@ -22,6 +22,8 @@ class LoginOutcome:
     user: User
     refresh: RefreshToken | None = None
     mfa_token: str | None = None
+    # The second factors the user can answer with (`totp`, `webauthn`, `recovery_code`).
+    mfa_methods: list[str] | None = None
 
 
 def login_outcome(user: User, *, ip: str | None = None, user_agent: str = "") -> LoginOutcome:

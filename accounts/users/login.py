@@ -1,6 +1,7 @@
 """Logging in: one password check, counted by the lock-out, answered with a session's token pair
 or, for a user with two-factor on, with a request for the second factor (an `mfa_token` from
-accounts/mfa/two_factor.py, which takes the second step, `mfa_login`, from there on)."""
+accounts/mfa/two_factor.py, which takes the second step, `mfa_login`, from there on); or a
+passkey alone."""
 from django.views.decorators.debug import sensitive_variables
 from django.contrib.auth.hashers import check_password, make_password
 from rest_framework.exceptions import AuthenticationFailed
@@ -10,6 +11,7 @@ from accounts.users.documents import User
 from accounts.users.identity import email_keys_for_lookup
 from accounts.users.selectors import user_by_email
 from accounts.mfa import two_factor
+from accounts.mfa.passkeys.sign_in import passkey_login_check
 from accounts.users.audit import audit_record
 from accounts.emails.email_verification import login_verification_check
 from accounts.users.passwords import dummy_hash
@@ -52,7 +54,19 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     login_verification_check(user=user)  # EMAIL_VERIFICATION=mandatory: 403 past the right password
     if user.mfa_enabled:
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
-        return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))
+        return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user), mfa_methods=two_factor.mfa_methods(user=user))
     lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
+    return login_outcome(user, ip=ip, user_agent=user_agent)
+
+
+def passkey_login(*, ceremony: str, credential: dict, ip: str, user_agent: str = "") -> LoginOutcome:
+    """Sign in with a passkey alone (accounts/mfa/passkeys/sign_in.py checks the passkey, with the
+    lock-out), then as a password login: EMAIL_VERIFICATION=mandatory (403), the lock-out's
+    count of this address cleared, audit, a session. No second factor even with two-factor on:
+    a passkey with user verification is two factors already."""
+    user, counts = passkey_login_check(ceremony=ceremony, credential=credential, ip=ip)
+    login_verification_check(user=user)
+    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    audit_record(action="login", actor=user, target=user, ip=ip, factor="passkey")
     return login_outcome(user, ip=ip, user_agent=user_agent)

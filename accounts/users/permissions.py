@@ -58,9 +58,17 @@ class IsOwnerOrAdmin(BasePermission):
         return is_owner_or_admin(request.user, serializer.validated_data["user_id"])
 
 
+def owner_only(view) -> str | None:
+    """The 403's words when the view's action is one only the owner may take, else None. A view
+    lists them in `owner_actions`, by action or, when the methods of one action differ, by
+    (action, METHOD)."""
+    actions = getattr(view, "owner_actions", {})
+    action, request = getattr(view, "action", None), getattr(view, "request", None)
+    return actions.get((action, request.method if request is not None else None)) or actions.get(action)
+
+
 class IsOwner(BasePermission):
-    """The URL's `{user_id}` is the caller's own. The 403's message is the view's
-    `owner_actions[action]`."""
+    """The URL's `{user_id}` is the caller's own. The 403's message is `owner_only(view)`'s."""
 
     message = "Only the account's owner may do this."
 
@@ -68,5 +76,5 @@ class IsOwner(BasePermission):
         user_id = view.kwargs.get("user_id")
         if user_id is not None and request.user and str(request.user.id) == str(user_id):
             return True
-        self.message = getattr(view, "owner_actions", {}).get(getattr(view, "action", None), self.message)
+        self.message = owner_only(view) or self.message
         return False

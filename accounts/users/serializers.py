@@ -102,6 +102,10 @@ class MfaRequiredOutput(serializers.Serializer):
     message = serializers.CharField()
     mfa_required = serializers.BooleanField()
     mfa_token = serializers.CharField(help_text="Present it with a code at POST /auth/mfa within 5 minutes; it works once.")
+    mfa_methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=["totp", "webauthn", "recovery_code"]),
+        help_text="The second factors this account has: `totp` (a code), `webauthn` (a passkey: POST /auth/mfa/webauthn/options first), `recovery_code`.",
+    )
 
 
 class RefreshInput(serializers.Serializer):
@@ -188,7 +192,12 @@ def login_body(outcome) -> dict:
     """The answer of a login (API.md) for a `sessions.tokens.LoginOutcome`: tokens (`LoginOutput`),
     or the request for a second factor (`MfaRequiredOutput`)."""
     if outcome.mfa_token is not None:
-        return {"message": "Two-factor code required.", "mfa_required": True, "mfa_token": outcome.mfa_token}
+        return {
+            "message": "Two-factor code required.",
+            "mfa_required": True,
+            "mfa_token": outcome.mfa_token,
+            "mfa_methods": outcome.mfa_methods or [],
+        }
     refresh = outcome.refresh
     return {"message": "Login successful", "user_id": str(outcome.user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
 

@@ -10,7 +10,7 @@ from accounts.users import selectors
 from accounts.openapi import LAST_ADMIN_409
 from accounts.admin.pagination import EnvelopePagination
 from accounts.users.throttles import IdentityChangeThrottle, ReauthThrottle
-from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin
+from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin, owner_only
 from accounts.users.serializers import LinkIdInput, LinkIdOutput, PasswordChangeInput, UserOutput, UserUpdateInput, user_rendered
 from accounts.admin.serializers import OptionalReasonQuery, ReasonQuery, UserQuery
 from accounts.user_data.serializers import UserExportOutput
@@ -48,7 +48,7 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_permissions(self):
         if self.action in ("list", "by_linked_id"):
             return [IsAuthenticated(), IsAdmin()]
-        if self.action in self.owner_actions:
+        if owner_only(self):
             return [IsAuthenticated(), IsOwner()]
         return [IsAuthenticated(), IsOwnerOrAdmin()]
 

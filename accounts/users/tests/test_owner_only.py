@@ -1,4 +1,4 @@
-"""What only the person may do (their password, their two-factor) is decided by a permission
+"""What only the person may do (their password, their two-factor, their passkeys) is decided by a permission
 class (`IsOwner`) before the body is read: an admin, whatever the body, gets the 403, never a 400
 that speaks about the body, and never a 404 about the id."""
 import pytest
@@ -10,6 +10,9 @@ OWNER_ONLY = [
     ("delete", "mfa/totp", "Only the account's owner may change its two-factor settings."),
     ("post", "mfa/totp/confirm", "Only the account's owner may change its two-factor settings."),
     ("post", "mfa/recovery_codes", "Only the account's owner may change its two-factor settings."),
+    ("post", "passkeys/options", "Only the account's owner may add or rename its passkeys."),
+    ("post", "passkeys", "Only the account's owner may add or rename its passkeys."),
+    ("patch", "passkeys/0123456789abcdef01234567", "Only the account's owner may add or rename its passkeys."),
 ]
 BODIES = [{}, {"current_password": ["not", "a", "string"]}, {"code": "x" * 5000, "new_password": 7}]
 
