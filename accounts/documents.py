@@ -67,6 +67,7 @@ class User(Document):
     mfa_enabled = BooleanField(default=False)
     # Set by the chain delete before it deletes anything (accounts/services/dependents.py).
     deleting = BooleanField(default=False)
+    links_copy = ListField(DictField())  # the join's copy of the LinkedIds (services/linked_ids.py)
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
 
@@ -79,8 +80,8 @@ class User(Document):
         ],
     }
 
-    # Never in an export (accounts.services.user_data reads this on every document class).
-    export_exclude = ("password",)
+    # Never in an export (user_data reads it on every class); the links' copy: as LinkedId documents.
+    export_exclude = ("password", "links_copy")
 
     # What DRF and simplejwt ask of request.user.
     is_authenticated = True
