@@ -32,6 +32,7 @@ from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.documents import User
+from accounts.user_extensions import USER_COPIES
 
 TOKEN_VERSION_CLAIM = "ver"
 SESSION_CLAIM = "sid"
@@ -54,15 +55,20 @@ def user_for_token(token, *, session_required: bool = True) -> User:
     user_id = _token_user_id(token)
     # Straight from the collection: the same document, without building a QuerySet per request.
     son = User._get_collection().find_one({"_id": user_id})
-    user = User._from_son(son) if son is not None else None
-    if user is None or not user.is_active or user.in_trash:
+    # The checks read the stored document (with the fields' defaults), so a refused token costs no
+    # `User`; building one is a tenth of a signed-in read (issue 26, bench/profile_join.py).
+    if son is None or not son.get("is_active", True) or son.get("in_trash", False):
         raise AuthenticationFailed("User not found or not active.", code="user_not_found")
-    if token.get(TOKEN_VERSION_CLAIM) != user.token_version:
+    if token.get(TOKEN_VERSION_CLAIM) != son.get("token_version", 0):
         raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
     if session_required:
         sid = token.get(SESSION_CLAIM)
-        if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (user.session_ids or ()):
+        if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (son.get("session_ids") or ()):
             raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
+    # The copies the user carries for the join (user_copy_add) are read from `son` by the join
+    # alone: the `User` is built without them. (MongoEngine saves only the fields a request
+    # changes, so their defaults on this instance are never written back.)
+    user = User._from_son({key: value for key, value in son.items() if key not in USER_COPIES})
     user.son = son
     return user
 
