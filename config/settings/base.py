@@ -165,6 +165,8 @@ REST_FRAMEWORK = {
         # DRF's, with forms where it would show a 405, in the service's words (common/browsable.py).
         "common.browsable.ServiceBrowsableAPIRenderer",
     ],
+    # DRF's, answering a request that states no preference without the full negotiation (common/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.negotiation.ContentNegotiation",
     "VIEW_NAME_FUNCTION": "common.browsable.view_name",
     "VIEW_DESCRIPTION_FUNCTION": "common.browsable.view_description",
     "UNAUTHENTICATED_USER": None,
