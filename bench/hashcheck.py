@@ -26,7 +26,7 @@ django.setup()
 
 from django.contrib.auth.hashers import BCryptSHA256PasswordHasher, get_hasher
 
-from accounts.hashers import argon2_meets_owasp_floor
+from accounts.users.hashers import argon2_meets_owasp_floor
 
 ROUNDS = int(os.environ.get("HASHCHECK_ROUNDS", "5"))
 

@@ -4,9 +4,9 @@ from bson import ObjectId
 from mongoengine.connection import get_db
 from rest_framework.exceptions import NotFound
 
-from accounts.documents import LinkedId, User
-from accounts.selectors import NO_USER, user_visible
-from accounts.services.linked_ids import LINKS_COPY
+from accounts.users.documents import LinkedId, User
+from accounts.users.linked_ids import LINKS_COPY
+from accounts.users.selectors import NO_USER, user_visible
 from profiles.documents import AVATAR_BUCKET, DETAILS_COPY, Avatar, Details
 
 NO_AVATAR = "This user has no avatar."
@@ -25,7 +25,7 @@ def join_lookups() -> list[dict]:
 
 def _row_from_copies(son: dict) -> dict | None:
     """The join's row from the user's document alone: its fields and the copies it carries of its
-    LinkedId and Details documents (kept exact by their writers; see accounts.services.linked_ids
+    LinkedId and Details documents (kept exact by their writers; see accounts.users.linked_ids
     and profiles.services.details_upsert). None when the document has no copies yet."""
     links, details = son.get(LINKS_COPY), son.get(DETAILS_COPY)
     if links is None or details is None:

@@ -8,13 +8,13 @@ from django.conf import settings
 from mongoengine.connection import get_db
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 
-from accounts.documents import User, now
-from accounts.selectors import NO_USER
-from accounts.services.dependents import owner_remains
-from accounts.user_extensions import user_copy_add
+from accounts.user_data.dependents import owner_remains
+from accounts.users.documents import User, now
+from accounts.users.selectors import NO_USER
+from accounts.users.user_extensions import user_copy_add
+from common.exceptions import PayloadTooLarge
 from profiles.avatar_image import avatar_image_clean
 from profiles.documents import AVATAR_BUCKET, DETAILS_COPY, Avatar, Details
 
@@ -27,7 +27,7 @@ def details_upsert(*, user: User, **fields) -> None:
     its copy goes on the user (`User.details_copy`, what the join reads), conditioned on a lower
     version than this one: of racing writers, the last write's copy stays, exactly as the Details
     document is. Two round trips. 404 when the user is being chain-deleted meanwhile; the
-    document is then removed again, so no orphan is left (accounts/services/dependents.py): the
+    document is then removed again, so no orphan is left (accounts/user_data/dependents.py): the
     copy's write matches only a user not being deleted, so it is the owner check as well. A crash
     between the two writes leaves a copy older than its document, which `check_integrity` finds
     and `--fix` mends."""
@@ -87,12 +87,6 @@ user_copy_add(DETAILS_COPY, find=details_copy_differing, fix=details_copy_fix)
 
 
 # --- Avatars ----------------------------------------------------------------------------------
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request is too large."
-    default_code = "payload_too_large"
-
-
 # Room for the multipart boundary and part headers around the file in the request body.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
@@ -134,7 +128,7 @@ def _has_avatar_sync(*, user_id: ObjectId) -> bool:
     """Set `User.has_avatar` from whether an Avatar exists (the Avatar is the truth; the flag
     only drives `avatar_url`). False when the user no longer exists."""
     exists = Avatar._get_collection().count_documents({"user": user_id}, limit=1) > 0
-    # A user whose chain delete has begun counts as gone (accounts/services/dependents.py).
+    # A user whose chain delete has begun counts as gone (accounts/user_data/dependents.py).
     update = User._get_collection().update_one({"_id": user_id, "deleting": {"$ne": True}}, {"$set": {"has_avatar": exists}})
     return update.matched_count > 0
 
@@ -150,7 +144,7 @@ def avatar_replace(*, user: User, upload: IO[bytes]) -> Avatar:
     avatar or the new one, never none. A crash between the steps leaves at worst an unreferenced
     file, which `check_integrity --fix` removes. 404 if the user turns out to be gone, or being
     chain-deleted, once the record is written, and what was written is removed again: a racing
-    chain delete leaves no orphan (the protocol of accounts/services/dependents.py).
+    chain delete leaves no orphan (the protocol of accounts/user_data/dependents.py).
     """
     clean = avatar_image_clean(content=_upload_read(upload))
     bucket = _bucket()

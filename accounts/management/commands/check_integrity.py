@@ -3,16 +3,16 @@
 Such orphans appear when a chain delete was interrupted between its steps, or when data was
 written by something other than this service. `--fix` removes them (and their stored files).
 It also checks that the users' lists of live sessions and the Session documents agree
-(accounts/services/session_integrity.py), and that the copies users carry for the join (of their
-linked ids and details; `user_copy_add` in accounts/user_extensions.py) equal the documents they
-copy, or exist at all (users stored before them); `--fix` mends those too.
+(accounts/sessions/session_integrity.py), and that the copies users carry for the join (of their
+linked ids and details; `user_copy_add` in accounts/users/user_extensions.py) equal the documents
+they copy, or exist at all (users stored before them); `--fix` mends those too.
 """
 
 from accounts.management.errors import ServiceCommand
-from accounts.services.session_integrity import sessions_integrity_find, sessions_integrity_fix
-from accounts.services import linked_ids  # noqa: F401  (registers the linked ids' copy)
-from accounts.services.user_data import orphans_delete, orphans_find
-from accounts.user_extensions import USER_COPIES
+from accounts.sessions.session_integrity import sessions_integrity_find, sessions_integrity_fix
+from accounts.user_data.services import orphans_delete, orphans_find
+from accounts.users import linked_ids  # noqa: F401  (registers the linked ids' copy)
+from accounts.users.user_extensions import USER_COPIES
 
 
 class Command(ServiceCommand):
