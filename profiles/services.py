@@ -23,24 +23,27 @@ def details_upsert(*, user: User, **fields) -> None:
     """Create the user's details or update the fields given; the others are kept.
 
     One atomic upsert keyed on the user (a unique index), so concurrent first writes for one
-    user leave one document; it raises the document's `version` and returns it as written. Then
-    its copy goes on the user (`User.details_copy`, what the join reads), conditioned on a lower
-    version than this one: of racing writers, the last write's copy stays, exactly as the Details
-    document is. Two round trips. 404 when the user is being chain-deleted meanwhile; the
-    document is then removed again, so no orphan is left (accounts/user_data/dependents.py): the
-    copy's write matches only a user not being deleted, so it is the owner check as well. A crash
-    between the two writes leaves a copy older than its document, which `check_integrity` finds
-    and `--fix` mends."""
+    user leave one document; it raises the document's `version`. Then the document is read back,
+    with the version of whatever write came last so far, and put on the user as its copy
+    (`User.details_copy`, what the join reads), only over a copy of a lower version: of racing
+    writers, the one that read last writes the latest state, so the copy ends as the document
+    does. Three round trips. (Not one findAndModify returning the new document: SecantusDB's
+    returns a stale one under concurrency, README "The embedded database".) 404 when the user is
+    being chain-deleted meanwhile; the document is then removed again, so no orphan is left
+    (accounts/user_data/dependents.py): the copy's write matches only a user not being deleted,
+    so it is the owner check as well. A crash between the writes leaves a copy older than its
+    document, which `check_integrity` finds and `--fix` mends."""
     stamp = now()
     update = {"$set": {**fields, "updated_at": stamp}, "$setOnInsert": {"created_at": stamp}, "$inc": {"version": 1}}
     if "preferences" not in fields:
         update["$setOnInsert"]["preferences"] = {}
     collection = Details._get_collection()
     try:
-        doc = collection.find_one_and_update({"user": user.id}, update, upsert=True, return_document=ReturnDocument.AFTER)
+        collection.update_one({"user": user.id}, update, upsert=True)
     except DuplicateKeyError:
         # Two first upserts raced; the document exists now, so this one updates it.
-        doc = collection.find_one_and_update({"user": user.id}, update, upsert=True, return_document=ReturnDocument.AFTER)
+        collection.update_one({"user": user.id}, update, upsert=True)
+    doc = collection.find_one({"user": user.id})
     if not details_copy_write(user_id=user.id, doc=doc) and not owner_remains(user_id=user.id):
         collection.delete_one({"user": user.id})
         raise NotFound(NO_USER)

@@ -36,8 +36,8 @@ CASES = [
     ("logout", None, "post", "/auth/logout", "REFRESH", 5),
     # The LinkedId, its copy on the user (the owner check too), and the re-check against a racing unlink (issue 26).
     ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 4),
-    # The Details document, then its copy on the user (the owner check too).
-    ("add_details", "user", "post", "/users/add_details", {"user_id": "{id}", "phone": "+15551234567"}, 3),
+    # The Details document, read back, then its copy on the user (the owner check too).
+    ("add_details", "user", "post", "/users/add_details", {"user_id": "{id}", "phone": "+15551234567"}, 4),
     # One: authentication reads the caller, whose document carries the join's copies (issue 26).
     ("user_with_details", "user", "get", "/users/user_with_details/{id}", None, 1),
     ("user_with_details (admin)", "admin", "get", "/users/user_with_details/{id}", None, 2),
