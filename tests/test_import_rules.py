@@ -23,6 +23,8 @@ CAPABILITY_ARROWS = {
     "user_data": {"users", "admin"},
     "browser": {"users", "sessions", "mfa"},
     "management": {"users", "sessions", "admin", "user_data"},
+    # The outbox, webhooks and erasure receipts (issue 22).
+    "events": {"users", "sessions", "mfa", "emails", "user_data"},
 }
 
 
