@@ -17,9 +17,9 @@ MAX_LINES = 400
 CAPABILITY_ARROWS = {
     "users": {"sessions", "mfa", "emails", "admin", "user_data"},
     "sessions": {"users"},
-    "mfa": {"users", "sessions"},
+    "mfa": {"users", "sessions", "emails"},  # security notices (accounts/emails/notices.py)
     "emails": {"users", "sessions"},
-    "admin": {"users", "sessions", "user_data"},
+    "admin": {"users", "sessions", "user_data", "emails"},  # a trash move voids the mailed tokens
     "user_data": {"users", "admin"},
     "browser": {"users", "sessions", "mfa"},
     "management": {"users", "sessions", "admin", "user_data"},
