@@ -10,10 +10,11 @@ session (`sid` claim) has ended: the ids of the user's live sessions are on the 
 The caller is read from the database on every request, never from a cache, so a revoked,
 trashed or deleted user is refused on the very next request. What is remembered across requests
 is only that a given token's signature and claims were checked (`_checked_token`): its expiry is
-checked again on every use, and everything about its user is read afresh. A view that is about
-to read the caller's own data anyway may ask for it in that same round trip
-(accounts/sessions/prefetch.py). Which user a token names, and whether it is live, is
-`user_for_token` (accounts/sessions/selectors.py), which services use too.
+checked again on every use, and everything about its user is read afresh, in one `find_one` by
+`_id` (`user_for_token`, accounts/sessions/selectors.py, which services use too). The document as
+read is handed to a view that renders the caller from what is stored on it (the join, from the
+copies of the linked ids and details the user document carries) through
+accounts/sessions/prefetch.py, so it needs no other read.
 
 A browser sends a cookie whoever made the page that sends it, so `CookieJWTAuthentication`
 accepts the cookie on an unsafe method only when the request also passes Django's CSRF check,
@@ -29,8 +30,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
-from accounts.sessions.prefetch import caller_lookups
-from accounts.sessions.selectors import token_user_id, user_for_token
+from accounts.sessions.selectors import user_for_token
 from accounts.users.documents import User
 
 # The browser login's cookie (accounts/browser/views.py sets it): an access token, HttpOnly.
@@ -64,14 +64,8 @@ class MongoJWTAuthentication(JWTAuthentication):
             return super().get_validated_token(raw_token)
         return token
 
-    def authenticate(self, request):
-        self._request = request  # authenticators are made per request: get_user reads it
-        return super().authenticate(request)
-
     def get_user(self, validated_token) -> User:
-        request = getattr(self, "_request", None)
-        lookups = caller_lookups(request, token_user_id(validated_token)) if request is not None else None
-        return user_for_token(validated_token, lookups=lookups)
+        return user_for_token(validated_token)
 
 
 class CookieJWTAuthentication(MongoJWTAuthentication):

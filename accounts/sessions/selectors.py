@@ -5,8 +5,9 @@ from bson import ObjectId
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-from accounts.sessions.prefetch import prefetch_split
+from accounts.sessions.prefetch import caller_document_keep
 from accounts.users.documents import User
+from accounts.users.user_extensions import USER_COPIES
 
 TOKEN_VERSION_CLAIM = "ver"
 SESSION_CLAIM = "sid"
@@ -19,34 +20,27 @@ def token_user_id(token) -> ObjectId:
     return ObjectId(user_id)
 
 
-def user_for_token(token, *, lookups: list[dict] | None = None, session_required: bool = True) -> User:
+def user_for_token(token, *, session_required: bool = True) -> User:
     """The live user a validated token names, or AuthenticationFailed (401). One round trip.
     Unless `session_required` is off (the second step of a two-factor login, which has no session
     yet), the token must also belong to one of the user's live sessions (`session_ids`, on the
-    document read anyway).
-
-    With `lookups` (`$lookup` stages), the user's document is read by an aggregation that also
-    runs them, still one round trip; the result is left as `user.prefetched`, a `CallerPrefetch`
-    (accounts/sessions/prefetch.py)."""
+    document read anyway). The stored document is kept for the request (prefetch.py)."""
     user_id = token_user_id(token)
-    collection = User._get_collection()
-    prefetched = None
-    if lookups:
-        son = next(iter(collection.aggregate([{"$match": {"_id": user_id}}, *lookups])), None)
-        if son is not None:
-            prefetched = prefetch_split(son, lookups)
-    else:
-        # Straight from the collection: the same document, without building a QuerySet per request.
-        son = collection.find_one({"_id": user_id})
-    user = User._from_son(son) if son is not None else None
-    if user is None or not user.is_active or user.in_trash:
+    # Straight from the collection: the same document, without building a QuerySet per request.
+    son = User._get_collection().find_one({"_id": user_id})
+    # The checks read the stored document (with the fields' defaults), so a refused token costs no
+    # `User`; building one is a tenth of a signed-in read (issue 26, bench/profile_join.py).
+    if son is None or not son.get("is_active", True) or son.get("in_trash", False):
         raise AuthenticationFailed("User not found or not active.", code="user_not_found")
-    if token.get(TOKEN_VERSION_CLAIM) != user.token_version:
+    if token.get(TOKEN_VERSION_CLAIM) != son.get("token_version", 0):
         raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
     if session_required:
         sid = token.get(SESSION_CLAIM)
-        if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (user.session_ids or ()):
+        if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (son.get("session_ids") or ()):
             raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
-    if prefetched is not None:
-        user.prefetched = prefetched
+    # The copies the user carries for the join (user_copy_add) are read from the document by the
+    # join alone: the `User` is built without them. (MongoEngine saves only the fields a request
+    # changes, so their defaults on this instance are never written back.)
+    user = User._from_son({key: value for key, value in son.items() if key not in USER_COPIES})
+    caller_document_keep(user, son)
     return user
