@@ -63,6 +63,14 @@ LAST_WAY = "This is the account's last way to sign in. Set a password (by a pass
 NOT_FOUND = "No such identity."
 
 
+class EmailTaken(Conflict):
+    """409 `{"detail": ..., "code": "email_taken"}` (API.md)."""
+
+    def __init__(self):
+        super().__init__(EMAIL_TAKEN, code="email_taken")
+        self.extra = {"code": "email_taken"}  # rendered beside "detail" (config.exceptions)
+
+
 class ProviderUnavailable(APIException):
     """502: the provider could not be reached or answered something that is not OpenID Connect."""
 
@@ -207,7 +215,7 @@ def _account_create(*, user_id: ObjectId, claims: dict, email: str) -> User:
             return user
         except NotUniqueError:
             if User.objects(email_key=user.email_key).only("id").first() is not None:
-                raise Conflict(EMAIL_TAKEN, code="email_taken") from None
+                raise EmailTaken() from None
     raise Conflict(USERNAME_TAKEN)
 
 
@@ -234,7 +242,7 @@ def _user_for_new_identity(*, provider: Provider, claims: dict, ip: str) -> User
     if existing is not None:
         if not (claims.get("email_verified") is True and existing.email_verified):
             audit_record(action="provider_email_taken", target=existing, ip=ip, provider=provider.id)
-            raise Conflict(EMAIL_TAKEN, code="email_taken")
+            raise EmailTaken()
         try:
             _identity_insert(user_id=existing.id, provider=provider, claims=claims)
         except NotUniqueError:
