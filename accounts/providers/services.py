@@ -198,8 +198,9 @@ def _account_create(*, user_id: ObjectId, claims: dict, email: str) -> User:
     free suggestion, as a 409 of register offers), no usable password, the email as verified as
     the provider says."""
     base = _username_from(claims)
-    names = [base] + username_suggestions(username=base)
-    for username in names:
+    names, suggested = [base], False
+    while names:
+        username = names.pop(0)
         user = User(
             id=user_id,
             username=username,
@@ -216,6 +217,8 @@ def _account_create(*, user_id: ObjectId, claims: dict, email: str) -> User:
         except NotUniqueError:
             if User.objects(email_key=user.email_key).only("id").first() is not None:
                 raise EmailTaken() from None
+            if not suggested:  # the name is taken: its free suggestions, asked for only now
+                suggested, names = True, username_suggestions(username=base)
     raise Conflict(USERNAME_TAKEN)
 
 

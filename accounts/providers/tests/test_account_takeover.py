@@ -9,7 +9,7 @@ from accounts.documents import User
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import provider_get
 from accounts.providers.services import provider_sign_in
-from accounts.providers.tests.conftest import app_code, browser_sign_in, fragment
+from tests.oidc_provider.fixtures import app_code, browser_sign_in, fragment
 from accounts.services.registration import user_register
 from tests.conftest import PASSWORD
 

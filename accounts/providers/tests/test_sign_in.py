@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from accounts.documents import User
 from accounts.providers.documents import ProviderAuthorization, ProviderIdentity
-from accounts.providers.tests.conftest import CLIENT_ID, app_code, browser_sign_in, fragment
+from tests.oidc_provider.fixtures import CLIENT_ID, app_code, browser_sign_in, fragment
 from tests.conftest import PASSWORD, bearer
 from tests.two_factor_helpers import code_at, enrol
 
@@ -69,7 +69,9 @@ def test_the_same_person_signs_in_again_to_the_same_account(api, provider, perso
 
 def test_a_taken_username_gets_a_free_one(api, provider, person, make_user):
     make_user("carol", "carol-here@example.com")
-    answer = api.post("/auth/providers/test/token", app_code(provider, person("carol")).body(), format="json").json()
+    response = api.post("/auth/providers/test/token", app_code(provider, person("carol")).body(), format="json")
+    assert response.status_code == 200, response.content
+    answer = response.json()
     username = User.objects.get(id=answer["user_id"]).username
     assert username != "carol" and username.startswith("carol")
 
