@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from accounts.authentication import ACCESS_COOKIE
 from accounts.openapi import EmailNotVerifiedOutput
 from accounts.permissions import IsOwnerOrAdmin
-from accounts.providers import selectors, services
+from accounts.providers import authorization, selectors, services
 from accounts.providers.registry import provider_get, providers
 from accounts.providers.serializers import CallbackQuery, CodeInput, IdentityOutput, ProviderOutput, RedirectQuery, identity_output
 from accounts.serializers import LoginOutput, MfaRequiredOutput
@@ -40,7 +40,7 @@ from common.validation import validated
 
 PROVIDER_ID = r"[A-Za-z0-9_-]{1,64}"
 IDENTITY_ID = r"[0-9a-fA-F]{24}"
-# The cookie that binds a redirect to the browser that started it (services.authorization_claim).
+# The cookie that binds a redirect to the browser that started it (authorization.authorization_claim).
 BROWSER_COOKIE = "oidc_flow"
 OWNER_ONLY = "Only the account's owner may connect a provider to it."
 
@@ -98,13 +98,13 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
     def redirect(self, request, provider: str):
         query = validated(RedirectQuery, request.query_params)
         found = provider_get(provider)
-        next_url = services.next_url_check(query.get("next"))
-        url, browser = services.authorization_start(provider=found, redirect_uri=_callback_uri(request, found.id), next_url=next_url)
+        next_url = authorization.next_url_check(query.get("next"))
+        url, browser = authorization.authorization_start(provider=found, redirect_uri=_callback_uri(request, found.id), next_url=next_url)
         response = HttpResponseRedirect(url)
         response.set_cookie(
             BROWSER_COOKIE,
             browser,
-            max_age=services.AUTHORIZATION_MINUTES * 60,
+            max_age=authorization.AUTHORIZATION_MINUTES * 60,
             path="/auth/providers/",
             secure=request.is_secure(),
             httponly=True,
@@ -129,14 +129,14 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
     def callback(self, request, provider: str):
         query = validated(CallbackQuery, request.query_params)
         found = provider_get(provider)
-        pending = services.authorization_claim(provider=found, state=query.get("state", ""), browser=request.COOKIES.get(BROWSER_COOKIE, ""))
+        pending = authorization.authorization_claim(provider=found, state=query.get("state", ""), browser=request.COOKIES.get(BROWSER_COOKIE, ""))
         if query.get("error") or not query.get("code"):
             # The person declined at the provider, or the provider failed: say so to `next`.
             return _redirect_with_fragment(
                 pending.next_url, {"error": (query.get("error") or "invalid_request")[:64], "error_description": "The provider did not authorize the sign-in."}
             )
         try:
-            claims = services.claims_from_code(
+            claims = authorization.claims_from_code(
                 provider=found, code=query["code"], code_verifier=pending.code_verifier, redirect_uri=pending.redirect_uri, nonce=pending.nonce
             )
             outcome = services.provider_sign_in(provider=found, claims=claims, ip=client_ip(request), user_agent=user_agent(request))
@@ -167,7 +167,7 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
     def token(self, request, provider: str):
         data = validated(CodeInput, request.data)
         found = provider_get(provider)
-        claims = services.claims_from_code(
+        claims = authorization.claims_from_code(
             provider=found, code=data["code"], code_verifier=data["code_verifier"], redirect_uri=data["redirect_uri"], nonce=data.get("nonce")
         )
         outcome = services.provider_sign_in(provider=found, claims=claims, ip=client_ip(request), user_agent=user_agent(request))
@@ -223,7 +223,7 @@ class IdentityViewSet(UserRouteMixin, viewsets.GenericViewSet):
             self.permission_denied(request, message=OWNER_ONLY)
         data = validated(CodeInput, request.data)
         found = provider_get(provider)
-        claims = services.claims_from_code(
+        claims = authorization.claims_from_code(
             provider=found, code=data["code"], code_verifier=data["code_verifier"], redirect_uri=data["redirect_uri"], nonce=data.get("nonce")
         )
         identity, created = services.identity_connect(user=user, provider=found, claims=claims, ip=client_ip(request))

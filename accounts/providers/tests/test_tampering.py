@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.documents import User
 from accounts.providers.documents import ProviderAuthorization, ProviderIdentity
-from tests.oidc_provider.fixtures import CALLBACK, PERSON_PASSWORD, app_code, browser_sign_in, fragment
+from tests.oidc_provider.fixtures import CALLBACK, PERSON_PASSWORD, app_code, fragment
 
 
 def started_and_signed_in(api, provider, someone) -> str:
