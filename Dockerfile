@@ -34,7 +34,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; h = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.').replace('*', 'localhost') or 'localhost'; u.urlopen(u.Request('http://127.0.0.1:8000/health', headers={'Host': h, 'X-Forwarded-Proto': 'https'}), timeout=4)"]
 # Granian serves the WSGI app (chosen by measurement over gunicorn's gthread worker: README,
 # "Performance"). One process by default; GRANIAN_WORKERS sets more (the compose file maps
-# WEB_CONCURRENCY to it; then set CACHE_URL to a shared cache). 16 threads per process: requests
+# WEB_CONCURRENCY to it; rate limits count in MongoDB, so they hold across processes). 16 threads per process: requests
 # wait on MongoDB and on the password hasher's pool, not on the CPU. No access log: the service
 # writes its own request line, without query strings or headers.
 ENV GRANIAN_WORKERS=1 \

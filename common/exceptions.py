@@ -1,5 +1,6 @@
 """The API errors that DRF does not ship and both apps raise, and which database errors mean
 "unreachable" (a 503 from the API and from the browser login alike, never a 500)."""
+from django.conf import settings
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -14,6 +15,17 @@ class Conflict(APIException):
         super().__init__(detail, code)
         # Extra keys (such as suggested_usernames) rendered beside "detail".
         self.extra = extra
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is too large."
+    default_code = "payload_too_large"
+
+
+def body_too_large() -> PayloadTooLarge:
+    """413 for a body past DATA_UPLOAD_MAX_MEMORY_SIZE (config/request_guard.py, config/exceptions.py)."""
+    return PayloadTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
 
 
 class ServiceUnavailable(APIException):

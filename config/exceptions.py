@@ -1,12 +1,13 @@
 """DRF's exception handler, extended so that no database error becomes a bare 500."""
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from mongoengine.errors import DoesNotExist
 from mongoengine.errors import ValidationError as MongoValidationError
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from common.exceptions import DATABASE_UNREACHABLE, ServiceUnavailable
+from common.exceptions import DATABASE_UNREACHABLE, ServiceUnavailable, body_too_large
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,10 @@ def _raised_by_json_decoding(exc: BaseException) -> bool:
 def exception_handler(exc, context):
     if isinstance(exc, RecursionError) and _raised_by_json_decoding(exc):
         exc = ParseError("JSON parse error - the document is nested too deeply.")
+    elif isinstance(exc, RequestDataTooBig):
+        # The client's mistake, found when the body was read (its length was not declared).
+        logger.warning("refused a request body past DATA_UPLOAD_MAX_MEMORY_SIZE: 413")
+        exc = body_too_large()
     elif isinstance(exc, DoesNotExist):
         exc = NotFound()
     elif isinstance(exc, MongoValidationError):

@@ -6,12 +6,12 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.providers.views import IdentityViewSet, ProviderViewSet
-from accounts.views.email import EmailResendViewSet, EmailTokenViewSet
-from accounts.views.public import AuthViewSet, RegisterViewSet
-from accounts.views.sessions import SessionViewSet
-from accounts.views.trash import TrashViewSet
-from accounts.views.two_factor import MfaLoginViewSet, TwoFactorViewSet
-from accounts.views.users import UserViewSet
+from accounts.emails.views import EmailResendViewSet, EmailTokenViewSet
+from accounts.users.public_views import AuthViewSet, RegisterViewSet
+from accounts.sessions.views import SessionViewSet
+from accounts.admin.views import TrashViewSet
+from accounts.mfa.views import MfaLoginViewSet, TwoFactorViewSet
+from accounts.users.views import UserViewSet
 from config.docs import RedocView, SwaggerView
 from config.health import health
 from config.root import Root

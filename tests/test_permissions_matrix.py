@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.documents import LinkedId, User
-from accounts.services.linked_ids import linked_id_add
-from accounts.services.passwords import user_password_change
-from accounts.services.tokens import token_pair_for
+from accounts.users.documents import LinkedId, User
+from accounts.users.linked_ids import linked_id_add
+from accounts.users.passwords import user_password_change
+from accounts.sessions.tokens import token_pair_for
 from profiles.documents import Details
 from tests.conftest import PASSWORD
 

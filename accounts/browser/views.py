@@ -11,14 +11,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from rest_framework import exceptions
 
-from accounts.authentication import ACCESS_COOKIE, CookieJWTAuthentication
+from accounts.sessions.authentication import ACCESS_COOKIE, CookieJWTAuthentication
 from accounts.browser.forms import LoginForm
-from accounts.services import login as login_service
-from accounts.services.audit import audit_record
-from accounts.throttles import LoginPageThrottle
-from accounts.authentication import SESSION_CLAIM
-from accounts.services import two_factor
-from accounts.services.sessions import user_sessions_end
+from accounts.users import login as login_service
+from accounts.users.audit import audit_record
+from accounts.users.throttles import LoginPageThrottle
+from accounts.sessions.authentication import SESSION_CLAIM
+from accounts.mfa import two_factor
+from accounts.sessions.services import user_sessions_end
 from common.client_ip import client_ip, user_agent
 from common.exceptions import DATABASE_UNREACHABLE, ServiceUnavailable
 

@@ -14,7 +14,7 @@ from joserfc.errors import JoseError
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 
-from accounts.documents import now
+from accounts.users.documents import now
 from accounts.providers.documents import ProviderAuthorization
 from accounts.providers.registry import Provider, client_for
 

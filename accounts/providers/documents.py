@@ -2,7 +2,7 @@
 authorizations of browser redirects."""
 from mongoengine import CASCADE, BooleanField, DateTimeField, Document, ReferenceField, StringField
 
-from accounts.documents import User, now
+from accounts.users.documents import User, now
 
 
 class ProviderIdentity(Document):

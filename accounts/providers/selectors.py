@@ -1,5 +1,5 @@
 """Reading identities."""
-from accounts.documents import User
+from accounts.users.documents import User
 from accounts.providers.documents import ProviderIdentity
 
 

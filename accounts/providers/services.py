@@ -23,19 +23,19 @@ from mongoengine import NotUniqueError
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 
-from accounts import identity as identity_rules
-from accounts import lockout
-from accounts.documents import User, casefold_key
-from accounts.identity import email_keys_for_lookup
+from accounts.users import identity as identity_rules
+from accounts.users import lockout
+from accounts.users.documents import User, casefold_key
+from accounts.users.identity import email_keys_for_lookup
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import Provider
-from accounts.serializers import UsernameField
-from accounts.services import two_factor
-from accounts.services.audit import audit_record
-from accounts.services.email_verification import login_verification_check, verification_send
-from accounts.services.login import LoginOutcome
-from accounts.services.registration import USERNAME_TAKEN, email_stored_form, username_suggestions
-from accounts.services.tokens import token_pair_for
+from accounts.users.serializers import UsernameField
+from accounts.mfa import two_factor
+from accounts.users.audit import audit_record
+from accounts.emails.email_verification import login_verification_check, verification_send
+from accounts.users.login import LoginOutcome
+from accounts.users.registration import USERNAME_TAKEN, email_stored_form, username_suggestions
+from accounts.sessions.tokens import token_pair_for
 from common.exceptions import Conflict
 
 NO_EMAIL = "The provider did not share an email address; allow the email scope."

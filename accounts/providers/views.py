@@ -25,14 +25,14 @@ from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.authentication import ACCESS_COOKIE
+from accounts.sessions.authentication import ACCESS_COOKIE
 from accounts.openapi import EmailNotVerifiedOutput
-from accounts.permissions import IsOwnerOrAdmin
+from accounts.users.permissions import IsOwnerOrAdmin
 from accounts.providers import authorization, selectors, services
 from accounts.providers.registry import provider_get, providers
 from accounts.providers.serializers import CallbackQuery, CodeInput, IdentityOutput, ProviderOutput, RedirectQuery, identity_output
-from accounts.serializers import LoginOutput, MfaRequiredOutput
-from accounts.views.public import PublicMixin, login_body
+from accounts.users.serializers import LoginOutput, MfaRequiredOutput
+from accounts.users.public_views import PublicMixin, login_body
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
 from common.routes import UserRouteMixin

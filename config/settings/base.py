@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
+    # `Cache-Control: no-store` on every answer that sets no caching of its own (config/caching.py).
+    "config.caching.NoStoreMiddleware",
     # Before anything that can answer on its own, so a preflight or an error still carries CORS.
     "corsheaders.middleware.CorsMiddleware",
     # Before anything reads the body or the query string (config/request_guard.py).
@@ -62,7 +64,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Only Django views (the browser login page) rely on it: DRF's views are csrf_exempt, and
-    # accounts.authentication.CookieJWTAuthentication runs the same check itself.
+    # accounts.sessions.authentication.CookieJWTAuthentication runs the same check itself.
+    # Before the CSRF check reads a form: a body past DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 unread.
+    "config.request_guard.BodySizeGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -70,8 +74,9 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # Our own pages outside any app (config/templates: the ReDoc page without web fonts).
-        "DIRS": [BASE_DIR / "config" / "templates"],
+        # Our own pages outside any app (config/templates: the ReDoc page without web fonts), and
+        # the mails, kept with the email capability (accounts/emails/templates/email/).
+        "DIRS": [BASE_DIR / "config" / "templates", BASE_DIR / "accounts" / "emails" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -117,17 +122,18 @@ EMBEDDED_MONGODB_DIR = env("EMBEDDED_MONGODB_DIR", default=str(BASE_DIR / ".data
 # Dotted path of an in-process client class used instead of any server (the tests: mongomock).
 MONGODB_CLIENT_CLASS = ""
 
-# --- Cache (throttling state). Use Redis when running several processes. ----------------------
-# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-cache-url
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# --- No process cache. Rate limits, the lock-out and every other state shared between requests
+# live in MongoDB, which every process shares (common/throttling.py): nothing may depend on a
+# per-process cache, so Django's is a dummy that keeps nothing.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 # --- Passwords (OWASP Password Storage Cheat Sheet: Argon2id first) --------------------------
 PASSWORD_HASHERS = [
-    # Django's Argon2 with its default parameters, hashed at low CPU priority (accounts/hashers.py).
-    "accounts.hashers.LowPriorityArgon2PasswordHasher",
+    # Django's Argon2 with its default parameters, hashed at low CPU priority (accounts/users/hashers.py).
+    "accounts.users.hashers.LowPriorityArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-    "accounts.hashers.LegacyBcryptPasswordHasher",
+    "accounts.users.hashers.LegacyBcryptPasswordHasher",
 ]
 # Hashes run at once (more wait their turn) and their niceness (0-19; 19 yields the most).
 PASSWORD_HASHING_THREADS = env.int("PASSWORD_HASHING_THREADS", default=4)
@@ -146,8 +152,8 @@ AUTH_PASSWORD_VALIDATORS = [
 REST_FRAMEWORK = {
     # Bearer first; then the browser login's cookie (accounts/browser/), CSRF-checked.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.MongoJWTAuthentication",
-        "accounts.authentication.CookieJWTAuthentication",
+        "accounts.sessions.authentication.MongoJWTAuthentication",
+        "accounts.sessions.authentication.CookieJWTAuthentication",
     ],
     # Closed by default: an endpoint opens itself up on purpose.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -167,7 +173,7 @@ REST_FRAMEWORK = {
         "login": env("THROTTLE_LOGIN", default="20/min"),
         "register": env("THROTTLE_REGISTER", default="10/min"),
         "token": env("THROTTLE_TOKEN", default="60/min"),
-        # PATCH /users/{id} naming a username or email, per caller (accounts/throttles.py).
+        # PATCH /users/{id} naming a username or email, per caller (accounts/users/throttles.py).
         "identity_change": env("THROTTLE_IDENTITY_CHANGE", default="20/hour"),
         # Tokens from emails (verify, reset confirm), per client address: guessing is hopeless.
         "email_token": env("THROTTLE_EMAIL_TOKEN", default="10/min"),
@@ -195,19 +201,19 @@ LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3
 # Per client address the limit is higher: many people may share one address.
 LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
 # From all addresses together an account may fail this often before it is locked for everybody
-# (accounts/lockout.py: LOGIN_FAILURE_LIMIT counts per account and address).
+# (accounts/users/lockout.py: LOGIN_FAILURE_LIMIT counts per account and address).
 LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env.int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", default=100)
 # Behind a proxy, the number of proxies whose X-Forwarded-For entries are trusted; 0: none, the
 # socket's address is the client's (common/client_ip.py; our throttles use it).
 NUM_PROXIES = max(0, env.int("NUM_PROXIES", default=0))
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
-# --- Sessions (accounts/services/sessions.py) ------------------------------------------------
+# --- Sessions (accounts/sessions/services.py) ------------------------------------------------
 # Live sessions (logins) a user may have; a login past it ends the oldest. Their ids ride on the
 # user document that every request loads, so the list is kept short.
 SESSIONS_MAX_PER_USER = env.int("SESSIONS_MAX_PER_USER", default=50)
 
-# --- Two-factor login (accounts/services/two_factor.py) -----------------------------------------------
+# --- Two-factor login (accounts/mfa/two_factor.py) -----------------------------------------------
 # Fernet keys (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`)
 # that encrypt TOTP secrets at rest, comma-separated: the first encrypts, all decrypt, so a key is
 # rotated by putting the new one first. Unset: one key derived from SECRET_KEY (a salted HMAC, as
@@ -275,7 +281,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     # Bearer alone: API clients (and Swagger UI's "Authorize") send `Authorization: Bearer`. The
     # browser login's cookie is for the browsable API and stays out of the schema.
-    "AUTHENTICATION_WHITELIST": ["accounts.authentication.MongoJWTAuthentication"],
+    "AUTHENTICATION_WHITELIST": ["accounts.sessions.authentication.MongoJWTAuthentication"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.paths_without_trailing_slash",
@@ -316,6 +322,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# What a 500's report (the DEBUG page included) may show: no secret, DEBUG or not (config/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretsHiddenReporterFilter"
 
 # --- Logging: one line per request, JSON by setting, never a secret ---------------------------
 LOG_JSON = env.bool("LOG_JSON", default=False)

@@ -5,12 +5,12 @@ victim's account) nor create anything the attacker's password opens. And the mir
 attacker at a provider that does not verify emails claims a victim's address."""
 from rest_framework.test import APIClient
 
-from accounts.documents import User
+from accounts.users.documents import User
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import provider_get
 from accounts.providers.services import provider_sign_in
 from tests.oidc_provider.fixtures import app_code, browser_sign_in, fragment
-from accounts.services.registration import user_register
+from accounts.users.registration import user_register
 from tests.conftest import PASSWORD
 
 VICTIM = "victim@example.org"

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.hashers import is_password_usable
 from rest_framework.test import APIClient
 
-from accounts.documents import User
+from accounts.users.documents import User
 from accounts.providers.documents import ProviderAuthorization, ProviderIdentity
 from tests.oidc_provider.fixtures import CLIENT_ID, app_code, browser_sign_in, fragment
 from tests.conftest import PASSWORD, bearer
@@ -175,7 +175,7 @@ def test_mandatory_verification_applies_to_provider_logins(api, provider, person
 
 
 def test_the_lock_out_applies_to_provider_logins(api, provider, person, settings):
-    from accounts import lockout
+    from accounts.users import lockout
 
     someone = person()
     user_id = api.post("/auth/providers/test/token", app_code(provider, someone).body(), format="json").json()["user_id"]

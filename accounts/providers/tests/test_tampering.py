@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.documents import User
+from accounts.users.documents import User
 from accounts.providers.documents import ProviderAuthorization, ProviderIdentity
 from tests.oidc_provider.fixtures import CALLBACK, PERSON_PASSWORD, app_code, fragment
 
@@ -60,7 +60,7 @@ def test_an_expired_pending_authorization_is_a_400(api, provider, person):
     callback = started_and_signed_in(api, provider, person())
     from datetime import timedelta
 
-    from accounts.documents import now
+    from accounts.users.documents import now
 
     ProviderAuthorization.objects.update(set__expires_at=now() - timedelta(seconds=1))
     assert api.get(callback).status_code == 400

@@ -5,11 +5,11 @@ import threading
 from bson import ObjectId
 from django.core.management import call_command
 
-from accounts.documents import User
+from accounts.users.documents import User
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import provider_get
 from accounts.providers.services import provider_sign_in
-from accounts.services import user_data
+from accounts.user_data import services as user_data
 
 
 def link(user, sub="sub-1"):
