@@ -22,8 +22,8 @@ CAPABILITY_ARROWS = {
     "admin": {"users", "sessions", "user_data"},
     "user_data": {"users", "admin"},
     # Provider sign-in ends as a login does: the user core, a session, the second factor, the
-    # verification rule.
-    "providers": {"users", "sessions", "mfa", "emails"},
+    # verification rule; and hangs identities off a user under the owner-remains guard.
+    "providers": {"users", "sessions", "mfa", "emails", "user_data"},
     "browser": {"users", "sessions", "mfa"},
     "management": {"users", "sessions", "admin", "user_data"},
 }

@@ -48,17 +48,17 @@ CASES = [
     # login); ending the sessions joins the password's write, their documents go after, and a
     # pending reset token is voided.
     ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 6),
-    ("export", "user", "get", "/users/{id}/export", None, 11),
+    ("export", "user", "get", "/users/{id}/export", None, 12),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 2),
     ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 5),
-    ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 16),
+    ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 17),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
     ("trash list", "admin", "get", "/trash", None, 4),
     ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 6),
     ("restore", "admin", "post", "/trash/{other}/restore", None, 6),
-    ("purge", "admin", "delete", "/trash/{other}", None, 18),
+    ("purge", "admin", "delete", "/trash/{other}", None, 19),
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
     ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),
@@ -83,7 +83,7 @@ CASES = [
     ("provider callback", None, "get", "PROVIDER_CALLBACK", "PROVIDER", 12),
     ("provider token", None, "post", "/auth/providers/test/token", "PROVIDER_CODE", 10),
     ("identities", "user", "get", "/users/{id}/identities", None, 2),
-    ("connect identity", "user", "post", "/users/{id}/identities/test", "PROVIDER_CODE", 4),
+    ("connect identity", "user", "post", "/users/{id}/identities/test", "PROVIDER_CODE", 5),
     ("disconnect identity", "user", "delete", "/users/{id}/identities/{iid}", "IDENTITY", 6),
 ]
 BUDGET = {case[0]: case[-1] for case in CASES}

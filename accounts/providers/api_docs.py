@@ -46,7 +46,7 @@ a URL on an origin of OIDC_ALLOWED_NEXT_ORIGINS.
             "provider_callback",
             "Finish a browser sign-in (the provider's redirect)",
             """
-The provider sends the browser here. The `state` must be one this service issued, unused, unexpired,
+Anyone: the provider sends the browser here. The `state` must be one this service issued, unused, unexpired,
 for this provider and this browser (else 400, with no redirect: the service does not know where to).
 Then the code is exchanged and the id token checked; the answer is a redirect to `next` with the
 login's answer in the URL fragment (`#access=...&refresh=...&user_id=...`, or

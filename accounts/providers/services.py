@@ -25,6 +25,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotFound, Validation
 
 from accounts.users import identity as identity_rules
 from accounts.users import lockout
+from accounts.user_data.dependents import owner_remains
 from accounts.users.documents import User, casefold_key
 from accounts.users.identity import email_keys_for_lookup
 from accounts.providers.documents import ProviderIdentity
@@ -128,10 +129,13 @@ def _user_for_new_identity(*, provider: Provider, claims: dict, ip: str) -> User
             audit_record(action="provider_email_taken", target=existing, ip=ip, provider=provider.id)
             raise EmailTaken()
         try:
-            _identity_insert(user_id=existing.id, provider=provider, claims=claims)
+            identity = _identity_insert(user_id=existing.id, provider=provider, claims=claims)
         except NotUniqueError:
             pass  # a concurrent first sign-in linked it: the identity's account is looked up again
         else:
+            if not owner_remains(user_id=existing.id):  # being chain-deleted: leave no orphan
+                ProviderIdentity._get_collection().delete_one({"_id": identity.id})
+                raise AuthenticationFailed(ACCOUNT_DISABLED)
             audit_record(action="identity_linked", actor=existing, target=existing, ip=ip, provider=provider.id, by="verified_email")
             return existing
         return _user_of_identity(provider=provider, claims=claims)
@@ -196,6 +200,9 @@ def identity_connect(*, user: User, provider: Provider, claims: dict, ip: str) -
         if held is not None and held.user.id == user.id:
             return held, False
         raise Conflict(HELD_ELSEWHERE) from None
+    if not owner_remains(user_id=user.id):  # a chain delete began meanwhile: leave no orphan
+        ProviderIdentity._get_collection().delete_one({"_id": identity.id})
+        raise NotFound("No user with this id.")
     audit_record(action="identity_linked", actor=user, target=user, ip=ip, provider=provider.id)
     return identity, True
 
