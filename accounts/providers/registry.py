@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from authlib.integrations.django_client import DjangoOAuth2App
 from authlib.integrations.django_client.integration import DjangoIntegration
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import NotFound
 
@@ -77,6 +78,16 @@ def providers() -> list[Provider]:
     if len(set(ids)) != len(ids):
         raise ImproperlyConfigured("OIDC_PROVIDERS: two providers share an id")
     return found
+
+
+@checks.register()
+def providers_setting_check(app_configs=None, **kwargs) -> list:
+    """`manage.py check` (and runserver's start) names a wrong OIDC_PROVIDERS entry."""
+    try:
+        providers()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="providers.E001")]
+    return []
 
 
 def provider_get(provider_id: str) -> Provider:
