@@ -84,6 +84,10 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
         # The list of providers is static; only the steps that reach a provider count.
         return [] if self.action == "providers" else super().get_throttles()
 
+    def get_serializer_class(self):
+        # What OPTIONS (DRF's metadata) and the browsable API describe for each action.
+        return CodeInput if self.action == "token" else ProviderOutput
+
     @extend_schema(responses={200: ProviderOutput(many=True)}, auth=[])
     @action(detail=False, methods=["get"], url_path="auth/providers")
     def providers(self, request):
@@ -181,6 +185,9 @@ class IdentityViewSet(UserRouteMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsOwnerOrAdmin]
     serializer_class = IdentityOutput
     throttle_scope = "login"
+
+    def get_serializer_class(self):
+        return CodeInput if self.action == "identity_link" else IdentityOutput
 
     def get_throttles(self):
         # Connecting reaches the provider: counted as a login attempt is.

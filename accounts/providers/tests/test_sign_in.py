@@ -225,3 +225,12 @@ def test_an_unreachable_provider_is_a_502(api, settings):
 )
 def test_bad_bodies_are_400s(api, provider, body):
     assert api.post("/auth/providers/test/token", body, format="json").status_code == 400
+
+
+def test_options_describe_every_endpoint(api, provider, user):
+    for path in ("/auth/providers", "/auth/providers/test/redirect", "/auth/providers/test/callback", "/auth/providers/test/token"):
+        assert api.options(path).status_code == 200, path
+    assert api.options("/auth/providers/6b1026d1c17863479e680e70/token").status_code == 200
+    api.credentials(HTTP_AUTHORIZATION=bearer(user))
+    for path in (f"/users/{user.id}/identities", f"/users/{user.id}/identities/test", f"/users/{user.id}/identities/6b1026d1c17863479e680e70"):
+        assert api.options(path).status_code == 200, path
