@@ -26,6 +26,8 @@ CAPABILITY_ARROWS = {
     "providers": {"users", "sessions", "mfa", "emails", "user_data"},
     "browser": {"users", "sessions", "mfa"},
     "management": {"users", "sessions", "admin", "user_data"},
+    # The outbox, webhooks and erasure receipts (issue 22).
+    "events": {"users", "sessions", "mfa", "emails", "user_data"},
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, env
-from config.secret_key import secret_key_from_file
+from config.secret_key import key_generate_pem, kept_in_file, secret_key_from_file
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
     # `Cache-Control: no-store` on every answer that sets no caching of its own (config/caching.py).
     "config.caching.NoStoreMiddleware",
+    # The base URL a request reached: the tokens' `iss` when JWT_ISSUER is unset.
+    "accounts.sessions.keys.IssuerMiddleware",
     # Before anything that can answer on its own, so a preflight or an error still carries CORS.
     "corsheaders.middleware.CorsMiddleware",
     # Before anything reads the body or the query string (config/request_guard.py).
@@ -121,6 +123,17 @@ EMBEDDED_MONGODB_PORT = env.int("EMBEDDED_MONGODB_PORT", default=27117)
 EMBEDDED_MONGODB_DIR = env("EMBEDDED_MONGODB_DIR", default=str(BASE_DIR / ".data" / "mongodb"))
 # Dotted path of an in-process client class used instead of any server (the tests: mongomock).
 MONGODB_CLIENT_CLASS = ""
+# Bounded waits (config/mongo.py), so a frozen or lost database costs a request seconds, never its
+# thread: opening a connection, finding a server to talk to, one reply on an open connection,
+# and waiting for a free pooled connection. Milliseconds.
+MONGODB_CONNECT_TIMEOUT_MS = env.int("MONGODB_CONNECT_TIMEOUT_MS", default=2000)
+MONGODB_SERVER_SELECTION_TIMEOUT_MS = env.int("MONGODB_SERVER_SELECTION_TIMEOUT_MS", default=3000)
+MONGODB_SOCKET_TIMEOUT_MS = env.int("MONGODB_SOCKET_TIMEOUT_MS", default=5000)
+MONGODB_WAIT_QUEUE_TIMEOUT_MS = env.int("MONGODB_WAIT_QUEUE_TIMEOUT_MS", default=2000)
+# Acknowledged means durable (config/mongo.py): every write waits for the journal (`j: true`),
+# and for a majority of the replica set when the URI names one. `w=`/`journal=` in MONGODB_URI win.
+# The embedded server commits with an fsync of its log (`--sync-on-commit`).
+MONGODB_DURABLE_WRITES = env.bool("MONGODB_DURABLE_WRITES", default=True)
 
 # --- No process cache. Rate limits, the lock-out and every other state shared between requests
 # live in MongoDB, which every process shares (common/throttling.py): nothing may depend on a
@@ -184,15 +197,45 @@ REST_FRAMEWORK = {
 }
 
 # --- JSON Web Tokens (simplejwt) ---------------------------------------------------------------
+# How tokens are signed (accounts/sessions/keys.py): ES256 (default, measured: README "Integrating
+# other services"), EdDSA or RS256 with JWT_SIGNING_KEYS, published at /.well-known/jwks.json;
+# HS256 with the shared secret JWT_SIGNING_KEY, for one service alone.
+JWT_ALGORITHM = env("JWT_ALGORITHM", default="ES256")
+if JWT_ALGORITHM not in ("ES256", "EdDSA", "RS256", "HS256"):
+    raise ImproperlyConfigured("JWT_ALGORITHM must be ES256, EdDSA, RS256 or HS256.")
+# PEM blocks or a JSON Web Key Set: the first key signs, every key verifies (rotation: put the new
+# key first, keep the old one until its tokens expired). Or a file holding the same.
+JWT_SIGNING_KEYS = env("JWT_SIGNING_KEYS", default="")
+if not JWT_SIGNING_KEYS and env("JWT_SIGNING_KEYS_FILE", default=""):
+    JWT_SIGNING_KEYS = Path(env("JWT_SIGNING_KEYS_FILE")).read_text()
+if not JWT_SIGNING_KEYS and JWT_ALGORITHM != "HS256":
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"JWT_SIGNING_KEYS is required with DEBUG off and JWT_ALGORITHM={JWT_ALGORITHM} (README, "
+            '"Integrating other services", says how to make one), or set JWT_ALGORITHM=HS256.'
+        )
+    # Never in the source: a key made once and kept in a git-ignored file (config/secret_key.py).
+    JWT_SIGNING_KEYS = kept_in_file(
+        Path(env("JWT_KEY_FILE", default=str(BASE_DIR / ".jwt_signing_key.pem"))), lambda: key_generate_pem(JWT_ALGORITHM)
+    )
+# `iss`: the service's public base URL; unset (development), the base URL the request reached.
+JWT_ISSUER = env("JWT_ISSUER", default="").rstrip("/")
+# `aud`: who the access tokens are for (the resource servers check it); empty: no `aud` claim.
+JWT_AUDIENCE = env("JWT_AUDIENCE", default="user-service")
+# Seconds of clock skew tolerated between the host that issued a token and the one checking it
+# (its `exp`, and PyJWT's `iat`/`nbf` checks): a token from a host 5 s ahead is still valid here.
+JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=10)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=1)),
-    "ALGORITHM": "HS256",
+    "ALGORITHM": JWT_ALGORITHM,
+    # The HS256 secret (JWT_ALGORITHM=HS256 only); the asymmetric keys are JWT_SIGNING_KEYS.
     "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
+    "LEEWAY": JWT_LEEWAY_SECONDS,
 }
 
 # --- Login brute-force protection (counted in MongoDB so it holds across processes) ----------
@@ -316,7 +359,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 # The load balancer's or the container's health check speaks plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+SECURE_REDIRECT_EXEMPT = [r"^health/?$", r"^ready/?$"]
 # Origins (scheme://host) allowed to POST forms when a proxy rewrites the Host header.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -103,7 +103,7 @@ def test_links_follow_the_configured_front_end_template(api, settings):
 def settings_in_a_fresh_process(env: dict) -> str:
     """The mail settings a new process reads from this environment (and no .env file)."""
     code = "from config.settings import base as s; g = lambda name: getattr(s, name, None); print(g('EMAIL_BACKEND'), g('EMAIL_HOST'), g('EMAIL_PORT'), bool(g('EMAIL_USE_TLS')), g('DEFAULT_FROM_EMAIL'))"
-    base = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "h"}
+    base = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "h", "JWT_ALGORITHM": "HS256"}
     result = subprocess.run(
         [sys.executable, "-c", code], env={**base, **env}, cwd=django_settings.BASE_DIR, capture_output=True, text=True, check=True
     )
