@@ -111,6 +111,7 @@ The identity then signs in to this account. 201 when connected now, 200 when it 
                 400: "The code or the id token was refused (the message says why).",
                 403: "The caller is not this account's owner.",
                 404: f"{NO_USER} Or: {NO_PROVIDER}",
+                405: "The last segment is an identity id (24 hex digits), not a provider: that path is for DELETE.",
                 409: "This identity is connected to another account.",
                 502: UNREACHABLE,
             },
@@ -126,7 +127,13 @@ to this account. The last way to sign in cannot go: an account with no password 
 identity answers 409 (set a password by a password reset first).
 """,
             tag="providers",
-            statuses={204: "Disconnected.", 403: NOT_OWNER, 404: f"{NO_USER} Or no such identity of this user.", 409: "It is the last way to sign in."},
+            statuses={
+                204: "Disconnected.",
+                403: NOT_OWNER,
+                404: f"{NO_USER} Or no such identity of this user.",
+                405: "The last segment is not an identity id (24 hex digits): that path names a provider, to connect with POST.",
+                409: "It is the last way to sign in.",
+            },
         )
     ],
 )(IdentityViewSet)

@@ -205,7 +205,7 @@ class IdentityViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @extend_schema(
         methods=["DELETE"],
         request=None,
-        responses={204: None, 401: Detail, 403: Detail, 404: Detail, 409: Detail},
+        responses={204: None, 401: Detail, 403: Detail, 404: Detail, 405: Detail, 409: Detail},
         parameters=[OpenApiParameter("identity_id", str, OpenApiParameter.PATH, pattern="^[0-9a-fA-F]{24}$")],
     )
     @action(detail=True, methods=["delete"], url_path=rf"identities/(?P<identity_id>{IDENTITY_ID})")
@@ -216,7 +216,7 @@ class IdentityViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=CodeInput,
-        responses={201: IdentityOutput, 200: IdentityOutput, **ERRORS, 409: Detail, 429: Detail, 502: Detail},
+        responses={201: IdentityOutput, 200: IdentityOutput, **ERRORS, 405: Detail, 409: Detail, 429: Detail, 502: Detail},
         parameters=[OpenApiParameter("provider", str, OpenApiParameter.PATH, pattern=f"^{PROVIDER_ID}$")],
     )
     @action(
