@@ -16,6 +16,7 @@ from bson import ObjectId
 from PIL import Image
 
 from accounts.emails import mail
+from accounts.mfa.passkeys.tests import round_trip_cases as passkey_cases
 from accounts.emails import email_tokens
 from accounts.users.linked_ids import linked_id_add
 from accounts.sessions.tokens import token_pair_for
@@ -44,29 +45,30 @@ CASES = [
     ("me", "user", "get", "/users/me", None, 1),
     ("get user", "user", "get", "/users/{id}", None, 2),
     ("patch user", "user", "patch", "/users/{id}", {"username": "alice two"}, 4),
-    # 6: the lock-out's counters are read first (a wrong current password counts as a failed
-    # login); ending the sessions joins the password's write, their documents go after, and a
-    # pending reset token is voided.
-    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 6),
-    ("export", "user", "get", "/users/{id}/export", None, 12),
+    # 7: the caller's `reauth` rate, then the lock-out's counters are read (a wrong current
+    # password counts as a failed login); ending the sessions joins the password's write, their
+    # documents go after, and a pending reset token is voided.
+    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 7),
+    ("export", "user", "get", "/users/{id}/export", None, 14),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 2),
-    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 5),
-    ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 17),
+    # 6: + voiding the pending email tokens (a reset link must not work after a restore).
+    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 6),
+    ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 19),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
     ("trash list", "admin", "get", "/trash", None, 4),
-    ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 6),
-    ("restore", "admin", "post", "/trash/{other}/restore", None, 6),
-    ("purge", "admin", "delete", "/trash/{other}", None, 19),
+    ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 7),
+    ("restore", "admin", "post", "/trash/{other}/restore", None, 7),
+    ("purge", "admin", "delete", "/trash/{other}", None, 21),
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
     ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
     ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 4),
     ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 4),
-    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 3),
-    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 5),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 6),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 5),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.
@@ -81,8 +83,9 @@ CASES = [
     ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 5),
     ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 8),
     # Provider sign-in (accounts/providers), against the test provider: HTTP to the provider is
-    # not a round trip; each step that reaches the provider spends one on its rate limit. The sign-ins are a person's first (an account is made): register's writes
-    # and the login's, plus the identity's lookup and insert.
+    # not a round trip; each step that reaches the provider spends one on its rate limit. The
+    # sign-ins are a person's first (an account is made): register's writes and the login's, plus
+    # the identity's lookup and insert.
     ("providers", None, "get", "/auth/providers", None, 0),
     ("provider redirect", None, "get", "/auth/providers/test/redirect", "PROVIDER", 2),
     ("provider callback", None, "get", "PROVIDER_CALLBACK", "PROVIDER", 12),
@@ -90,6 +93,7 @@ CASES = [
     ("identities", "user", "get", "/users/{id}/identities", None, 2),
     ("connect identity", "user", "post", "/users/{id}/identities/test", "PROVIDER_CODE", 5),
     ("disconnect identity", "user", "delete", "/users/{id}/identities/{iid}", "IDENTITY", 6),
+    *passkey_cases.CASES,  # accounts/mfa/passkeys/tests/round_trip_cases.py (bodies need a ceremony)
 ]
 BUDGET = {case[0]: case[-1] for case in CASES}
 
@@ -140,6 +144,8 @@ def test_round_trips_within_budget(name, caller, method, path, body, budget, use
         someone = request.getfixturevalue("person")()
         body = app_code(test_provider, someone).body() if body == "PROVIDER_CODE" else None
     client = client_for({"user": user, "admin": admin, None: None}[caller])
+    if isinstance(body, str) and body.startswith(("PASSKEY", "WITH_PASSKEY")):
+        path, body = passkey_cases.passkey_case(body, path=path, user=user, client=client)
     client.get("/health")  # MongoEngine creates indexes on first use; keep that out of the count
     if path == "PROVIDER_CALLBACK":  # the browser's way there: the service's redirect, the provider's form
         started = client.get("/auth/providers/test/redirect")

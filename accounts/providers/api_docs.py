@@ -123,8 +123,8 @@ The identity then signs in to this account. 201 when connected now, 200 when it 
             "Disconnect an identity",
             """
 The account's owner or an admin (`Authorization: Bearer <access>`). The identity no longer signs in
-to this account. The last way to sign in cannot go: an account with no password and no other
-identity answers 409 (set a password by a password reset first).
+to this account. The last way to sign in cannot go: an account with no password, no passkey and no
+other identity answers 409 (set a password by a password reset, or add a passkey, first).
 """,
             tag="providers",
             statuses={

@@ -45,7 +45,7 @@ EMAIL_TAKEN = (
 )
 ACCOUNT_DISABLED = "This account cannot sign in."
 HELD_ELSEWHERE = "This identity is connected to another account."
-LAST_WAY = "This is the account's last way to sign in. Set a password (by a password reset) or connect another provider first."
+LAST_WAY = "This is the account's last way to sign in. Set a password (by a password reset), add a passkey or connect another provider first."
 NOT_FOUND = "No such identity."
 
 
@@ -208,7 +208,9 @@ def identity_connect(*, user: User, provider: Provider, claims: dict, ip: str) -
 
 
 def _has_other_way_in(*, user: User, identity_id) -> bool:
-    if is_password_usable(user.password):
+    """A usable password, a passkey (accounts/mfa/passkeys keeps a passwordless account's last
+    one) or another identity."""
+    if is_password_usable(user.password) or (getattr(user, "passkeys_count", 0) or 0) > 0:
         return True
     return ProviderIdentity.objects(user=user.id, id__ne=identity_id).limit(1).count(with_limit_and_skip=True) > 0
 
@@ -229,7 +231,7 @@ def identity_disconnect(*, user: User, identity_id: str, actor: User, ip: str) -
         raise Conflict(LAST_WAY)
     if ProviderIdentity.objects(id=identity.id).delete() != 1:
         raise NotFound(NOT_FOUND)
-    fresh = User.objects(id=user.id).only("password").first()
+    fresh = User.objects(id=user.id).only("password", "passkeys_count").first()
     if fresh is not None and not _has_other_way_in(user=fresh, identity_id=identity.id):
         try:
             identity.save(force_insert=True)

@@ -140,6 +140,11 @@ def test_the_last_way_to_sign_in_cannot_be_disconnected_until_there_is_another(a
     assert api.delete(f"/users/{user.id}/identities/{identity.id}").status_code == 204
     last = ProviderIdentity.objects.get(user=user.id)
     assert api.delete(f"/users/{user.id}/identities/{last.id}").status_code == 409
+    # A passkey is another way in (its count rides on the user).
+    User.objects(id=user.id).update_one(set__passkeys_count=1)
+    with_passkey = ProviderIdentity(user=user.id, provider="test", issuer=provider.issuer, subject="extra").save()
+    assert api.delete(f"/users/{user.id}/identities/{with_passkey.id}").status_code == 204
+    User.objects(id=user.id).update_one(set__passkeys_count=0)
     # A password (set as a reset does) is another way in too.
     from django.contrib.auth.hashers import make_password
 

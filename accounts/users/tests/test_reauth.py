@@ -22,6 +22,7 @@ GATED = [
     ("totp start", "post", "/users/{id}/mfa/totp", {}, False),
     ("totp off", "delete", "/users/{id}/mfa/totp", {}, True),
     ("recovery codes", "post", "/users/{id}/mfa/recovery_codes", {}, True),
+    ("passkey options", "post", "/users/{id}/passkeys/options", {}, False),
 ]
 IDS = [case[0] for case in GATED]
 
@@ -143,4 +144,6 @@ def test_every_operation_that_asks_for_a_proof_is_listed_here():
                 ref = media["schema"].get("$ref", "")
                 if "current_password" in components.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}):
                     asking.add((method, path.replace("{user_id}", "{id}")))
-    assert asking == {(method, path) for _, method, path, _, _ in GATED}
+    # And an admin's reset of their own two-factor, which takes the owner's proof (issue 21; its
+    # tests, gate removed included, are in tests/security/test_third_pass.py).
+    assert asking == {(method, path) for _, method, path, _, _ in GATED} | {("delete", "/users/{id}/mfa")}
