@@ -23,6 +23,9 @@ CAPABILITY_ARROWS = {
     "emails": {"users", "sessions"},
     "admin": {"users", "sessions", "user_data", "emails"},  # a trash move voids the mailed tokens
     "user_data": {"users", "admin"},
+    # Provider sign-in ends as a login does: the user core, a session, the second factor, the
+    # verification rule; and hangs identities off a user under the owner-remains guard.
+    "providers": {"users", "sessions", "mfa", "emails", "user_data"},
     "browser": {"users", "sessions", "mfa"},
     "management": {"users", "sessions", "mfa", "admin", "user_data"},
     # The outbox, webhooks and erasure receipts (issue 22).

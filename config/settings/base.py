@@ -459,6 +459,8 @@ LOGGING = {
         # pymongo logs every command and reply at DEBUG, password hashes and tokens included:
         # never below INFO, whatever LOG_LEVEL says (tests/test_logging.py checks at DEBUG).
         **{name: {"level": _not_below_info(LOG_LEVEL)} for name in ("pymongo", "pymongo.command", "pymongo.connection", "pymongo.serverSelection", "pymongo.topology")},
+        # Authlib logs a PKCE code_verifier at DEBUG (accounts/providers): never below INFO either.
+        "authlib": {"level": _not_below_info(LOG_LEVEL)},
     },
 }
 
@@ -466,3 +468,21 @@ LOGGING = {
 ADMIN_USERNAME = env("ADMIN_USERNAME", default="")
 ADMIN_EMAIL = env("ADMIN_EMAIL", default="")
 ADMIN_PASSWORD = env("ADMIN_PASSWORD", default="")
+
+# --- Sign-in with OpenID Connect providers (accounts/providers; README "Sign in with an identity provider")
+# The providers, as JSON: [{"id", "name", "issuer", "client_id", "client_secret", "scopes"?}].
+# Each issuer's discovery document (<issuer>/.well-known/openid-configuration) is read.
+OIDC_PROVIDERS = env.json("OIDC_PROVIDERS", default=[])
+# The base URL of the callbacks registered at providers (<base>/auth/providers/<id>/callback);
+# unset: the URL the request reached (development). Set it behind a proxy.
+OIDC_REDIRECT_BASE_URL = env("OIDC_REDIRECT_BASE_URL", default="")
+# Where the callback may send a browser with tokens besides this site's own paths (origins).
+OIDC_ALLOWED_NEXT_ORIGINS = env.list("OIDC_ALLOWED_NEXT_ORIGINS", default=[])
+# Where the callback sends the browser when the redirect named no `next` (the browsable API).
+OIDC_DEFAULT_NEXT = env("OIDC_DEFAULT_NEXT", default="/users/me")
+# How long a process keeps a provider's discovery document and JWKS (per process: README).
+OIDC_METADATA_TTL_SECONDS = env.int("OIDC_METADATA_TTL_SECONDS", default=3600)
+# Seconds a request to a provider may take before the sign-in is a 502.
+OIDC_HTTP_TIMEOUT_SECONDS = env.int("OIDC_HTTP_TIMEOUT_SECONDS", default=10)
+# Clock skew allowed when checking an id token's exp and iat.
+OIDC_CLOCK_LEEWAY_SECONDS = env.int("OIDC_CLOCK_LEEWAY_SECONDS", default=60)
