@@ -13,6 +13,7 @@ from accounts.views.two_factor import MfaLoginViewSet, TwoFactorViewSet
 from accounts.views.users import UserViewSet
 from config.docs import RedocView, SwaggerView
 from config.health import health
+from config.metrics import metrics
 from config.root import Root
 from config.routers import OptionalSlashRouter
 from profiles.views import ProfileViewSet
@@ -32,6 +33,7 @@ router.register("", EmailResendViewSet, basename="email-resend")
 urlpatterns = [
     re_path(r"^$", Root.as_view(), name="root"),
     re_path(r"^health/?$", health, name="health"),
+    re_path(r"^metrics/?$", metrics, name="metrics"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),
@@ -55,7 +57,7 @@ def server_error(request):
     return JsonResponse({"detail": "A server error occurred."}, status=500)
 
 
-urlpatterns.append(re_path(r"^", not_found))
+urlpatterns.append(re_path(r"^", not_found, name="not-found"))
 
 handler400 = bad_request
 handler404 = not_found

@@ -3,7 +3,9 @@
 With DEBUG off (the default), SECRET_KEY and ALLOWED_HOSTS must be set: the process refuses to
 start otherwise, so a production deployment cannot run on a development key by accident.
 """
+import ipaddress
 import logging
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: counts and times every request, whatever answers it (config/metrics.py).
+    "config.metrics.RequestMetricsMiddleware",
     "config.logging.RequestIdMiddleware",
     # Before anything that can answer on its own, so a preflight or an error still carries CORS.
     "corsheaders.middleware.CorsMiddleware",
@@ -92,19 +96,25 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # The browsable API's own script (config/static/browsable/).
 STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
-# https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off, hashed and compressed
-# files, cached for ever; run `manage.py collectstatic` first (the Dockerfile does). With DEBUG,
-# served from the apps' folders, no collectstatic needed. Decided from the environment here, not
-# from settings.DEBUG at start-up, which the test runner turns off.
+# https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off and `manage.py
+# collectstatic` run (the Dockerfile and the README's recipe do), hashed and compressed files,
+# cached for ever. Decision: without it (DEBUG, or a recipe that skipped the step) the files are
+# served by WhiteNoise from the apps' folders under their plain names, never a 500 for a missing
+# manifest entry; config/startup.py says so in the log. Decided from the environment here, not from
+# settings.DEBUG at start-up, which the test runner turns off.
+STATIC_COLLECTED = not DEBUG and (STATIC_ROOT / "staticfiles.json").is_file()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_COLLECTED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+# Without collectstatic, STATIC_ROOT does not exist, which is expected (above), not worth a warning.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- MongoDB ----------------------------------------------------------------------------------
 # Unset: the embedded database, one local SecantusDB server shared by every process of this
@@ -316,6 +326,19 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Operations: /metrics (config/metrics.py) and tracing (config/tracing.py) ------------------
+# Who may read /metrics: clients in these networks (the address as NUM_PROXIES trusts it), or any
+# client sending `Authorization: Bearer <METRICS_TOKEN>` when that is set.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network.strip(), strict=False)
+        for network in env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+        if network.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS lists networks such as 10.0.0.0/8: {exc}") from exc
 
 # --- Logging: one line per request, JSON by setting, never a secret ---------------------------
 LOG_JSON = env.bool("LOG_JSON", default=False)
