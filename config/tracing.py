@@ -65,8 +65,14 @@ def configure(environ=os.environ):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    named = environ.get("OTEL_SERVICE_NAME") or "service.name=" in environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
-    provider = TracerProvider(resource=Resource.create({} if named else {"service.name": "user-service"}))
+    # The SDK reads OTEL_RESOURCE_ATTRIBUTES itself; OTEL_SERVICE_NAME wins over it, as it specifies.
+    if environ.get("OTEL_SERVICE_NAME"):
+        attributes = {"service.name": environ["OTEL_SERVICE_NAME"]}
+    elif "service.name=" in environ.get("OTEL_RESOURCE_ATTRIBUTES", ""):
+        attributes = {}
+    else:
+        attributes = {"service.name": "user-service"}
+    provider = TracerProvider(resource=Resource.create(attributes))
     for name in names:
         provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
     trace.set_tracer_provider(provider)

@@ -98,17 +98,16 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 # https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off and `manage.py
 # collectstatic` run (the Dockerfile and the README's recipe do), hashed and compressed files,
-# cached for ever. Decision: without it (DEBUG, or a recipe that skipped the step) the files are
-# served by WhiteNoise from the apps' folders under their plain names, never a 500 for a missing
-# manifest entry; config/startup.py says so in the log. Decided from the environment here, not from
-# settings.DEBUG at start-up, which the test runner turns off.
+# cached for ever. Decision: without it (a recipe that skipped the step) the pages use the files'
+# plain names, served by WhiteNoise from the apps' folders, never a 500 for a missing manifest
+# entry (config/static_files.py); config/startup.py says so in the log. With DEBUG, plain names
+# always. Decided from the environment here, not from settings.DEBUG at start-up, which the test
+# runner turns off.
 STATIC_COLLECTED = not DEBUG and (STATIC_ROOT / "staticfiles.json").is_file()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if STATIC_COLLECTED
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG else "config.static_files.ManifestOrPlainStorage"
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
