@@ -5,6 +5,7 @@ start otherwise, so a production deployment cannot run on a development key by a
 """
 import ipaddress
 import logging
+import urllib.parse
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -244,6 +245,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = AVATAR_MAX_BYTES + 1024 * 1024
 # DEBUG prints mail to the console by default; otherwise Django's default, SMTP on localhost:25.
 EMAIL_URL = env("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 vars().update({key: value for key, value in env.email_url_config(EMAIL_URL).items() if value is not None})
+if EMAIL_URL.startswith("filemail:"):
+    # A file URL's path, as RFC 8089 reads it: `filemail:///var/mail/service` is /var/mail/service
+    # (django-environ drops the leading slash and would write to var/mail/service under the working
+    # directory); four slashes mean the same. `filemail://` alone is refused.
+    _mail_path = urllib.parse.urlsplit(EMAIL_URL)
+    if not _mail_path.path.strip("/") or _mail_path.netloc:
+        raise ImproperlyConfigured("EMAIL_URL=filemail:///absolute/folder names the folder mails are written to.")
+    EMAIL_FILE_PATH = "/" + _mail_path.path.lstrip("/")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="User service <no-reply@localhost>")
 # Seconds a connection to the mail server may block; mail is sent off the request, so a slow
 # server delays only the mail, and the sender gives up (and logs it) after this.
