@@ -14,14 +14,23 @@ UsernameConflict = inline_serializer(
 
 # Login with EMAIL_VERIFICATION=mandatory and an unverified address (after the right password).
 EmailNotVerifiedOutput = inline_serializer("EmailNotVerified", {"detail": serializers.CharField(), "code": serializers.CharField()})
-# Answered by a change that would leave no active admin (accounts/services/admin_guard.py).
+# Answered by a change that would leave no active admin (accounts/admin/admin_guard.py).
 LAST_ADMIN_409 = OpenApiResponse(
     inline_serializer("LastAdmin", {"detail": serializers.CharField()}), description="It would leave the service without an active admin."
 )
 
+# Phrases every capability's api_docs.py uses (and profiles/api_docs.py), written once.
+OWNER_OR_ADMIN = "The account's owner or an admin (`Authorization: Bearer <access>`)."
+OWNER_ONLY = "The account's owner only (`Authorization: Bearer <access>`); not even an admin, since whoever holds the second factor must be the person."
+ADMIN_ONLY = "Admins only (`Authorization: Bearer <access>` of a user whose role is `admin`)."
+NOT_OWNER = "The caller is neither this account's owner nor an admin."
+NOT_THE_OWNER = "The caller is not this account's owner."
+NO_USER = "No such user: a malformed or unknown id, or an account in the trash (admins still see those)."
+WRONG_PASSWORD = "`current_password` is missing or not the account's password."
+
 
 class MongoJWTScheme(SimpleJWTScheme):
-    target_class = "accounts.authentication.MongoJWTAuthentication"
+    target_class = "accounts.sessions.authentication.MongoJWTAuthentication"
     name = "jwtAuth"
 
 

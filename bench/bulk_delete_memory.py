@@ -28,7 +28,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from mongoengine.connection import get_db  # noqa: E402
 
-from accounts.documents import LinkedId, User, now  # noqa: E402
+from accounts.users.documents import LinkedId, User, now  # noqa: E402
 from profiles.documents import Details  # noqa: E402
 from bulk_users import users_insert  # noqa: E402
 

@@ -216,8 +216,8 @@ def main() -> None:
         if name == "delete":
             # Victims with a linked id and details, written directly (their registration's hash
             # is not what is measured here), each deleted with its own token.
-            from accounts.documents import LinkedId, User, casefold_key
-            from accounts.services.tokens import token_pair_for
+            from accounts.users.documents import LinkedId, User, casefold_key
+            from accounts.sessions.tokens import token_pair_for
             from profiles.documents import Details
 
             stored_hash = User.objects.get(id=users[0]["id"]).password

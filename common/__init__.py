@@ -3,6 +3,6 @@
 (exceptions), and the shared OpenAPI shapes (openapi).
 
 Arrows: `profiles` imports `accounts` and `common`; `accounts` imports `common`; `common` may
-read the user (`accounts.documents`, `accounts.selectors`, since every route here names one) but
+read the user (`accounts.users.documents`, `accounts.users.selectors`, since every route here names one) but
 never imports `profiles`. tests/test_import_rules.py keeps these arrows true.
 """

@@ -11,7 +11,8 @@ attacker-chosen string never becomes a counter key or reaches the audit log.
 import ipaddress
 
 from django.conf import settings
-from rest_framework.throttling import ScopedRateThrottle
+
+from common.throttling import ScopedSharedThrottle
 
 UNKNOWN = "unknown"
 
@@ -44,8 +45,9 @@ class ClientAddressMixin:
         return client_ip(request)
 
 
-class ScopedClientThrottle(ClientAddressMixin, ScopedRateThrottle):
-    """DRF's ScopedRateThrottle, keyed by `client_ip` for anonymous callers."""
+class ScopedClientThrottle(ClientAddressMixin, ScopedSharedThrottle):
+    """DRF's ScopedRateThrottle, counted in MongoDB (common/throttling.py) and keyed by `client_ip`
+    for anonymous callers."""
 
 
 def user_agent(request) -> str:

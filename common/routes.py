@@ -1,6 +1,6 @@
 """How a URL names a user: the path patterns of ids, and the viewset mixin that loads the user."""
-from accounts import selectors
-from accounts.documents import User
+from accounts.users import selectors
+from accounts.users.documents import User
 
 # Path patterns: ObjectId hex, and what a linked id may hold.
 USER_ID = r"[0-9a-fA-F]{24}"

@@ -4,7 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import MongoJWTAuthentication
+from accounts.sessions.authentication import MongoJWTAuthentication
 
 WHERE_TO_GO = """
 Accounts, JSON Web Tokens, linked ids, details, avatars and the chain delete.

@@ -11,14 +11,14 @@ DATABASE_UNAVAILABLE_EXIT = 4
 def process_ready() -> None:
     """Make the database ready and say which it is (config/mongo.py `startup`: on the embedded
     default, start it unless it runs), create the first admin from ADMIN_* if asked
-    (accounts.services.admins), then freeze what is loaded by now (Django, the apps, URL
+    (accounts.admin.admins), then freeze what is loaded by now (Django, the apps, URL
     patterns) out of the garbage collector's way: it lives as long as the process, and otherwise
     every full collection walks ~90,000 objects and pauses every request in flight for tens of
     milliseconds.
 
     When the database cannot be started or reached, one line says what to do and the process
     exits with DATABASE_UNAVAILABLE_EXIT, without a traceback."""
-    from accounts.services.admins import admin_bootstrap_from_env  # needs the apps loaded
+    from accounts.admin.admins import admin_bootstrap_from_env  # needs the apps loaded
     from config import mongo
 
     try:

@@ -5,14 +5,14 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
-from accounts.views.email import EmailResendViewSet, EmailTokenViewSet
-from accounts.views.public import AuthViewSet, RegisterViewSet
-from accounts.views.sessions import SessionViewSet
-from accounts.views.trash import TrashViewSet
-from accounts.views.two_factor import MfaLoginViewSet, TwoFactorViewSet
-from accounts.views.users import UserViewSet
+from accounts.emails.views import EmailResendViewSet, EmailTokenViewSet
+from accounts.users.public_views import AuthViewSet, RegisterViewSet
+from accounts.sessions.views import SessionViewSet
+from accounts.admin.views import TrashViewSet
+from accounts.mfa.views import MfaLoginViewSet, TwoFactorViewSet
+from accounts.users.views import UserViewSet
 from config.docs import RedocView, SwaggerView
-from config.health import health
+from config.health import health, ready
 from config.metrics import metrics
 from config.root import Root
 from config.routers import OptionalSlashRouter
@@ -34,6 +34,7 @@ urlpatterns = [
     re_path(r"^$", Root.as_view(), name="root"),
     re_path(r"^health/?$", health, name="health"),
     re_path(r"^metrics/?$", metrics, name="metrics"),
+    re_path(r"^ready/?$", ready, name="ready"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),

@@ -1,8 +1,8 @@
-"""What the API's users read about each profiles operation (see accounts/api_docs.py for the
+"""What the API's users read about each profiles operation (see accounts/users/api_docs.py for the
 convention). Applied when the app is ready (profiles/apps.py)."""
 from drf_spectacular.utils import extend_schema_view
 
-from accounts.api_docs import NO_USER, NOT_OWNER, OWNER_OR_ADMIN
+from accounts.openapi import NO_USER, NOT_OWNER, OWNER_OR_ADMIN
 from common.openapi import documented
 from profiles import views
 

@@ -12,8 +12,8 @@ from mongoengine import (
     StringField,
 )
 
-from accounts.documents import User, now
-from accounts.user_extensions import user_field_add
+from accounts.users.documents import User, now
+from accounts.users.user_extensions import user_field_add
 
 # The GridFS bucket: the bytes live in `avatars.files` and `avatars.chunks`.
 AVATAR_BUCKET = "avatars"

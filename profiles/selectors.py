@@ -4,8 +4,8 @@ from bson import ObjectId
 from mongoengine.connection import get_db
 from rest_framework.exceptions import NotFound
 
-from accounts.documents import LinkedId, User
-from accounts.selectors import NO_USER, user_visible
+from accounts.users.documents import LinkedId, User
+from accounts.users.selectors import NO_USER, user_visible
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
 NO_AVATAR = "This user has no avatar."

@@ -5,9 +5,9 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.documents import ROLES
-from accounts.serializers import UserIdInput
-from accounts.user_extensions import user_output_field_add
+from accounts.users.documents import ROLES
+from accounts.users.serializers import UserIdInput
+from accounts.users.user_extensions import user_output_field_add
 from profiles.documents import avatar_path
 
 PHONE_VALIDATOR = RegexValidator(r"^\+[0-9]{7,15}\Z", "A phone number in E.164 form: + and 7-15 digits.")

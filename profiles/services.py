@@ -8,12 +8,12 @@ from django.conf import settings
 from mongoengine.connection import get_db
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 
-from accounts.documents import User, now
-from accounts.selectors import NO_USER
-from accounts.services.dependents import owner_remains
+from accounts.users.documents import User, now
+from accounts.users.selectors import NO_USER
+from accounts.user_data.dependents import owner_remains
+from common.exceptions import PayloadTooLarge
 from profiles.avatar_image import avatar_image_clean
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
 
@@ -23,7 +23,7 @@ def details_upsert(*, user: User, **fields) -> None:
 
     One atomic upsert keyed on the user (a unique index), so concurrent first writes for one
     user leave one document. 404 when the user is being chain-deleted meanwhile; the document is
-    then removed again, so no orphan is left (accounts/services/dependents.py)."""
+    then removed again, so no orphan is left (accounts/user_data/dependents.py)."""
     stamp = now()
     update = {"$set": {**fields, "updated_at": stamp}, "$setOnInsert": {"created_at": stamp}}
     if "preferences" not in fields:
@@ -40,12 +40,6 @@ def details_upsert(*, user: User, **fields) -> None:
 
 
 # --- Avatars ----------------------------------------------------------------------------------
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request is too large."
-    default_code = "payload_too_large"
-
-
 # Room for the multipart boundary and part headers around the file in the request body.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
@@ -87,7 +81,7 @@ def _has_avatar_sync(*, user_id: ObjectId) -> bool:
     """Set `User.has_avatar` from whether an Avatar exists (the Avatar is the truth; the flag
     only drives `avatar_url`). False when the user no longer exists."""
     exists = Avatar._get_collection().count_documents({"user": user_id}, limit=1) > 0
-    # A user whose chain delete has begun counts as gone (accounts/services/dependents.py).
+    # A user whose chain delete has begun counts as gone (accounts/user_data/dependents.py).
     update = User._get_collection().update_one({"_id": user_id, "deleting": {"$ne": True}}, {"$set": {"has_avatar": exists}})
     return update.matched_count > 0
 
@@ -103,7 +97,7 @@ def avatar_replace(*, user: User, upload: IO[bytes]) -> Avatar:
     avatar or the new one, never none. A crash between the steps leaves at worst an unreferenced
     file, which `check_integrity --fix` removes. 404 if the user turns out to be gone, or being
     chain-deleted, once the record is written, and what was written is removed again: a racing
-    chain delete leaves no orphan (the protocol of accounts/services/dependents.py).
+    chain delete leaves no orphan (the protocol of accounts/user_data/dependents.py).
     """
     clean = avatar_image_clean(content=_upload_read(upload))
     bucket = _bucket()

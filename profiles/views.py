@@ -18,9 +18,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import selectors as account_selectors
-from accounts.documents import User
-from accounts.permissions import IsOwnerOrAdmin
+from accounts.users import selectors as account_selectors
+from accounts.users.documents import User
+from accounts.users.permissions import IsOwnerOrAdmin
 from common.openapi import ERRORS, Detail, MessageOutput, ValidationErrors
 from common.routes import USER_ID, UserRouteMixin
 from common.validation import validated
@@ -63,14 +63,14 @@ JOINED_OUTPUT = UserWithDetailsOutput()
 
 class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsOwnerOrAdmin]
-    # Where the user acted on comes from when the URL does not name one (see accounts/permissions.py).
+    # Where the user acted on comes from when the URL does not name one (see accounts/users/permissions.py).
     body_user_actions = ("add_details",)
     caller_actions = ("me",)
 
     def caller_lookups(self, caller_id: str) -> list[dict] | None:
         """Asked by authentication: the join's lookups when this request reads the caller's own
         join, so that loading the caller and the join are one round trip (see
-        accounts.authentication)."""
+        accounts.sessions.authentication)."""
         if self.action == "me" or (self.action == "user_with_details" and self.kwargs.get("user_id", "").lower() == caller_id):
             return selectors.join_lookups()
         return None

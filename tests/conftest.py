@@ -2,14 +2,13 @@
 TEST_MONGODB_URI is set; they never use Django's SQL `db` fixture (there is no SQL database)."""
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from mongoengine.connection import get_db
 from rest_framework.test import APIClient
 
-from accounts import mail
-from accounts.documents import ROLE_ADMIN, User
-from accounts.services.registration import user_register
-from accounts.services.tokens import token_pair_for
+from accounts.emails import mail
+from accounts.users.documents import ROLE_ADMIN, User
+from accounts.users.registration import user_register
+from accounts.sessions.tokens import token_pair_for
 from config import mongo
 from tests import mongomock_store
 from tests.roundtrips import COUNTER
@@ -39,10 +38,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def clean_database():
     """Every test starts on empty collections (indexes kept, as MongoEngine created them)
-    and an empty cache (DRF's throttle counters). Mail jobs queued by a test finish before the
+    (rate-limit counters included: they live in MongoDB, common/throttling.py). Mail jobs queued by a test finish before the
     next test empties the database under them."""
     mail.queue_wait(timeout=30)
-    cache.clear()
     db = get_db()
     # The suite empties every collection: never let it near a database that is not a test one.
     assert "test" in db.name, f"TEST_MONGODB_URI names the database {db.name!r}; use one whose name contains 'test'"

@@ -25,15 +25,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_service(log_path: Path, **settings: str):
-    """Yields the base URL of a fresh service; `settings` are extra environment variables."""
+def running_service(log_path: Path, workers: int = 1, **settings: str):
+    """Yields the base URL of a fresh service of `workers` granian processes; `settings` are extra
+    environment variables."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TEST_MONGODB_URI")}
     db_dir = Path(tempfile.mkdtemp(prefix="live-db-"))
     env.update(DEBUG="true", MONGODB_URI="", LOG_LEVEL="INFO", EMBEDDED_MONGODB_PORT=str(free_port()), EMBEDDED_MONGODB_DIR=str(db_dir / "mongodb"))
     env.update(settings)
     command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--workers", "1", "--blocking-threads", "8", "--no-ws", "config.wsgi:application"]
+    command += ["--workers", str(workers), "--blocking-threads", "8", "--no-ws", "config.wsgi:application"]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.core import mail as django_mail
 
-from accounts import mail
+from accounts.emails import mail
 
 
 def delivered(to: str | None = None) -> list:

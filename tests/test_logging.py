@@ -129,7 +129,7 @@ def test_an_authenticated_request_logs_no_token(client_for, user, logs):
 
 
 def test_a_server_error_logs_the_path_but_not_the_body(user, logs, monkeypatch):
-    from accounts.services import login
+    from accounts.users import login
 
     def broken(**kwargs):
         raise RuntimeError("boom")

@@ -2,7 +2,7 @@
 for callers (no internal docstring), a readable operationId and a description for each response;
 error bodies are typed as the service writes them.
 
-Adding an operation? Give it `config.openapi.documented(...)` (see accounts/api_docs.py) and
+Adding an operation? Give it `config.openapi.documented(...)` (see accounts/users/api_docs.py) and
 these tests pass; 400 bodies are typed from its request serializer without more work."""
 import io
 import json

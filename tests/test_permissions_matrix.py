@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.documents import LinkedId, User
-from accounts.services.linked_ids import linked_id_add
-from accounts.services.passwords import user_password_change
-from accounts.services.tokens import token_pair_for
+from accounts.users.documents import LinkedId, User
+from accounts.users.linked_ids import linked_id_add
+from accounts.users.passwords import user_password_change
+from accounts.sessions.tokens import token_pair_for
 from profiles.documents import Details
 from tests.conftest import PASSWORD
 
@@ -131,7 +131,7 @@ def test_admin_only_endpoints(client_for, user, callers, endpoint, caller, expec
 # --- what counts as anonymous ------------------------------------------------------------------
 def _expired(user) -> str:
     token = AccessToken.for_user(user)
-    token.set_exp(lifetime=-timedelta(seconds=1))
+    token.set_exp(lifetime=-timedelta(minutes=1))  # past the JWT leeway too
     return str(token)
 
 

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import Client
 
-from accounts.documents import LinkedId, Session, User
-from accounts.services.tokens import token_pair_for
+from accounts.users.documents import LinkedId, User
+from accounts.sessions.documents import Session
+from accounts.sessions.tokens import token_pair_for
 from profiles.documents import Details
 from tests.conftest import PASSWORD, bearer
 
@@ -92,8 +93,8 @@ def _dependent_write(kind: str, person):
     """One write that hangs a document off `person`, as the service does it."""
     import io
 
-    from accounts import lockout
-    from accounts.services.linked_ids import linked_id_add
+    from accounts.users import lockout
+    from accounts.users.linked_ids import linked_id_add
     from profiles.services import avatar_replace, details_upsert
 
     return {
@@ -105,7 +106,7 @@ def _dependent_write(kind: str, person):
 
 
 def _nothing_left_of(person) -> None:
-    from accounts.services.user_data import orphans_find, user_dependents
+    from accounts.user_data.services import orphans_find, user_dependents
 
     for cls, field in user_dependents():
         left = cls._get_collection().count_documents({cls._fields[field].db_field: person.id})
@@ -123,7 +124,7 @@ def test_a_write_racing_the_chain_delete_of_its_user_leaves_no_orphan(kind, make
     finish nothing of the user is left in any collection (GridFS included)."""
     from rest_framework.exceptions import NotFound
 
-    from accounts.services.user_data import user_delete
+    from accounts.user_data.services import user_delete
 
     for _ in range(12):
         person = make_user()
@@ -145,7 +146,7 @@ def test_a_write_landing_between_the_dependents_and_the_user_removes_itself(kind
     user's dependents and before it removes the user. The mark set first makes the writer undo."""
     from rest_framework.exceptions import NotFound
 
-    from accounts.services import user_data
+    from accounts.user_data import services as user_data
 
     user_dependents = user_data.user_dependents
     person = make_user()

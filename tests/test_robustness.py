@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from accounts.documents import User
-from accounts.services.linked_ids import linked_id_add
+from accounts.users.documents import User
+from accounts.users.linked_ids import linked_id_add
 from tests.conftest import PASSWORD
 from tests.helpers_http import HASH_MARKERS, assert_no_password_material, json_keys
 

@@ -1,5 +1,5 @@
 """Regressions found by schemathesis against the live server."""
-from accounts.services.tokens import token_pair_for
+from accounts.sessions.tokens import token_pair_for
 
 
 def test_options_on_a_user_route_describes_it(client_for, user):

@@ -1,7 +1,7 @@
 """config/startup.py: what config/wsgi.py and config/asgi.py run once per server process."""
 import gc
 
-from accounts.documents import User
+from accounts.users.documents import User
 from config.startup import process_ready
 
 

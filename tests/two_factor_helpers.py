@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pyotp
 
-from accounts.services import two_factor
+from accounts.mfa import two_factor
 from tests.conftest import PASSWORD
 
 

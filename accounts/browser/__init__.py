@@ -1,7 +1,7 @@
 """Logging in from a browser, for DRF's browsable API.
 
 A browser cannot send `Authorization: Bearer`, so the page at /api-auth/login/ checks the
-password with `accounts.services.login.user_login` (the same lock-out, throttling and audit as
+password with `accounts.users.login.user_login` (the same lock-out, throttling and audit as
 POST /login) and keeps the access token in a cookie that page scripts cannot read (HttpOnly),
 that other sites' forms and scripts do not carry (SameSite=Lax), and that travels over HTTPS
 only unless DEBUG (Secure). No refresh token reaches the browser: the browser session ends with
@@ -15,7 +15,7 @@ field takes the second factor (the same rules as POST /auth/mfa).
 | views    | the login and logout pages                                            |
 | urls     | their routes, in the `rest_framework` namespace (config/urls.py)      |
 
-The cookie is read by `accounts.authentication.CookieJWTAuthentication` (CSRF-checked on unsafe
+The cookie is read by `accounts.sessions.authentication.CookieJWTAuthentication` (CSRF-checked on unsafe
 methods), documented by `accounts.openapi.CookieJWTScheme`, and the page shares POST /login's
-rate through `accounts.throttles.LoginPageThrottle`.
+rate through `accounts.users.throttles.LoginPageThrottle`.
 """

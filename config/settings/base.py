@@ -58,6 +58,8 @@ MIDDLEWARE = [
     # First: counts and times every request, whatever answers it (config/metrics.py).
     "config.metrics.RequestMetricsMiddleware",
     "config.logging.RequestIdMiddleware",
+    # `Cache-Control: no-store` on every answer that sets no caching of its own (config/caching.py).
+    "config.caching.NoStoreMiddleware",
     # Before anything that can answer on its own, so a preflight or an error still carries CORS.
     "corsheaders.middleware.CorsMiddleware",
     # Before anything reads the body or the query string (config/request_guard.py).
@@ -67,7 +69,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Only Django views (the browser login page) rely on it: DRF's views are csrf_exempt, and
-    # accounts.authentication.CookieJWTAuthentication runs the same check itself.
+    # accounts.sessions.authentication.CookieJWTAuthentication runs the same check itself.
+    # Before the CSRF check reads a form: a body past DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 unread.
+    "config.request_guard.BodySizeGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -75,8 +79,9 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # Our own pages outside any app (config/templates: the ReDoc page without web fonts).
-        "DIRS": [BASE_DIR / "config" / "templates"],
+        # Our own pages outside any app (config/templates: the ReDoc page without web fonts), and
+        # the mails, kept with the email capability (accounts/emails/templates/email/).
+        "DIRS": [BASE_DIR / "config" / "templates", BASE_DIR / "accounts" / "emails" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -126,18 +131,30 @@ EMBEDDED_MONGODB_PORT = env.int("EMBEDDED_MONGODB_PORT", default=27117)
 EMBEDDED_MONGODB_DIR = env("EMBEDDED_MONGODB_DIR", default=str(BASE_DIR / ".data" / "mongodb"))
 # Dotted path of an in-process client class used instead of any server (the tests: mongomock).
 MONGODB_CLIENT_CLASS = ""
+# Bounded waits (config/mongo.py), so a frozen or lost database costs a request seconds, never its
+# thread: opening a connection, finding a server to talk to, one reply on an open connection,
+# and waiting for a free pooled connection. Milliseconds.
+MONGODB_CONNECT_TIMEOUT_MS = env.int("MONGODB_CONNECT_TIMEOUT_MS", default=2000)
+MONGODB_SERVER_SELECTION_TIMEOUT_MS = env.int("MONGODB_SERVER_SELECTION_TIMEOUT_MS", default=3000)
+MONGODB_SOCKET_TIMEOUT_MS = env.int("MONGODB_SOCKET_TIMEOUT_MS", default=5000)
+MONGODB_WAIT_QUEUE_TIMEOUT_MS = env.int("MONGODB_WAIT_QUEUE_TIMEOUT_MS", default=2000)
+# Acknowledged means durable (config/mongo.py): every write waits for the journal (`j: true`),
+# and for a majority of the replica set when the URI names one. `w=`/`journal=` in MONGODB_URI win.
+# The embedded server commits with an fsync of its log (`--sync-on-commit`).
+MONGODB_DURABLE_WRITES = env.bool("MONGODB_DURABLE_WRITES", default=True)
 
-# --- Cache (throttling state). Use Redis when running several processes. ----------------------
-# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-cache-url
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# --- No process cache. Rate limits, the lock-out and every other state shared between requests
+# live in MongoDB, which every process shares (common/throttling.py): nothing may depend on a
+# per-process cache, so Django's is a dummy that keeps nothing.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 # --- Passwords (OWASP Password Storage Cheat Sheet: Argon2id first) --------------------------
 PASSWORD_HASHERS = [
-    # Django's Argon2 with its default parameters, hashed at low CPU priority (accounts/hashers.py).
-    "accounts.hashers.LowPriorityArgon2PasswordHasher",
+    # Django's Argon2 with its default parameters, hashed at low CPU priority (accounts/users/hashers.py).
+    "accounts.users.hashers.LowPriorityArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-    "accounts.hashers.LegacyBcryptPasswordHasher",
+    "accounts.users.hashers.LegacyBcryptPasswordHasher",
 ]
 # Hashes run at once (more wait their turn) and their niceness (0-19; 19 yields the most).
 PASSWORD_HASHING_THREADS = env.int("PASSWORD_HASHING_THREADS", default=4)
@@ -156,8 +173,8 @@ AUTH_PASSWORD_VALIDATORS = [
 REST_FRAMEWORK = {
     # Bearer first; then the browser login's cookie (accounts/browser/), CSRF-checked.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.MongoJWTAuthentication",
-        "accounts.authentication.CookieJWTAuthentication",
+        "accounts.sessions.authentication.MongoJWTAuthentication",
+        "accounts.sessions.authentication.CookieJWTAuthentication",
     ],
     # Closed by default: an endpoint opens itself up on purpose.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -177,7 +194,7 @@ REST_FRAMEWORK = {
         "login": env("THROTTLE_LOGIN", default="20/min"),
         "register": env("THROTTLE_REGISTER", default="10/min"),
         "token": env("THROTTLE_TOKEN", default="60/min"),
-        # PATCH /users/{id} naming a username or email, per caller (accounts/throttles.py).
+        # PATCH /users/{id} naming a username or email, per caller (accounts/users/throttles.py).
         "identity_change": env("THROTTLE_IDENTITY_CHANGE", default="20/hour"),
         # Tokens from emails (verify, reset confirm), per client address: guessing is hopeless.
         "email_token": env("THROTTLE_EMAIL_TOKEN", default="10/min"),
@@ -188,6 +205,9 @@ REST_FRAMEWORK = {
 }
 
 # --- JSON Web Tokens (simplejwt) ---------------------------------------------------------------
+# Seconds of clock skew tolerated between the host that issued a token and the one checking it
+# (its `exp`, and PyJWT's `iat`/`nbf` checks): a token from a host 5 s ahead is still valid here.
+JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=10)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=1)),
@@ -197,6 +217,7 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
+    "LEEWAY": JWT_LEEWAY_SECONDS,
 }
 
 # --- Login brute-force protection (counted in MongoDB so it holds across processes) ----------
@@ -205,19 +226,19 @@ LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3
 # Per client address the limit is higher: many people may share one address.
 LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
 # From all addresses together an account may fail this often before it is locked for everybody
-# (accounts/lockout.py: LOGIN_FAILURE_LIMIT counts per account and address).
+# (accounts/users/lockout.py: LOGIN_FAILURE_LIMIT counts per account and address).
 LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env.int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", default=100)
 # Behind a proxy, the number of proxies whose X-Forwarded-For entries are trusted; 0: none, the
 # socket's address is the client's (common/client_ip.py; our throttles use it).
 NUM_PROXIES = max(0, env.int("NUM_PROXIES", default=0))
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
-# --- Sessions (accounts/services/sessions.py) ------------------------------------------------
+# --- Sessions (accounts/sessions/services.py) ------------------------------------------------
 # Live sessions (logins) a user may have; a login past it ends the oldest. Their ids ride on the
 # user document that every request loads, so the list is kept short.
 SESSIONS_MAX_PER_USER = env.int("SESSIONS_MAX_PER_USER", default=50)
 
-# --- Two-factor login (accounts/services/two_factor.py) -----------------------------------------------
+# --- Two-factor login (accounts/mfa/two_factor.py) -----------------------------------------------
 # Fernet keys (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`)
 # that encrypt TOTP secrets at rest, comma-separated: the first encrypts, all decrypt, so a key is
 # rotated by putting the new one first. Unset: one key derived from SECRET_KEY (a salted HMAC, as
@@ -293,7 +314,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     # Bearer alone: API clients (and Swagger UI's "Authorize") send `Authorization: Bearer`. The
     # browser login's cookie is for the browsable API and stays out of the schema.
-    "AUTHENTICATION_WHITELIST": ["accounts.authentication.MongoJWTAuthentication"],
+    "AUTHENTICATION_WHITELIST": ["accounts.sessions.authentication.MongoJWTAuthentication"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.paths_without_trailing_slash",
@@ -328,12 +349,15 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 # The load balancer's or the container's health check speaks plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+SECURE_REDIRECT_EXEMPT = [r"^health/?$", r"^ready/?$"]
 # Origins (scheme://host) allowed to POST forms when a proxy rewrites the Host header.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# What a 500's report (the DEBUG page included) may show: no secret, DEBUG or not (config/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretsHiddenReporterFilter"
 
 # --- Operations: /metrics (config/metrics.py) and tracing (config/tracing.py) ------------------
 # Who may read /metrics: clients in these networks (the address as NUM_PROXIES trusts it), or any

@@ -16,12 +16,11 @@ MONGODB_DB = "user_service_test"
 # Tests measure behaviour, not hashing cost.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
-    "accounts.hashers.LowPriorityArgon2PasswordHasher",
-    "accounts.hashers.LegacyBcryptPasswordHasher",
+    "accounts.users.hashers.LowPriorityArgon2PasswordHasher",
+    "accounts.users.hashers.LegacyBcryptPasswordHasher",
 ]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
     scope: "1000/min" for scope in ("login", "register", "token", "identity_change", "email_token", "password_reset", "email_resend")
 }
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ADMIN_USERNAME = ADMIN_EMAIL = ADMIN_PASSWORD = ""
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -9,7 +9,7 @@ from PIL import Image, JpegImagePlugin
 from rest_framework.exceptions import APIException
 
 from profiles import avatar_image as services
-from tests.profiles.test_avatar import encode, noise, png_header_only, put, stored_image
+from profiles.tests.test_avatar import encode, noise, png_header_only, put, stored_image
 
 
 def test_the_default_ceiling_refuses_the_issues_5000_by_5000_png(client_for, user):

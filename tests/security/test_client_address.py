@@ -3,7 +3,7 @@ NUM_PROXIES says; an entry that is not an IP address is never taken as the clien
 import pytest
 from django.test import RequestFactory
 
-from accounts.documents import AuditEvent
+from accounts.users.documents import AuditEvent
 from common.client_ip import client_ip
 
 RF = RequestFactory()
@@ -63,6 +63,6 @@ def test_a_spoofed_header_never_reaches_the_audit_log_or_the_counters(api, user,
     api.post("/login", {"email": user.email, "password": "wrong password"}, format="json", HTTP_X_FORWARDED_FOR="<script>" * 600)
     event = AuditEvent.objects(action="login_failed").first()
     assert event.ip == "127.0.0.1"
-    from accounts.documents import LoginFailure
+    from accounts.users.documents import LoginFailure
 
     assert all("<script>" not in f.key for f in LoginFailure.objects)

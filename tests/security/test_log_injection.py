@@ -23,7 +23,7 @@ def console(caplog):
 
 
 def test_a_newline_in_the_path_cannot_forge_a_line(api, console):
-    forged = "/users/x%0a2026-01-01 00:00:00,000 INFO accounts.services.audit [-] audit role_change actor=evil%0d%0a"
+    forged = "/users/x%0a2026-01-01 00:00:00,000 INFO accounts.users.audit [-] audit role_change actor=evil%0d%0a"
     api.get(forged)
     written = console.getvalue()
     lines = [line for line in written.splitlines() if line]

@@ -5,7 +5,8 @@ from urllib.parse import quote
 
 import pytest
 
-from accounts.documents import DeletionRecord, TrashEntry
+from accounts.user_data.documents import DeletionRecord
+from accounts.admin.documents import TrashEntry
 
 BAD = ["a\x00b", "line one\nline two", "a\rb", "a\x1b[31mb", "a\u202eb", "x" * 501]
 

@@ -3,12 +3,12 @@
 Such orphans appear when a chain delete was interrupted between its steps, or when data was
 written by something other than this service. `--fix` removes them (and their stored files).
 It also checks that the users' lists of live sessions and the Session documents agree
-(accounts/services/session_integrity.py); `--fix` mends those too.
+(accounts/sessions/session_integrity.py); `--fix` mends those too.
 """
 
 from accounts.management.errors import ServiceCommand
-from accounts.services.session_integrity import sessions_integrity_find, sessions_integrity_fix
-from accounts.services.user_data import orphans_delete, orphans_find
+from accounts.sessions.session_integrity import sessions_integrity_find, sessions_integrity_fix
+from accounts.user_data.services import orphans_delete, orphans_find
 
 
 class Command(ServiceCommand):

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from rest_framework.exceptions import APIException
 
 from accounts.management.errors import ServiceCommand, error_text
-from accounts.services.admins import admin_create
+from accounts.admin.admins import admin_create
 
 
 class Command(ServiceCommand):
@@ -25,8 +25,8 @@ class Command(ServiceCommand):
         if no_input:
             password = settings.ADMIN_PASSWORD or None
         else:
-            from accounts.documents import User
-            from accounts.identity import email_keys_for_lookup
+            from accounts.users.documents import User
+            from accounts.users.identity import email_keys_for_lookup
 
             if not User.objects(email_key__in=email_keys_for_lookup(email)).only("id").first():
                 if not sys.stdin or not sys.stdin.isatty():

@@ -17,10 +17,11 @@ from bson import ObjectId
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
-from accounts.documents import TrashEntry, User, now
+from accounts.admin.documents import TrashEntry
+from accounts.users.documents import User, now
 from accounts.management.errors import ServiceCommand, plural
-from accounts.services.admin_guard import active_admins_kept_by_id
-from accounts.services.user_data import users_chain_delete, users_chain_delete_counts
+from accounts.admin.admin_guard import active_admins_kept_by_id
+from accounts.user_data.services import users_chain_delete, users_chain_delete_counts
 from common.exceptions import Conflict
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")

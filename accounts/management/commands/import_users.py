@@ -3,7 +3,7 @@
 Reads their `users` collection as `mongoexport` writes it: JSON lines (the default) or one JSON
 array (`--jsonArray`), in MongoDB Extended JSON. Each user needs `username`, `email` and a
 bcrypt hash (`password`, `hashed_password` or `hash`); `linked_id` is optional. Their people
-then log in with their old passwords (verified by `accounts.hashers.LegacyBcryptPasswordHasher`,
+then log in with their old passwords (verified by `accounts.users.hashers.LegacyBcryptPasswordHasher`,
 upgraded to Argon2 at that login).
 
 All or nothing: every line is checked first and any error stops the import with every problem
@@ -18,10 +18,10 @@ from bson import ObjectId, json_util
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
-from accounts.hashers import LegacyBcryptPasswordHasher
+from accounts.users.hashers import LegacyBcryptPasswordHasher
 from accounts.management.errors import ServiceCommand, plural
-from accounts.serializers import ImportUserInput
-from accounts.services.importing import rows_existing, users_import
+from accounts.users.serializers import ImportUserInput
+from accounts.users.importing import rows_existing, users_import
 
 
 def _json_problem(exc: ValueError) -> str:

@@ -1,7 +1,7 @@
 """manage.py normalize_identities [--dry-run]: bring users stored before the look-alike rules under them."""
 from django.core.management.base import BaseCommand
 
-from accounts.services.identities import identities_normalize
+from accounts.users.identities import identities_normalize
 
 
 class Command(BaseCommand):

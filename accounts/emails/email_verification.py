@@ -1,0 +1,126 @@
+"""Email verification: the mail with a link, the verify step, the rule at login, and what an
+email change sets off.
+
+Guarantees:
+- A new account (`user_sign_up`) starts unverified and, unless `EMAIL_VERIFICATION` is `none`,
+  is mailed a link holding a token (`email_tokens`: hashed, single use, expiring after
+  `EMAIL_VERIFICATION_HOURS`, voided by the next one). The mail is queued after the writes.
+- `email_verify` marks the address verified only if it is still the account's address: a link
+  sent to an address the account has left since verifies nothing.
+- With `EMAIL_VERIFICATION=mandatory` an unverified account is refused at login with 403 after
+  the right password (never before, so the answer reveals nothing to a guesser), and a fresh link
+  is mailed at most every 10 minutes, so someone whose link expired is never stuck.
+- Accounts stored before verification existed (no `email_verified` field), imported ones and
+  admins made by `createadmin` or `ADMIN_*` count as verified.
+"""
+from datetime import timedelta
+
+from django.conf import settings
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from accounts.emails import mail
+from accounts.users.documents import User, casefold_key, now
+from accounts.emails import email_tokens
+from accounts.users.audit import audit_record
+from accounts.users.registration import user_register
+from common.exceptions import Conflict
+from common.throttling import limit_hit
+
+INVALID_TOKEN = "This token is invalid, expired or already used."
+# How often a refused login may mail a fresh verification link to one account.
+LOGIN_RESEND_SECONDS = 600
+
+
+class EmailNotVerified(PermissionDenied):
+    """403 `{"detail": "Email address is not verified.", "code": "email_not_verified"}`."""
+
+    default_detail = "Email address is not verified."
+    default_code = "email_not_verified"
+
+    def __init__(self):
+        super().__init__()
+        self.extra = {"code": self.default_code}  # rendered beside "detail" (config.exceptions)
+
+
+def duration_text(delta: timedelta) -> str:
+    """`3 days`, `1 hour`, `90 minutes`: how long a link lives, for the mail's text."""
+    minutes = int(delta.total_seconds() // 60)
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0 and minutes >= size:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{minutes} minutes"
+
+
+def link_for(template: str, token: str) -> str:
+    """The front-end link of a mail: the configured URL with `{token}` replaced."""
+    return template.replace("{token}", token)
+
+
+def verification_send(*, user: User) -> None:
+    """Issue a verification token for the user's current address (voiding any older one) and
+    queue the mail to that address. One round trip; the mail leaves after it."""
+    lifetime = timedelta(hours=settings.EMAIL_VERIFICATION_HOURS)
+    token = email_tokens.token_issue(user_id=user.id, purpose=email_tokens.VERIFY, email=user.email, lifetime=lifetime)
+    context = {
+        "username": user.username,
+        "email": user.email,
+        "link": link_for(settings.EMAIL_VERIFY_URL, token),
+        "valid_for": duration_text(lifetime),
+    }
+    mail.mail_queue(kind="verify_email", to=user.email, context=context, user_id=user.id)
+
+
+def user_sign_up(*, username: str, email: str, password: str) -> User:
+    """Register an account (`registration.user_register`: the same checks and uniqueness) whose
+    address is unverified, and mail it a verification link unless EMAIL_VERIFICATION is none.
+    Two round trips (one with `none`)."""
+    user = user_register(username=username, email=email, password=password, email_verified=False)
+    if settings.EMAIL_VERIFICATION != "none":
+        verification_send(user=user)
+    return user
+
+
+def verification_resend(*, user: User) -> None:
+    """Mail a fresh link (voiding the previous one); 409 if the address is verified already."""
+    if user.email_verified:
+        raise Conflict("Email address is already verified.")
+    verification_send(user=user)
+
+
+def email_verify(*, token: str, ip: str | None = None) -> None:
+    """Spend a verification token and mark its address verified. 400 `{"token": [...]}` for a
+    bad, used or expired token, or one whose address the account no longer has. Audited.
+    Three round trips (find, spend, update) and the audit record."""
+    record = email_tokens.token_find(token=token, purpose=email_tokens.VERIFY)
+    if record is None or not email_tokens.token_spend(record):
+        raise ValidationError({"token": [INVALID_TOKEN]})
+    updated = User.objects(id=record["user"], email_key=casefold_key(record["email"]), in_trash=False).update_one(
+        set__email_verified=True, set__updated_at=now()
+    )
+    if not updated:
+        raise ValidationError({"token": [INVALID_TOKEN]})
+    audit_record(action="email_verified", actor=record["user"], target=record["user"], ip=ip)
+
+
+def login_verification_check(*, user: User) -> None:
+    """At login, after the right password: with EMAIL_VERIFICATION=mandatory, refuse an
+    unverified account (403), mailing a fresh link at most every LOGIN_RESEND_SECONDS."""
+    if settings.EMAIL_VERIFICATION != "mandatory" or user.email_verified:
+        return
+    if limit_hit(f"email-verify-on-login:{user.id}", 1, LOGIN_RESEND_SECONDS):
+        verification_send(user=user)
+    raise EmailNotVerified()
+
+
+def email_changed(*, user: User, old_email: str, actor: User, ip: str | None = None) -> None:
+    """After an account's address changed (and the change was saved): void its reset tokens
+    (mailed to the old address), mail a verification link to the new address (unless
+    EMAIL_VERIFICATION is none) and a notice, with no link or token, to the old one. Audited."""
+    email_tokens.tokens_void(user_id=user.id, purpose=email_tokens.RESET)
+    if settings.EMAIL_VERIFICATION != "none":
+        verification_send(user=user)
+    mail.mail_queue(
+        kind="email_changed", to=old_email, context={"username": user.username, "changed_at": now()}, user_id=user.id
+    )
+    audit_record(action="email_change", actor=actor, target=user, ip=ip)

@@ -1,0 +1,91 @@
+"""What the API's users read about the two-factor operations (see accounts/users/api_docs.py for
+the reason these words live apart from the views)."""
+from drf_spectacular.utils import extend_schema_view
+
+from accounts.mfa.views import MfaLoginViewSet, TwoFactorViewSet
+from accounts.openapi import NO_USER, NOT_THE_OWNER, OWNER_ONLY, WRONG_PASSWORD
+from common.openapi import documented
+
+extend_schema_view(
+    totp=[
+        documented(
+            "totp_enrol_start",
+            "Start turning on two-factor login (TOTP)",
+            f"""
+{OWNER_ONLY} Answers a new secret and its `otpauth://` URI (show it as a QR code) for an
+authenticator app. Two-factor login is not on until a code from the app is confirmed at
+`POST /users/{{user_id}}/mfa/totp/confirm`; starting again replaces the pending secret.
+""",
+            tag="two-factor",
+            methods=["POST"],
+            statuses={200: "The secret and its URI, shown this once.", 400: WRONG_PASSWORD, 403: NOT_THE_OWNER, 404: NO_USER, 409: "Two-factor login is on already."},
+        ),
+        documented(
+            "totp_disable",
+            "Turn two-factor login off",
+            f"""
+{OWNER_ONLY} Turns two-factor login off: the secret and the recovery codes are deleted. Needs the
+current password.
+""",
+            tag="two-factor",
+            methods=["DELETE"],
+            statuses={204: "Off.", 400: WRONG_PASSWORD, 403: NOT_THE_OWNER, 404: NO_USER},
+        ),
+    ],
+    totp_confirm=documented(
+        "totp_enrol_confirm",
+        "Confirm TOTP with a code and turn two-factor login on",
+        f"""
+{OWNER_ONLY} With a six-digit code from the authenticator app, turns two-factor login on and answers
+ten recovery codes, shown this once: keep them somewhere safe. Each works once, instead of a code.
+""",
+        tag="two-factor",
+        statuses={
+            200: "On: the recovery codes.",
+            400: "The code is wrong, or no enrolment was started.",
+            403: NOT_THE_OWNER,
+            404: NO_USER,
+            409: "Two-factor login is on already.",
+        },
+    ),
+    recovery_codes=documented(
+        "recovery_codes_regenerate",
+        "Replace the recovery codes",
+        f"""
+{OWNER_ONLY} Answers ten new recovery codes, shown this once; the old ones stop working. Needs the
+current password.
+""",
+        tag="two-factor",
+        statuses={200: "The new recovery codes.", 400: WRONG_PASSWORD, 403: NOT_THE_OWNER, 404: NO_USER, 409: "Two-factor login is not on."},
+    ),
+    reset=documented(
+        "mfa_reset",
+        "Reset a user's two-factor login (admin)",
+        """
+Admins only. Turns the user's two-factor login off (a lost phone and lost recovery codes); the
+user logs in with the password alone until they turn it on again. Recorded in the audit log.
+""",
+        tag="admin",
+        statuses={204: "Off.", 403: "Not an admin.", 404: NO_USER},
+    ),
+)(TwoFactorViewSet)
+
+extend_schema_view(
+    mfa=documented(
+        "login_second_factor",
+        "Log in: the second factor",
+        """
+Anyone holding an `mfa_token` from `POST /login` (a user with two-factor login on). With a
+six-digit `code` from the authenticator app, or one of the `recovery_code`s, answers the login
+body with the tokens. The `mfa_token` lives 5 minutes and works for one login; a code works once.
+A wrong code is a 400 and counts as a failed login: past the limit the answer is 429.
+""",
+        tag="auth",
+        statuses={
+            200: "Logged in: the tokens and the user's id.",
+            400: "The code or recovery code is wrong or used already (or both or neither were given).",
+            401: "The `mfa_token` is invalid, expired or used already.",
+            429: "Too many failed logins for this account or from this address: retry after `Retry-After` seconds.",
+        },
+    ),
+)(MfaLoginViewSet)

@@ -1,0 +1,45 @@
+"""What two-factor login stores about a user: the TOTP device with its recovery codes, and the
+spent mfa_tokens (each accepted once)."""
+from mongoengine import CASCADE, BooleanField, DateTimeField, Document, IntField, ListField, ReferenceField, StringField
+
+from accounts.users.documents import User, now
+
+
+class RevokedToken(Document):
+    """A refresh token that can no longer be used (logged out, or spent by a rotation).
+
+    The unique `jti` decides races: of many concurrent rotations of one token, exactly one
+    insert succeeds. MongoDB's TTL monitor drops the record once the token has expired anyway.
+    """
+
+    jti = StringField(required=True, unique=True)
+    user = ReferenceField(User, reverse_delete_rule=CASCADE)
+    expires_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "revoked_tokens",
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}, {"fields": ["user"]}],
+    }
+
+
+class TotpDevice(Document):
+    """A user's TOTP authenticator (RFC 6238) and recovery codes (accounts/mfa/two_factor.py).
+
+    `secret` is encrypted (Fernet, key from MFA_ENCRYPTION_KEYS); `last_step` is the time step of
+    the last accepted code, raised atomically so that no code (or an older one) is accepted twice;
+    `recovery_codes` are SHA-256 hashes of the unused recovery codes, each pulled atomically when
+    used. `confirmed` is false between enrolment's two steps.
+    """
+
+    user = ReferenceField(User, required=True, unique=True, reverse_delete_rule=CASCADE)
+    secret = StringField(required=True)
+    confirmed = BooleanField(default=False)
+    last_step = IntField(default=0)
+    recovery_codes = ListField(StringField())
+    created_at = DateTimeField(default=now)
+    confirmed_at = DateTimeField(null=True)
+
+    # Never exported: the export says whether TOTP is on, not how to produce its codes.
+    export_exclude = ("secret", "recovery_codes", "last_step")
+
+    meta = {"collection": "mfa_totp"}

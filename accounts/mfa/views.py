@@ -1,0 +1,107 @@
+"""Two-factor endpoints (accounts/mfa/two_factor.py holds the rules).
+
+| path                                          | viewset action                    |
+|-----------------------------------------------|-----------------------------------|
+| POST, DELETE /users/{user_id}/mfa/totp        | TwoFactorViewSet.totp             |
+| POST /users/{user_id}/mfa/totp/confirm        | TwoFactorViewSet.totp_confirm     |
+| POST /users/{user_id}/mfa/recovery_codes      | TwoFactorViewSet.recovery_codes   |
+| DELETE /users/{user_id}/mfa (admin)           | TwoFactorViewSet.reset            |
+| POST /auth/mfa                                | MfaLoginViewSet.mfa               |
+"""
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.users import login as login_service
+from accounts.mfa import two_factor
+from accounts.openapi import BodyOnDeleteSchema
+from accounts.users.permissions import IsAdmin, IsOwnerOrAdmin
+from accounts.users.serializers import LoginOutput
+from accounts.mfa.serializers import CurrentPasswordInput, MfaLoginInput, RecoveryCodesOutput, TotpConfirmInput, TotpStartOutput
+from accounts.users.public_views import PublicMixin, login_body
+from common.client_ip import ScopedClientThrottle, client_ip, user_agent
+from common.openapi import ERRORS, Detail, ValidationErrors
+from common.routes import UserRouteMixin
+from common.validation import validated
+
+OWNER_ONLY = "Only the account's owner may change its two-factor settings."
+
+
+class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
+    """TOTP enrolment and recovery codes (the owner only, with the password), and an admin's reset."""
+
+    schema = BodyOnDeleteSchema()  # DELETE /users/{user_id}/mfa/totp takes {current_password}
+
+    serializers = {"totp": CurrentPasswordInput, "totp_confirm": TotpConfirmInput, "recovery_codes": CurrentPasswordInput}
+
+    def get_serializer_class(self):
+        return self.serializers.get(self.action, CurrentPasswordInput)
+
+    def get_permissions(self):
+        if self.action == "reset":
+            return [IsAuthenticated(), IsAdmin()]
+        return [IsAuthenticated(), IsOwnerOrAdmin()]
+
+    def _owner(self, request):
+        user = self.get_object()
+        if user.id != request.user.id:
+            # Not even an admin: whoever holds the second factor must be the person.
+            self.permission_denied(request, message=OWNER_ONLY)
+        return user
+
+    @extend_schema(methods=["POST"], request=CurrentPasswordInput, responses={200: TotpStartOutput, 409: Detail, **ERRORS})
+    @extend_schema(methods=["DELETE"], request=CurrentPasswordInput, responses={204: None, **ERRORS})
+    @action(detail=True, methods=["post", "delete"], url_path="mfa/totp")
+    def totp(self, request, user_id: str):
+        data = validated(CurrentPasswordInput, request.data)
+        user = self._owner(request)
+        if request.method == "DELETE":
+            two_factor.totp_disable(user=user, current_password=data["current_password"], ip=client_ip(request))
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        secret, uri = two_factor.totp_enrol_start(user=user, current_password=data["current_password"])
+        return Response({"secret": secret, "otpauth_uri": uri})
+
+    @extend_schema(request=TotpConfirmInput, responses={200: RecoveryCodesOutput, 409: Detail, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="mfa/totp/confirm")
+    def totp_confirm(self, request, user_id: str):
+        data = validated(TotpConfirmInput, request.data)
+        user = self._owner(request)
+        codes = two_factor.totp_enrol_confirm(user=user, code=data["code"], ip=client_ip(request))
+        return Response({"recovery_codes": codes})
+
+    @extend_schema(request=CurrentPasswordInput, responses={200: RecoveryCodesOutput, 409: Detail, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="mfa/recovery_codes")
+    def recovery_codes(self, request, user_id: str):
+        data = validated(CurrentPasswordInput, request.data)
+        user = self._owner(request)
+        codes = two_factor.recovery_codes_regenerate(user=user, current_password=data["current_password"], ip=client_ip(request))
+        return Response({"recovery_codes": codes})
+
+    @extend_schema(request=None, responses={204: None, 401: Detail, 403: Detail, 404: Detail})
+    @action(detail=True, methods=["delete"], url_path="mfa")
+    def reset(self, request, user_id: str):
+        two_factor.mfa_reset(user=self.get_object(), actor=request.user, ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MfaLoginViewSet(PublicMixin, viewsets.GenericViewSet):
+    """The second step of a login with two-factor on."""
+
+    serializer_class = MfaLoginInput
+    throttle_classes = [ScopedClientThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(request=MfaLoginInput, responses={200: LoginOutput, 400: ValidationErrors, 401: Detail, 429: Detail}, auth=[])
+    @action(detail=False, methods=["post"], url_path="auth/mfa")
+    def mfa(self, request):
+        data = validated(MfaLoginInput, request.data)
+        outcome = login_service.mfa_login(
+            raw_token=data["mfa_token"],
+            code=data.get("code"),
+            recovery_code=data.get("recovery_code"),
+            ip=client_ip(request),
+            user_agent=user_agent(request),
+        )
+        return Response(login_body(outcome))

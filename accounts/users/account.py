@@ -1,0 +1,65 @@
+"""Changing an existing account: username, email and (admins only) role."""
+from django.contrib.auth.hashers import check_password
+from mongoengine import NotUniqueError
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from accounts.users import identity, lockout
+from accounts.users.documents import ROLE_ADMIN, User, casefold_key, now
+from accounts.admin.admin_guard import active_admins_kept
+from accounts.users.audit import audit_record
+from accounts.emails.email_verification import email_changed
+from accounts.users.passwords import WRONG_PASSWORD
+from accounts.users.registration import email_stored_form, unique_conflict
+from common.client_ip import UNKNOWN
+
+
+def user_update(*, user: User, actor: User, ip: str | None = None, current_password: str | None = None, **fields) -> User:
+    """Change username, email or (admins only) role. 409 when the name or email is taken.
+
+    An email change by the account's owner needs `current_password` (400 without it or when
+    wrong, and counted as a failed login by the lock-out), checked before anything else, so a
+    stolen access token alone can neither move the account to another address, guess the
+    password without limit, nor ask which addresses are taken. The new address is unverified;
+    once the change is saved (the unique index on the address decided it: no two accounts ever
+    hold one address, pending or not), it is mailed a verification link and the old one a notice
+    (`email_verification.email_changed`). A change of letter case only is no change."""
+    if "role" in fields and not actor.is_admin:
+        raise PermissionDenied("Only an admin may change a role.")
+    if fields.get("role", user.role) != user.role and actor.id == user.id:
+        # So that the last admin cannot lock everybody out of the admin endpoints by accident.
+        raise PermissionDenied("Admins cannot change their own role; ask another admin.")
+    old_email = user.email
+    new_email = email_stored_form(fields["email"]) if "email" in fields else user.email
+    email_changes = casefold_key(new_email) != user.email_key
+    if email_changes and actor.id == user.id:
+        if not current_password:
+            raise ValidationError({"current_password": ["The current password is required to change the email."]})
+        # A wrong guess here counts as a failed login, so this is no way around the lock-out.
+        lockout.login_guard_check(email_key=user.email_key, ip=ip or UNKNOWN)
+        if not check_password(current_password, user.password):
+            lockout.login_failure_record(email_key=user.email_key, ip=ip or UNKNOWN, user_id=user.id)
+            raise ValidationError({"current_password": [WRONG_PASSWORD]})
+    old_role = user.role
+    demoted = [user] if old_role == ROLE_ADMIN and fields.get("role", old_role) != ROLE_ADMIN else []
+    if "username" in fields:
+        user.username = identity.username_normalize(fields["username"])
+        user.username_key = casefold_key(user.username)
+        user.username_skeleton = identity.username_skeleton(user.username)
+    if "email" in fields:
+        user.email = new_email
+        user.email_key = casefold_key(new_email)
+    if email_changes:
+        user.email_verified = False
+    if "role" in fields:
+        user.role = fields["role"]
+    user.updated_at = now()
+    try:
+        with active_admins_kept(leaving=demoted):
+            user.save()
+    except NotUniqueError:
+        raise unique_conflict(email_key=user.email_key, username=user.username, exclude_id=user.id) from None
+    if user.role != old_role:
+        audit_record(action="role_change", actor=actor, target=user, ip=ip, old=old_role, new=user.role)
+    if email_changes:
+        email_changed(user=user, old_email=old_email, actor=actor, ip=ip)
+    return user

@@ -1,0 +1,143 @@
+"""The user and what `accounts` itself keeps about a user, as MongoEngine documents.
+
+Every document that belongs to a user holds `ReferenceField(User, reverse_delete_rule=CASCADE)`.
+That registration is what `accounts.user_data.services` walks (chain delete, counts, export,
+orphans), so a new app that hangs data off a user is covered by declaring its reference that
+way, with no change here.
+Uniqueness is enforced by unique indexes (never check-then-insert), so it holds under races and
+across processes. Every query path has an index.
+"""
+from datetime import datetime, timezone
+
+from mongoengine import (
+    CASCADE,
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    ListField,
+    ObjectIdField,
+    ReferenceField,
+    StringField,
+)
+
+ROLE_USER = "user"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_USER, ROLE_ADMIN)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def casefold_key(value: str) -> str:
+    """The form in which usernames and emails are compared, stored and indexed (NFKC, then case
+    folded: see accounts/users/identity.py)."""
+    from accounts.users.identity import identity_key
+
+    return identity_key(value)
+
+
+class User(Document):
+    username = StringField(required=True, max_length=150)
+    # Case-insensitive uniqueness: the folded forms carry the unique indexes.
+    username_key = StringField(required=True, unique=True)
+    email = StringField(required=True, max_length=254)
+    email_key = StringField(required=True, unique=True)
+    # Whether the owner proved the address is theirs (README, "Email"). Accounts stored before
+    # verification existed have no such field and count as verified; new sign-ups store False.
+    email_verified = BooleanField(default=True)
+    # What the username looks like (accounts/users/identity.py): look-alikes share it, so the unique
+    # index refuses them. Sparse: users stored before it existed have none until
+    # `check_integrity --fix` computes theirs.
+    username_skeleton = StringField(unique=True, sparse=True)
+    password = StringField(required=True)  # a Django hasher's encoded hash; never rendered
+    role = StringField(choices=ROLES, default=ROLE_USER)
+    is_active = BooleanField(default=True)
+    # Set while the account is in the trash (its TrashEntry holds who, when and why).
+    in_trash = BooleanField(default=False)
+    # Part of every token; raising it revokes every token the user holds at once.
+    token_version = IntField(default=0)
+    # The ids of the user's live sessions (accounts/sessions/services.py). Kept here, on the document that
+    # authentication loads anyway, so that checking a token's session costs no round trip; added
+    # and removed with atomic $addToSet/$pull. The Session documents hold the rest.
+    session_ids = ListField(ObjectIdField())
+    # Two-factor login is on (a confirmed TotpDevice exists); read by login with the password check.
+    mfa_enabled = BooleanField(default=False)
+    # Set by the chain delete before it deletes anything (accounts/user_data/dependents.py).
+    deleting = BooleanField(default=False)
+    created_at = DateTimeField(default=now)
+    updated_at = DateTimeField(default=now)
+
+    meta = {
+        "collection": "users",
+        "indexes": [
+            # The admin listing: live accounts in a stable order (newest first).
+            {"fields": ["in_trash", "-created_at", "-_id"]},
+            {"fields": ["role"]},
+        ],
+    }
+
+    # Never in an export (accounts.user_data.services reads this on every document class).
+    export_exclude = ("password",)
+
+    # What DRF and simplejwt ask of request.user.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+    def __str__(self) -> str:
+        return f"{self.username} <{self.id}>"
+
+
+class LinkedId(Document):
+    """An external id linked to a user; one document per id, each id held by one user at most."""
+
+    linked_id = StringField(required=True, unique=True, max_length=128)
+    user = ReferenceField(User, required=True, reverse_delete_rule=CASCADE)
+    created_at = DateTimeField(default=now)
+
+    meta = {"collection": "linked_ids", "indexes": [{"fields": ["user", "-created_at"]}]}
+
+
+class LoginFailure(Document):
+    """Failed logins in a window that starts at the counter's first failure: per account
+    (`account:<email>`, with the counts per client address inside) or per client address
+    (`ip:<hash>`). Addresses appear only as keyed hashes. Incremented atomically; see
+    accounts/users/lockout.py for the limits. The TTL index removes ended windows.
+    """
+
+    key = StringField(required=True, unique=True)
+    user = ReferenceField(User, reverse_delete_rule=CASCADE)
+    count = IntField(default=0)
+    # Failures of this account per client address (a keyed hash of it), inside the account's window.
+    by_address = DictField()
+    expires_at = DateTimeField(required=True)
+
+    meta = {
+        "collection": "login_failures",
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}, {"fields": ["user"]}],
+    }
+
+
+class AuditEvent(Document):
+    """Security events: logins, password changes, revocations, role changes, trash moves.
+
+    Holds the actor, the action, the target and the client address; never a password, hash or
+    token. Events about a user go with the user in the chain delete.
+    """
+
+    action = StringField(required=True)
+    actor_id = ObjectIdField(null=True)
+    target = ReferenceField(User, null=True, reverse_delete_rule=CASCADE)
+    ip = StringField(null=True)
+    at = DateTimeField(default=now)
+    detail = DictField()
+
+    meta = {"collection": "audit_events", "indexes": [{"fields": ["target", "-at"]}, {"fields": ["-at"]}]}
+
+

@@ -1,0 +1,94 @@
+"""The import of users from the older systems (`manage.py import_users`): all or nothing."""
+from bson import ObjectId
+from pymongo.errors import BulkWriteError
+
+from accounts.users.documents import LinkedId, User, casefold_key
+from accounts.users.identity import username_skeleton
+
+
+def _problems(rows: list[dict]) -> list[str]:
+    """Every reason to refuse the rows, by line: repeats within them, and what is taken."""
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        for key in (f"username:{username_skeleton(row['username'])}", f"email:{casefold_key(row['email'])}", f"linked_id:{row.get('linked_id')}"):
+            if key.endswith(":None"):
+                continue
+            if key in seen:
+                problems.append(f"line {row['line']}: {key.split(':')[0]} repeats line {seen[key]}")
+            seen.setdefault(key, row["line"])
+    # Taken: the same key, or a look-alike (same skeleton) of a stored name.
+    keys, skeletons = [casefold_key(r["username"]) for r in rows], [username_skeleton(r["username"]) for r in rows]
+    taken = User._get_collection().find(
+        {"$or": [{"username_key": {"$in": keys}}, {"username_skeleton": {"$in": skeletons}}]}, {"username_key": 1, "username_skeleton": 1}
+    )
+    taken_names = {value for row in taken for value in (row.get("username_key"), row.get("username_skeleton")) if value}
+    taken_emails = set(User.objects(email_key__in=[casefold_key(r["email"]) for r in rows]).distinct("email_key"))
+    taken_links = set(LinkedId.objects(linked_id__in=[r["linked_id"] for r in rows if r.get("linked_id")]).distinct("linked_id"))
+    taken_ids = set(User.objects(id__in=[r["id"] for r in rows if r.get("id")]).distinct("id"))
+    for row in rows:
+        if casefold_key(row["username"]) in taken_names or username_skeleton(row["username"]) in taken_names:
+            problems.append(f"line {row['line']}: username {row['username']!r} is taken")
+        if casefold_key(row["email"]) in taken_emails:
+            problems.append(f"line {row['line']}: email {row['email']!r} is taken")
+        if row.get("linked_id") in taken_links:
+            problems.append(f"line {row['line']}: linked_id {row['linked_id']!r} is taken")
+        if row.get("id") in taken_ids:
+            problems.append(f"line {row['line']}: _id {row['id']} exists")
+    return problems
+
+
+IMPORT_BATCH = 1000
+
+
+def rows_existing(*, rows: list[dict]) -> list[dict]:
+    """The rows whose user is stored already: the same `_id`, or the same email (ignoring case).
+    `import_users --skip-existing` leaves them out, so a file can be imported again (or after a
+    partial earlier import); any other clash (a username or linked id held by somebody else)
+    is still refused."""
+    emails = set(User.objects(email_key__in=[casefold_key(r["email"]) for r in rows]).distinct("email_key"))
+    ids = set(User.objects(id__in=[r["id"] for r in rows if r.get("id")]).distinct("id"))
+    return [r for r in rows if casefold_key(r["email"]) in emails or (r.get("id") and r["id"] in ids)]
+
+
+def users_import(*, rows: list[dict], dry_run: bool = False, progress=None) -> int:
+    """Insert checked users (`username`, `email`, wrapped legacy `password`, optional `id`
+    and `linked_id`, and the file `line`), all or nothing.
+
+    Refuses (ValueError listing every problem by line) duplicates within the rows and names,
+    emails or linked ids already taken. There are no transactions to lean on, so if the
+    database refuses a write midway, what this call inserted is deleted again. Inserted in
+    batches of IMPORT_BATCH; `progress(n)` is called after each with its number of users."""
+    problems = _problems(rows)
+    if problems:
+        raise ValueError("\n".join(sorted(problems, key=lambda p: int(p.split(":")[0].split()[1]))))
+    if dry_run:
+        return len(rows)
+    users = []
+    for row in rows:
+        user = User(
+            username=row["username"],
+            username_key=casefold_key(row["username"]),
+            username_skeleton=username_skeleton(row["username"]),
+            email=row["email"],
+            email_key=casefold_key(row["email"]),
+            password=row["password"],
+        )
+        user.id = row.get("id") or ObjectId()
+        users.append(user)
+    links_of = {u.id: LinkedId(linked_id=r["linked_id"], user=u.id) for r, u in zip(rows, users) if r.get("linked_id")}
+    user_ids = [u.id for u in users]
+    try:
+        for start in range(0, len(users), IMPORT_BATCH):
+            batch = users[start : start + IMPORT_BATCH]
+            User._get_collection().insert_many([u.to_mongo() for u in batch], ordered=True)
+            batch_links = [links_of[u.id].to_mongo() for u in batch if u.id in links_of]
+            if batch_links:
+                LinkedId._get_collection().insert_many(batch_links, ordered=True)
+            if progress is not None:
+                progress(len(batch))
+    except BulkWriteError as exc:
+        LinkedId._get_collection().delete_many({"user": {"$in": user_ids}})
+        User._get_collection().delete_many({"_id": {"$in": user_ids}})
+        raise ValueError(f"the database refused a write ({exc.details.get('writeErrors', [{}])[0].get('errmsg', exc)}); nothing was kept") from exc
+    return len(users)

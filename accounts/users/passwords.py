@@ -1,0 +1,63 @@
+"""Passwords: Django's validators without an ORM user, the dummy hash, and changing a password."""
+import secrets
+from types import SimpleNamespace
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import ValidationError
+
+from accounts.users import lockout
+from accounts.users.documents import User, now
+from accounts.emails import email_tokens
+from accounts.users.audit import audit_record
+from accounts.sessions.services import sessions_documents_delete, sessions_end_all_set
+from common.client_ip import UNKNOWN
+
+WRONG_PASSWORD = "The current password is not correct."
+
+
+class _PasswordOwner(SimpleNamespace):
+    """What Django's UserAttributeSimilarityValidator reads from a user, without an ORM model."""
+
+    class _meta:  # noqa: N801 - the validator reads `user._meta.get_field(name).verbose_name`
+        @staticmethod
+        def get_field(name: str):
+            return SimpleNamespace(verbose_name=name)
+
+
+def password_validate(password: str, *, username: str, email: str, field: str = "password") -> None:
+    """Django's password validators (length, common, numeric, similarity), as a 400 on `field`."""
+    try:
+        validate_password(password, user=_PasswordOwner(username=username, email=email))
+    except DjangoValidationError as exc:
+        raise ValidationError({field: list(exc.messages)}) from exc
+
+
+def dummy_hash() -> None:
+    """Run the hasher once so a login for an unknown email costs what a real one does."""
+    make_password(secrets.token_urlsafe(12))
+
+
+def user_password_change(*, user: User, current_password: str, new_password: str, ip: str = UNKNOWN) -> None:
+    """Set a new password and end every session of the user, so every token they hold, access
+    tokens included, is refused at once; a pending password-reset token is voided too.
+
+    A wrong `current_password` counts as a failed login of the account from this address, and
+    the lock-out applies (429): a stolen access token is no way to guess the password faster."""
+    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+    if not check_password(current_password, user.password):
+        lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
+        audit_record(action="password_change_failed", actor=user, target=user, ip=ip)
+        raise ValidationError({"current_password": [WRONG_PASSWORD]})
+    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    password_validate(new_password, username=user.username, email=user.email, field="new_password")
+    # The new password and the end of every session in one atomic update: no moment when the
+    # old sessions outlive the old password.
+    User._get_collection().update_one(
+        {"_id": user.id}, {"$set": {"password": make_password(new_password), "updated_at": now(), **sessions_end_all_set()}}
+    )
+    sessions_documents_delete(user_ids=[user.id])
+    # A reset link still in a mailbox must not outlive the password it was meant to replace.
+    email_tokens.tokens_void(user_id=user.id, purpose=email_tokens.RESET)
+    audit_record(action="password_change", actor=user, target=user, ip=ip)

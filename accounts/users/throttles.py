@@ -1,0 +1,30 @@
+"""DRF rate throttles of `accounts` beyond the scoped ones the viewsets declare. They count in
+MongoDB, shared by every process (common/throttling.py)."""
+from common.client_ip import ClientAddressMixin
+from common.throttling import SharedRateThrottle
+
+
+class LoginPageThrottle(ClientAddressMixin, SharedRateThrottle):
+    """The `login` rate of POST /login, sharing its counters: the browser page is no way around it."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        # The same key as ScopedRateThrottle gives an anonymous POST /login.
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class IdentityChangeThrottle(ClientAddressMixin, SharedRateThrottle):
+    """The `identity_change` rate (THROTTLE_IDENTITY_CHANGE) of PATCH /users/{id} bodies that
+    name a username or an email, per signed-in caller: each such request tells whether a name or
+    an email is taken (409), so it must not be a free existence oracle. Other PATCHes (an admin
+    changing a role) are not counted."""
+
+    scope = "identity_change"
+
+    def get_cache_key(self, request, view):
+        data = request.data if isinstance(request.data, dict) else {}
+        if not ({"username", "email"} & set(data)):
+            return None
+        ident = request.user.pk if getattr(request.user, "is_authenticated", False) else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
