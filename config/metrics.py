@@ -6,7 +6,8 @@ What is counted, and where:
 - every database round trip, by command and outcome, and its latency (`DatabaseMetrics`, a pymongo
   `CommandListener` that config/mongo.py gives every client);
 - logins by outcome, lock-outs, mail and event deliveries: `count_login`, `count_lockout`,
-  `count_mail`, `count_event_delivery`, called where those happen.
+  `count_mail`, `count_event_delivery` (common/metrics.py, where every metric is defined), called
+  where those happen.
 
 Several processes: when `PROMETHEUS_MULTIPROC_DIR` is set (config/serve.py sets it, emptied, for
 granian's workers) prometheus-client keeps each process's values in files there and `/metrics`
@@ -25,7 +26,7 @@ import time
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from pymongo import monitoring
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, renderer_classes
 from rest_framework.exceptions import PermissionDenied
@@ -33,36 +34,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 
 from common.client_ip import client_ip
-
-LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-
-HTTP_REQUESTS = Counter("http_requests_total", "Requests answered, by route, method and status.", ["route", "method", "status"])
-HTTP_LATENCY = Histogram(
-    "http_request_duration_seconds", "Time from the request's arrival to its answer, by route and method.", ["route", "method"], buckets=LATENCY_BUCKETS
-)
-DB_COMMANDS = Counter("mongodb_commands_total", "Database round trips, by command and outcome (ok, error).", ["command", "outcome"])
-DB_LATENCY = Histogram("mongodb_command_duration_seconds", "Database round-trip time, by command.", ["command"], buckets=LATENCY_BUCKETS)
-LOGINS = Counter("logins_total", "Login attempts by outcome (success, failure, mfa_required, locked_out, ...).", ["outcome"])
-LOCKOUTS = Counter("login_lockouts_total", "Logins and password checks refused by the lock-out (429).")
-MAIL = Counter("mail_deliveries_total", "Mails by kind and outcome (sent, failed, dropped).", ["kind", "outcome"])
-EVENT_DELIVERIES = Counter("event_deliveries_total", "Webhook event deliveries by outcome (delivered, failed, dead).", ["outcome"])
-
-
-def count_login(outcome: str) -> None:
-    LOGINS.labels(outcome).inc()
-
-
-def count_lockout() -> None:
-    LOCKOUTS.inc()
-
-
-def count_mail(kind: str, outcome: str) -> None:
-    MAIL.labels(kind, outcome).inc()
-
-
-def count_event_delivery(outcome: str) -> None:
-    EVENT_DELIVERIES.labels(outcome).inc()
-
+from common.metrics import DB_COMMANDS, DB_LATENCY, HTTP_LATENCY, HTTP_REQUESTS
 
 class RequestMetricsMiddleware:
     """Counts and times every request. The route label is the URL pattern's name (`user-detail`),

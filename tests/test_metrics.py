@@ -5,7 +5,8 @@ import pytest
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from config import metrics
+from common import metrics
+from config.metrics import DATABASE_LISTENER
 from tests.conftest import PASSWORD
 
 
@@ -51,8 +52,8 @@ def test_metrics_show_the_requests_just_made(api, user):
 def test_database_round_trips_are_counted(api, user):
     if not settings.MONGODB_URI:
         # mongomock is not pymongo: no driver events. Feed the listener as pymongo would.
-        metrics.DATABASE_LISTENER.succeeded(SimpleNamespace(command_name="find", duration_micros=1500))
-        metrics.DATABASE_LISTENER.failed(SimpleNamespace(command_name="insert", duration_micros=800))
+        DATABASE_LISTENER.succeeded(SimpleNamespace(command_name="find", duration_micros=1500))
+        DATABASE_LISTENER.failed(SimpleNamespace(command_name="insert", duration_micros=800))
     before = read_metrics(api)
     if settings.MONGODB_URI:
         assert api.get("/health").status_code == 200  # one ping
@@ -123,3 +124,25 @@ def test_a_bad_allowed_networks_setting_stops_the_start(monkeypatch):
 
 def test_metrics_are_not_in_the_api_schema(api):
     assert "/metrics" not in api.get("/api/schema/?format=json").json()["paths"]
+
+
+def test_logins_lockouts_and_mail_are_counted_where_they_happen(api, user, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    before = read_metrics(api)
+    assert api.post("/login", {"email": user.email, "password": PASSWORD}, format="json").status_code == 200
+    for _ in range(2):
+        assert api.post("/login", {"email": user.email, "password": "wrong password"}, format="json").status_code == 401
+    assert api.post("/login", {"email": user.email, "password": "wrong password"}, format="json").status_code == 429
+    assert api.post("/users/register", {"username": "mailed person", "email": "mailed@example.com", "password": "a long river stone"}, format="json").status_code == 201
+    from accounts.emails import mail
+
+    assert mail.queue_wait(timeout=30)
+    after = read_metrics(api)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("logins_total", outcome="success") == 1
+    assert delta("logins_total", outcome="failure") == 2
+    assert delta("login_lockouts_total") == 1
+    assert delta("mail_deliveries_total", kind="verify_email", outcome="sent") == 1

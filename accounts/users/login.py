@@ -14,6 +14,7 @@ from accounts.users.audit import audit_record
 from accounts.emails.email_verification import login_verification_check
 from accounts.users.passwords import dummy_hash
 from accounts.sessions.tokens import token_pair_for
+from common import metrics
 
 INVALID_LOGIN = "Invalid email or password."
 
@@ -58,13 +59,16 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     if not ok:
         lockout.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
         audit_record(action="login_failed", target=user, ip=ip)
+        metrics.count_login("failure")
         raise AuthenticationFailed(INVALID_LOGIN)
     login_verification_check(user=user)  # EMAIL_VERIFICATION=mandatory: 403 past the right password
     if user.mfa_enabled:
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
+        metrics.count_login("mfa_required")
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))
     lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
+    metrics.count_login("success")
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
 
 
@@ -72,4 +76,5 @@ def mfa_login(*, raw_token: str, code: str | None = None, recovery_code: str | N
     """The second step of a two-factor login (see accounts/mfa/two_factor.py): with a right
     code or unused recovery code, the mfa_token is spent and a session begins."""
     user = two_factor.mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, ip=ip)
+    metrics.count_login("success")
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
