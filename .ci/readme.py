@@ -152,13 +152,20 @@ def main() -> int:
 def leftovers(root: Path, tracked: set[str]) -> list[str]:
     """Files under root that are neither tracked nor ignored by the repository's .gitignore."""
     found, folders = [], [root]
+    # git judges the names against the repository's .gitignore; in a copy without .git (CI's own
+    # README run copies the files), against the same .gitignore in a throw-away repository.
+    rules = ROOT
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--git-dir"], capture_output=True).returncode != 0:
+        rules = Path(tempfile.mkdtemp(prefix="gitignore-"))
+        subprocess.run(["git", "init", "-q", str(rules)], check=True)
+        shutil.copy(ROOT / ".gitignore", rules / ".gitignore")
     while folders:
         folder = folders.pop()
         entries = sorted(folder.iterdir())
         names = [e.relative_to(root).as_posix() + ("/" if e.is_dir() and not e.is_symlink() else "") for e in entries]
         ignored = set(
             subprocess.run(
-                ["git", "-C", str(ROOT), "check-ignore", "--no-index", "--stdin"], input="\n".join(names), capture_output=True, text=True
+                ["git", "-C", str(rules), "check-ignore", "--no-index", "--stdin"], input="\n".join(names), capture_output=True, text=True
             ).stdout.splitlines()
         )
         for entry, name in zip(entries, names):
