@@ -63,8 +63,8 @@ CASES = [
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
     ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 4),
     ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 4),
-    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 2),
-    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 3),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 5),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 5),
     ("health", None, "get", "/health", None, 1),
     # One durable write (an upsert waiting for the journal), never only a ping.
