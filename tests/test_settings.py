@@ -8,7 +8,7 @@ from django.conf import settings as django_settings
 
 def setting_in_a_fresh_process(name: str, env: dict) -> subprocess.CompletedProcess:
     code = f"from config.settings import base as s; print(getattr(s, {name!r}, None))"
-    base = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "h"}
+    base = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "h", "JWT_ALGORITHM": "HS256"}
     return subprocess.run([sys.executable, "-c", code], env={**base, **env}, cwd=django_settings.BASE_DIR, capture_output=True, text=True)
 
 
