@@ -4,6 +4,7 @@ from pymongo.errors import BulkWriteError
 
 from accounts.users.documents import LinkedId, User, casefold_key
 from accounts.users.identity import username_skeleton
+from accounts.users.linked_ids import link_copy_entry
 
 
 def _problems(rows: list[dict]) -> list[str]:
@@ -76,7 +77,12 @@ def users_import(*, rows: list[dict], dry_run: bool = False, progress=None) -> i
         )
         user.id = row.get("id") or ObjectId()
         users.append(user)
-    links_of = {u.id: LinkedId(linked_id=r["linked_id"], user=u.id) for r, u in zip(rows, users) if r.get("linked_id")}
+    links_of = {}  # user id -> the LinkedId written with that user's batch
+    for row, user in zip(rows, users):
+        user.links_copy = []  # the copy the join reads (accounts/users/linked_ids.py), written with the user
+        if row.get("linked_id"):
+            links_of[user.id] = LinkedId(id=ObjectId(), linked_id=row["linked_id"], user=user.id)
+            user.links_copy = [link_copy_entry(links_of[user.id])]
     user_ids = [u.id for u in users]
     try:
         for start in range(0, len(users), IMPORT_BATCH):
