@@ -19,7 +19,7 @@ spec.loader.exec_module(docker_context)
 # What the README's local run, its tour, the tests and a developer leave in a checkout.
 LEFTOVERS = [
     ".data/mongodb/WiredTiger.wt", ".data/mongodb/collection-0.wt", ".data/mongodb.log", ".data/mongodb.pid",
-    ".secret_key", ".env", ".env.production", ".venv/bin/python", ".venv/lib/site.py",
+    ".secret_key", ".jwt_signing_key.pem", ".env", ".env.production", ".venv/bin/python", ".venv/lib/site.py",
     "users.json", "me.jpg", "avatar.jpg", "ids.txt", "staticfiles/staticfiles.json",
     "jwt-private.pem", "config/dev.key", "accounts/.secret_key", "config/.env",
     "accounts/__pycache__/documents.cpython-311.pyc", ".coverage", "coverage.xml", "htmlcov/index.html",
