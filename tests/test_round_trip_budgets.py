@@ -60,6 +60,8 @@ CASES = [
     ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 19),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
+    ("list users (cursor)", "admin", "get", "/users?cursor=&per_page=30", None, 11),
+    ("search users (starts_with)", "admin", "get", "/users?starts_with=ali", None, 5),
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
     ("trash list", "admin", "get", "/trash", None, 4),
     ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 7),

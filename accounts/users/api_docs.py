@@ -203,7 +203,12 @@ working at once: log in again. {REAUTH}
         f"""
 {ADMIN_ONLY} Users newest first (by id on ties, so pages are stable), trashed ones left out,
 in pages of `per_page` (1-30, default 10). `q` matches part of the username or email, ignoring
-case, as plain text. The envelope says `total`, `page`, `per_page`, `has_next`, `has_previous`.
+case, as plain text; `starts_with` matches their start (fast at any size). The envelope says
+`total`, `page`, `per_page`, `has_next`, `has_previous`.
+
+For large listings page by cursor: `cursor=` (empty) is the first page, then each answer's
+`next_cursor` (null on the last page); `page` is then null, and `total` is a lower bound unless
+`total_exact` is true (`total=exact` counts every user).
 """,
         tag="admin",
         statuses={200: "One page of users.", 400: "`page` below 1 or past the end, or `per_page` outside 1-30.", 403: "The caller is not an admin."},

@@ -28,6 +28,7 @@ from rest_framework.exceptions import Throttled
 
 from accounts.users.documents import LoginFailure
 from accounts.user_data.dependents import owner_remains
+from common import metrics
 
 TOO_MANY = "Too many failed login attempts. Try again later."
 
@@ -67,6 +68,7 @@ def login_guard_check(*, email_key: str, ip: str) -> dict:
     if blocked:
         until = max(blocked)
         until = until if until.tzinfo else until.replace(tzinfo=timezone.utc)
+        metrics.count_lockout()
         raise Throttled(wait=max(1, math.ceil((until - now).total_seconds())), detail=TOO_MANY)
     return {"account_key": account_key, "address": address, "address_failures": account.get("by_address", {}).get(address, 0)}
 

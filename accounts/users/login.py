@@ -16,6 +16,7 @@ from accounts.users.audit import audit_record
 from accounts.emails.email_verification import login_verification_check
 from accounts.users.passwords import dummy_hash
 from accounts.sessions.tokens import LoginOutcome, login_outcome
+from common import metrics
 
 INVALID_LOGIN = "Invalid email or password."
 
@@ -50,10 +51,12 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     if not ok:
         lockout.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
         audit_record(action="login_failed", target=user, ip=ip)
+        metrics.count_login("failure")
         raise AuthenticationFailed(INVALID_LOGIN)
     login_verification_check(user=user)  # EMAIL_VERIFICATION=mandatory: 403 past the right password
     if user.mfa_enabled:
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
+        metrics.count_login("mfa_required")
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user), mfa_methods=two_factor.mfa_methods(user=user))
     lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
