@@ -12,6 +12,9 @@ class AccountsConfig(AppConfig):
         from accounts.admin import api_docs, documents  # noqa: F401, F811
         from accounts.emails import api_docs, documents  # noqa: F401, F811
         from accounts.mfa import api_docs, documents  # noqa: F401, F811
+        # Passkeys: their documents (and User.passkeys_count), `passkeys_count` in the user
+        # representation (serializers), their OpenAPI words.
+        from accounts.mfa.passkeys import api_docs, documents, serializers  # noqa: F401, F811
         from accounts.sessions import api_docs, documents  # noqa: F401, F811
         from accounts.user_data import documents  # noqa: F401, F811
         from accounts.users import api_docs, documents  # noqa: F401, F811

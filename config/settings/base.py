@@ -51,8 +51,6 @@ INSTALLED_APPS = [
     # For its `embedded_db` command (config/management/commands/); it has no models.
     "config",
     "accounts",
-    # Passkeys (WebAuthn): sign-in and second factor (accounts/mfa/passkeys).
-    "accounts.mfa.passkeys",
     "profiles",
 ]
 
@@ -83,9 +81,14 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # Our own pages outside any app (config/templates: the ReDoc page without web fonts), and
-        # the mails, kept with the email capability (accounts/emails/templates/email/).
-        "DIRS": [BASE_DIR / "config" / "templates", BASE_DIR / "accounts" / "emails" / "templates"],
+        # Our own pages outside any app (config/templates: the ReDoc page without web fonts), the
+        # mails, kept with the email capability (accounts/emails/templates/email/), and the
+        # passkeys page, kept with the passkeys (accounts/mfa/passkeys/templates/passkeys/).
+        "DIRS": [
+            BASE_DIR / "config" / "templates",
+            BASE_DIR / "accounts" / "emails" / "templates",
+            BASE_DIR / "accounts" / "mfa" / "passkeys" / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -105,7 +108,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # The browsable API's own script (config/static/browsable/).
-STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
+# config/static: the browsable API's scripts; the passkeys' page script stays with the passkeys.
+STATICFILES_DIRS = [BASE_DIR / "config" / "static", BASE_DIR / "accounts" / "mfa" / "passkeys" / "static"]
 # https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off and `manage.py
 # collectstatic` run (the Dockerfile and the README's recipe do), hashed and compressed files,
 # cached for ever. Decision: without it (a recipe that skipped the step) the pages use the files'
