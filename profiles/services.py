@@ -12,7 +12,7 @@ from rest_framework.exceptions import NotFound
 
 from accounts.users.documents import User, now
 from accounts.users.selectors import NO_USER
-from accounts.user_data.dependents import owner_remains
+from accounts.users.guard import guarded
 from common.exceptions import PayloadTooLarge
 from profiles.avatar_image import avatar_image_clean
 from profiles.documents import AVATAR_BUCKET, Avatar, Details
@@ -34,9 +34,7 @@ def details_upsert(*, user: User, **fields) -> None:
     except DuplicateKeyError:
         # Two first upserts raced; the document exists now, so this one updates it.
         collection.update_one({"user": user.id}, update, upsert=True)
-    if not owner_remains(user_id=user.id):
-        collection.delete_one({"user": user.id})
-        raise NotFound(NO_USER)
+    guarded(user.id, Details, {"user": user.id})  # 404 and removed when the user is being deleted
 
 
 # --- Avatars ----------------------------------------------------------------------------------

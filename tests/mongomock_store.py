@@ -16,6 +16,26 @@ def install() -> None:
     mongomock.gridfs.enable_gridfs_integration()
     _aggregate_match_first()
     _find_by_id_direct()
+    _bulk_update_sort_ignored()
+
+
+def _bulk_update_sort_ignored() -> None:
+    """pymongo 4.11+ hands every UpdateOne of a bulk_write a `sort` argument (None unless given)
+    that mongomock 4.3's bulk builder does not take: accept and drop it, so `bulk_write` (the
+    lock-out's one round trip for two counters) runs on the in-memory store. Idempotent."""
+    from mongomock.collection import BulkOperationBuilder
+
+    original = BulkOperationBuilder.add_update
+    if getattr(original, "sort_ignored", False):
+        return
+
+    def add_update(self, selector, doc, multi=False, upsert=False, collation=None, array_filters=None, hint=None, sort=None):
+        if sort is not None:
+            raise NotImplementedError("sort in a bulk update is not supported on the in-memory store")
+        return original(self, selector, doc, multi=multi, upsert=upsert, collation=collation, array_filters=array_filters, hint=hint)
+
+    add_update.sort_ignored = True
+    BulkOperationBuilder.add_update = add_update
 
 
 def _has_datetime(value) -> bool:

@@ -30,10 +30,10 @@ from tests.conftest import PASSWORD
 # email endpoints) spends one round trip on its rate limit: one conditional write that counts the
 # hit in MongoDB, shared by every process (common/throttling.py).
 CASES = [
-    ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 3),
-    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 7),
+    ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 4),
+    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 8),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 3),
-    ("logout", None, "post", "/auth/logout", "REFRESH", 5),
+    ("logout", None, "post", "/auth/logout", "REFRESH", 6),
     ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 3),
     ("add_details", "user", "post", "/users/add_details", {"user_id": "{id}", "phone": "+15551234567"}, 3),
     # One: authentication reads the caller together with the join's lookups (issue 16).
@@ -45,36 +45,36 @@ CASES = [
     # 6: the lock-out's counters are read first (a wrong current password counts as a failed
     # login); ending the sessions joins the password's write, their documents go after, and a
     # pending reset token is voided.
-    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 6),
+    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 9),
     ("export", "user", "get", "/users/{id}/export", None, 11),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 2),
-    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 5),
+    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 7),
     ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 16),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
     ("trash list", "admin", "get", "/trash", None, 4),
     ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 6),
-    ("restore", "admin", "post", "/trash/{other}/restore", None, 6),
+    ("restore", "admin", "post", "/trash/{other}/restore", None, 7),
     ("purge", "admin", "delete", "/trash/{other}", None, 18),
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
     ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
-    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 4),
-    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 4),
-    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 2),
-    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
-    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 5),
+    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 5),
+    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 5),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 3),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 5),
+    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 6),
     ("health", None, "get", "/health", None, 1),
     # One durable write (an upsert waiting for the journal), never only a ping.
     ("ready", None, "get", "/ready", None, 1),
-    ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 5),
-    ("email resend", "user", "post", "/auth/email/resend", None, 3),
+    ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 6),
+    ("email resend", "user", "post", "/auth/email/resend", None, 4),
     # The request itself costs its rate limit's hit; the queued job looks the address up, counts the
     # account's reset-mail cap and writes the token.
-    ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 5),
-    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 8),
+    ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 7),
+    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 9),
 ]
 BUDGET = {case[0]: case[-1] for case in CASES}
 

@@ -39,6 +39,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.users import lockout
 from accounts.users.audit import audit_record
+from accounts.users.guard import guarded
 from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
 from accounts.mfa.documents import RevokedToken, TotpDevice
 from accounts.users.documents import User, now
@@ -139,6 +140,7 @@ def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
         )
     except DuplicateKeyError:  # a confirmed device exists (the unique index on user says so)
         raise Conflict(ALREADY_ON) from None
+    guarded(user.id, TotpDevice, {"user": user.id, "confirmed": False})  # no secret left for a user being deleted
     uri = _totp(secret).provisioning_uri(name=user.email, issuer_name=settings.MFA_TOTP_ISSUER)
     return secret, uri
 
@@ -242,11 +244,11 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
     except TokenError as exc:
         raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
     user = user_for_token(token, session_required=False)
-    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+    # Counted before the code is checked (atomic, accounts/users/lockout.py): 429 past the limit.
+    attempt = lockout.login_attempt_reserve(email_key=user.email_key, ip=ip, user_id=user.id)
     factor = "totp" if code else "recovery_code"
     accepted = _totp_accept(user, code) if code else _recovery_accept(user, recovery_code or "")
     if not accepted:
-        lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         audit_record(action="login_failed", target=user, ip=ip, factor=factor)
         raise ValidationError({"code" if code else "recovery_code": [INVALID_CODE]})
     try:
@@ -255,6 +257,6 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
         )
     except NotUniqueError:
         raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
-    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    lockout.login_attempt_succeeded(attempt)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
     return user

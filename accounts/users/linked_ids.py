@@ -3,7 +3,6 @@ from mongoengine import NotUniqueError
 from rest_framework.exceptions import NotFound
 
 from accounts.users.documents import LinkedId, User
-from accounts.user_data.dependents import owner_remains
 from common.exceptions import Conflict
 
 
@@ -18,9 +17,7 @@ def linked_id_add(*, user: User, linked_id: str) -> LinkedId:
         if existing is not None and existing.user.id == user.id:
             return existing
         raise Conflict("This linked id belongs to another user.") from None
-    if not owner_remains(user_id=user.id):
-        LinkedId._get_collection().delete_one({"_id": link.id})
-        raise NotFound("No user with this id.")
+    # A user chain-deleted meanwhile: the owner guard (accounts/users/guard.py) has removed it (404).
     return link
 
 

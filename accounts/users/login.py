@@ -1,9 +1,10 @@
 """Logging in: one password check, counted by the lock-out, answered with a session's token pair
 or, for a user with two-factor on, with a request for the second factor."""
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import check_password, make_password
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.users import lockout
@@ -11,6 +12,7 @@ from accounts.users.documents import User
 from accounts.users.identity import email_keys_for_lookup
 from accounts.mfa import two_factor
 from accounts.users.audit import audit_record
+from accounts.users.guard import owner_guard
 from accounts.emails.email_verification import login_verification_check
 from accounts.users.passwords import dummy_hash
 from accounts.sessions.tokens import token_pair_for
@@ -43,8 +45,21 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     # The current key first; accounts stored before the email rules may hold the older one.
     keys = email_keys_for_lookup(email)
     email_key = keys[0]
-    counts = lockout.login_guard_check(email_key=email_key, ip=ip)
-    user = User.objects(email_key__in=keys).first()
+    # A user being chain-deleted is no user: it cannot log in (the same 401).
+    user = User.objects(email_key__in=keys, deleting__ne=True).first()
+    try:
+        # Everything written for the user below (the lock-out's counter, audit events, the
+        # session) is proven by the session's conditional update of the user, or by one read on
+        # a failure: a chain delete racing this login leaves none of it (accounts/users/guard.py).
+        with owner_guard(user.id) if user is not None else nullcontext():
+            return _login(user=user, email_key=email_key, password=password, ip=ip, user_agent=user_agent)
+    except NotFound:
+        raise AuthenticationFailed(INVALID_LOGIN) from None
+
+
+def _login(*, user: User | None, email_key: str, password: str, ip: str, user_agent: str) -> LoginOutcome:
+    # The attempt is counted before the password is checked (429 past the limit, no hash).
+    attempt = lockout.login_attempt_reserve(email_key=email_key, ip=ip, user_id=user.id if user else None)
     if user is None:
         dummy_hash()
         ok = False
@@ -56,14 +71,15 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
 
         ok = check_password(password, user.password, setter=upgrade) and user.is_active and not user.in_trash
     if not ok:
-        lockout.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
         audit_record(action="login_failed", target=user, ip=ip)
         raise AuthenticationFailed(INVALID_LOGIN)
     login_verification_check(user=user)  # EMAIL_VERIFICATION=mandatory: 403 past the right password
     if user.mfa_enabled:
+        # The right password hands its place back; the address's count waits for the second factor.
+        lockout.login_attempt_succeeded(attempt, clear=False)
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))
-    lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
+    lockout.login_attempt_succeeded(attempt)
     audit_record(action="login", actor=user, target=user, ip=ip)
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
 

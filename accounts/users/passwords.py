@@ -45,12 +45,12 @@ def user_password_change(*, user: User, current_password: str, new_password: str
 
     A wrong `current_password` counts as a failed login of the account from this address, and
     the lock-out applies (429): a stolen access token is no way to guess the password faster."""
-    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+    # Counted before the check (atomic, accounts/users/lockout.py): 429 past the limit.
+    attempt = lockout.login_attempt_reserve(email_key=user.email_key, ip=ip, user_id=user.id)
     if not check_password(current_password, user.password):
-        lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         audit_record(action="password_change_failed", actor=user, target=user, ip=ip)
         raise ValidationError({"current_password": [WRONG_PASSWORD]})
-    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    lockout.login_attempt_succeeded(attempt)
     password_validate(new_password, username=user.username, email=user.email, field="new_password")
     # The new password and the end of every session in one atomic update: no moment when the
     # old sessions outlive the old password.
