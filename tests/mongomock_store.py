@@ -17,6 +17,37 @@ def install() -> None:
     _aggregate_match_first()
     _find_by_id_direct()
     _bulk_update_sort_ignored()
+    _writes_atomic()
+
+
+def _writes_atomic() -> None:
+    """MongoDB applies each single-document write atomically (a conditional `$inc` or update
+    matches and changes the document as one step); mongomock 4.3 reads, tests and writes in
+    Python with no lock, so two threads can both match `count < 5` and both increment. One lock
+    around every write method makes the in-memory store keep MongoDB's promise, so the race tests
+    (50 parallel guesses against the lock-out, racing confirms) test the service, not the fake.
+    Idempotent."""
+    import threading
+
+    from mongomock.collection import Collection
+
+    if getattr(Collection, "_writes_atomic", False):
+        return
+    lock = threading.RLock()
+    names = (
+        "insert_one insert_many update_one update_many replace_one delete_one delete_many "
+        "find_one_and_update find_one_and_replace find_one_and_delete bulk_write"
+    ).split()
+    for name in names:
+        original = getattr(Collection, name)
+
+        def locked(self, *args, __original=original, **kwargs):
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        locked.__name__ = name
+        setattr(Collection, name, locked)
+    Collection._writes_atomic = True
 
 
 def _bulk_update_sort_ignored() -> None:

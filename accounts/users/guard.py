@@ -99,15 +99,19 @@ class OwnerGuard:
 
 def _active(user_id: ObjectId) -> OwnerGuard | None:
     for guard in reversed(getattr(_local, "guards", [])):
+        if guard.user_id is None:  # a block opened before it knew its user takes the first one
+            guard.user_id = user_id
         if guard.user_id == user_id:
             return guard
     return None
 
 
 @contextmanager
-def owner_guard(user_id: ObjectId) -> Iterator[OwnerGuard]:
+def owner_guard(user_id: ObjectId | None) -> Iterator[OwnerGuard]:
     """Write things that belong to `user_id` inside; at the end the owner is proven once (or by
-    the block's `guard.proven`) and, if gone, every write of the block is removed (404)."""
+    the block's `guard.proven`) and, if gone, every write of the block is removed (404).
+    `None`: the block learns its user from its first guarded write (a login's second step finds
+    its user in the mfa_token)."""
     guard = OwnerGuard(user_id)
     stack = getattr(_local, "guards", None)
     if stack is None:

@@ -87,5 +87,11 @@ def _login(*, user: User | None, email_key: str, password: str, ip: str, user_ag
 def mfa_login(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str, user_agent: str = "") -> LoginOutcome:
     """The second step of a two-factor login (see accounts/mfa/two_factor.py): with a right
     code or unused recovery code, the mfa_token is spent and a session begins."""
-    user = two_factor.mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, ip=ip)
-    return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
+    try:
+        # One owner guard for the lock-out's counter, the spent token, the audit event and the
+        # session: proven by the session's conditional update of the user.
+        with owner_guard(None):
+            user = two_factor.mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, ip=ip)
+            return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
+    except NotFound:
+        raise AuthenticationFailed(INVALID_LOGIN) from None
