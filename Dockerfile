@@ -23,7 +23,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY . .
 # Static files are collected at build time (WhiteNoise serves them). The key and hosts here
 # exist only for this command; the running container must be given its own.
-RUN SECRET_KEY=collectstatic-only-not-used-at-run-time ALLOWED_HOSTS=localhost \
+RUN SECRET_KEY=collectstatic-only-not-used-at-run-time ALLOWED_HOSTS=localhost JWT_ALGORITHM=HS256 \
     python manage.py collectstatic --noinput --verbosity 0
 # Numeric, so that an orchestrator can check it is not root.
 USER 10001:10001

@@ -17,6 +17,8 @@ class AccountsConfig(AppConfig):
         from accounts.users import api_docs, documents  # noqa: F401, F811
         # The owner guard of every write that hangs data off a user (MongoEngine's post_save).
         from accounts.users import guard  # noqa: F401
+        from accounts.sessions.keys import token_backend_install
         from config import mongo
 
         mongo.connect()
+        token_backend_install()

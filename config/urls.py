@@ -11,6 +11,7 @@ from accounts.sessions.views import SessionViewSet
 from accounts.admin.views import TrashViewSet
 from accounts.mfa.views import MfaLoginViewSet, TwoFactorViewSet
 from accounts.users.views import UserViewSet
+from accounts.sessions.wellknown import discovery_view, jwks_view
 from config.docs import RedocView, SwaggerView
 from config.health import health, ready
 from config.root import Root
@@ -32,6 +33,8 @@ router.register("", EmailResendViewSet, basename="email-resend")
 urlpatterns = [
     re_path(r"^$", Root.as_view(), name="root"),
     re_path(r"^health/?$", health, name="health"),
+    re_path(r"^\.well-known/jwks\.json/?$", jwks_view, name="jwks"),
+    re_path(r"^\.well-known/openid-configuration/?$", discovery_view, name="openid-configuration"),
     re_path(r"^ready/?$", ready, name="ready"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -17,12 +17,14 @@ MAX_LINES = 400
 CAPABILITY_ARROWS = {
     "users": {"sessions", "mfa", "emails", "admin", "user_data"},
     "sessions": {"users"},
-    "mfa": {"users", "sessions"},
+    "mfa": {"users", "sessions", "emails"},  # security notices (accounts/emails/notices.py)
     "emails": {"users", "sessions"},
-    "admin": {"users", "sessions", "user_data"},
+    "admin": {"users", "sessions", "user_data", "emails"},  # a trash move voids the mailed tokens
     "user_data": {"users", "admin"},
     "browser": {"users", "sessions", "mfa"},
     "management": {"users", "sessions", "admin", "user_data"},
+    # The outbox, webhooks and erasure receipts (issue 22).
+    "events": {"users", "sessions", "mfa", "emails", "user_data"},
 }
 
 

@@ -63,7 +63,6 @@ def verification_send(*, user: User) -> None:
     lifetime = timedelta(hours=settings.EMAIL_VERIFICATION_HOURS)
     token = email_tokens.token_issue(user_id=user.id, purpose=email_tokens.VERIFY, email=user.email, lifetime=lifetime)
     context = {
-        "username": user.username,
         "email": user.email,
         "link": link_for(settings.EMAIL_VERIFY_URL, token),
         "valid_for": duration_text(lifetime),
@@ -121,6 +120,6 @@ def email_changed(*, user: User, old_email: str, actor: User, ip: str | None = N
     if settings.EMAIL_VERIFICATION != "none":
         verification_send(user=user)
     mail.mail_queue(
-        kind="email_changed", to=old_email, context={"username": user.username, "changed_at": now()}, user_id=user.id
+        kind="email_changed", to=old_email, context={"changed_at": now()}, user_id=user.id
     )
     audit_record(action="email_change", actor=actor, target=user, ip=ip)

@@ -1,6 +1,8 @@
 """Two-factor login: TOTP (RFC 6238, with pyotp) and single-use recovery codes.
 
-- Enrolment is two steps. `totp_enrol_start` (current password required) stores a new secret,
+- The factors themselves (the secret at rest, codes, recovery codes) are in accounts/mfa/factors.py;
+  every change here that needs the person again goes through accounts/users/reauth.py.
+- Enrolment is two steps. `totp_enrol_start` (the re-authentication gate first) stores a new secret,
   encrypted, not yet active, and returns it with its `otpauth://` URI for an authenticator app.
   `totp_enrol_confirm` with a code the app shows turns two-factor on and returns ten recovery
   codes, once: only their SHA-256 hashes are kept. They are 80 random bits each, so a fast hash
@@ -13,42 +15,44 @@
 - Login of a user with two-factor on stops after the password with a short-lived, single-use
   `mfa_token` (a JWT of type `mfa`, MFA_TOKEN_SECONDS); `mfa_login` takes it with a code or a
   recovery code and begins the session. A wrong code counts as a failed login (the lock-out of
-  accounts/users/lockout.py) and is a 400. The token is spent (its jti inserted into the revoked
-  tokens, whose unique index decides races) only when the code is right, so a typo does not
-  send the person back to the password.
+  accounts/users/lockout.py) and is a 400. The token is claimed first (its jti inserted into the
+  revoked tokens, whose unique index decides races), before any code is looked at, so a spent
+  token costs nothing (no recovery code burnt, no failure counted); a wrong code gives the claim
+  back, so a typo does not send the person back to the password, and a right one keeps it spent.
+  Its `ver` claim must match the user's `token_version`, which a password change or reset raises.
+  Wrong second factors are capped in total per account (accounts/mfa/guess_cap.py, inside
+  `factors.second_factor_accept`), and a pending enrolment takes MFA_ENROL_CONFIRM_ATTEMPTS codes.
 - The secret is encrypted at rest with Fernet (AES-128-CBC and HMAC-SHA256, `cryptography`) under
   MFA_ENCRYPTION_KEYS (see config/settings/base.py); it appears in no response but the
   enrolment's, in no export and in no log line.
 """
-import base64
-import hashlib
-import hmac
-import secrets
 from datetime import datetime, timedelta, timezone
 
 import pyotp
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
-from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
 from mongoengine import NotUniqueError
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
-from accounts.users import lockout
+from accounts.emails import notices
+from accounts.mfa import factors
+from accounts.mfa.factors import INVALID_CODE
+from accounts.mfa.documents import RevokedToken, TotpDevice
+from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
+from accounts.users import lockout, reauth
 from accounts.users.audit import audit_record
 from accounts.users.guard import guarded
-from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
-from accounts.mfa.documents import RevokedToken, TotpDevice
 from accounts.users.documents import User, now
 from common.exceptions import Conflict
 
-RECOVERY_CODE_COUNT = 10
-INVALID_CODE = "Invalid code."
 ALREADY_ON = "Two-factor authentication is already on; turn it off first."
 NOT_ON = "Two-factor authentication is not on."
+START_FIRST = "Start the enrolment first (POST /users/{user_id}/mfa/totp)."
+TOO_MANY_CODES = "Too many wrong codes for this enrolment: start it again (POST /users/{user_id}/mfa/totp)."
 
 
 class MfaToken(Token):
@@ -58,74 +62,14 @@ class MfaToken(Token):
     lifetime = timedelta(minutes=5)  # replaced by MFA_TOKEN_SECONDS when issued
 
 
-# --- The secret at rest ---------------------------------------------------------------------------
-def _fernet() -> MultiFernet:
-    """The first key encrypts; every key decrypts (so keys can be rotated: put the new one first)."""
-    keys = list(settings.MFA_ENCRYPTION_KEYS)
-    if not keys:
-        # Derived from SECRET_KEY, as Django derives its own signing keys (salted HMAC, so this
-        # key reveals nothing about SECRET_KEY and serves nothing else). Set MFA_ENCRYPTION_KEYS
-        # in production so that SECRET_KEY can be rotated without losing every TOTP secret.
-        # The salt is a fixed label: changing it would make every stored secret unreadable.
-        digest = salted_hmac("accounts.two_factor", "totp-secret-encryption", secret=settings.SECRET_KEY, algorithm="sha256").digest()
-        keys = [base64.urlsafe_b64encode(digest)]
-    return MultiFernet([Fernet(key) for key in keys])
-
-
-def _encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
-
-
-def _decrypt(stored: str) -> str | None:
-    try:
-        return _fernet().decrypt(stored.encode()).decode()
-    except InvalidToken:
-        return None  # under a key no longer configured: no code can match
-
-
-# --- Codes ---------------------------------------------------------------------------------------
-def _totp(secret: str) -> pyotp.TOTP:
-    return pyotp.TOTP(secret)
-
-
-def _matching_step(secret: str, code: str, at: datetime | None = None) -> int | None:
-    """The time step (of the current one and one either side) whose code is `code`, or None."""
-    totp = _totp(secret)
-    current = totp.timecode(at or datetime.now(timezone.utc))
-    for step in (current, current - 1, current + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
-            return step
-    return None
-
-
-def _recovery_normal(code: str) -> str:
-    return "".join(code.split()).replace("-", "").lower()
-
-
-def _recovery_hash(code: str) -> str:
-    return hashlib.sha256(_recovery_normal(code).encode()).hexdigest()
-
-
-def _recovery_codes_new() -> tuple[list[str], list[str]]:
-    """Ten codes of 80 random bits (16 base32 letters, shown as four groups) and their hashes."""
-    codes = []
-    for _ in range(RECOVERY_CODE_COUNT):
-        raw = base64.b32encode(secrets.token_bytes(10)).decode().lower()
-        codes.append("-".join(raw[i : i + 4] for i in range(0, 16, 4)))
-    return codes, [_recovery_hash(code) for code in codes]
-
-
-def _password_check(user: User, current_password: str) -> None:
-    if not check_password(current_password, user.password):
-        raise ValidationError({"current_password": ["The current password is not correct."]})
-
-
 # --- Enrolment and management --------------------------------------------------------------------
-def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
+@sensitive_variables("proof", "secret", "uri")
+def totp_enrol_start(*, user: User, ip: str | None = None, **proof: str | None) -> tuple[str, str]:
     """Store a new TOTP secret for `user`, inactive until confirmed; return it and its
     `otpauth://` URI. Starting again before confirming replaces the pending secret. 409 when
-    two-factor is on already (turning it off first needs the password)."""
-    _password_check(user, current_password)
+    two-factor is on already (turning it off first needs the password). `proof`: what the
+    re-authentication gate takes (`current_password`, `code`, `recovery_code`)."""
+    reauth.reauthenticate(user=user, action="totp_enrol", ip=ip, **proof)
     if user.mfa_enabled:
         raise Conflict(ALREADY_ON)
     secret = pyotp.random_base32(32)  # 160 bits, as RFC 4226 recommends
@@ -133,7 +77,7 @@ def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
         TotpDevice._get_collection().update_one(
             {"user": user.id, "confirmed": False},
             {
-                "$set": {"secret": _encrypt(secret), "last_step": 0, "recovery_codes": [], "created_at": now()},
+                "$set": {"secret": factors.secret_encrypt(secret), "last_step": 0, "recovery_codes": [], "confirm_attempts": 0, "created_at": now()},
                 "$setOnInsert": {"confirmed": False},
             },
             upsert=True,
@@ -141,26 +85,37 @@ def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
     except DuplicateKeyError:  # a confirmed device exists (the unique index on user says so)
         raise Conflict(ALREADY_ON) from None
     guarded(user.id, TotpDevice, {"user": user.id, "confirmed": False})  # no secret left for a user being deleted
-    uri = _totp(secret).provisioning_uri(name=user.email, issuer_name=settings.MFA_TOTP_ISSUER)
+    uri = factors.totp_for(secret).provisioning_uri(name=user.email, issuer_name=settings.MFA_TOTP_ISSUER)
     return secret, uri
 
 
+@sensitive_variables("code", "secret", "device", "codes", "hashes")
 def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[str]:
     """Turn two-factor on with a code from the pending secret; return the ten recovery codes
-    (only their hashes are kept). 400 for a wrong code or no pending enrolment, 409 when on."""
+    (only their hashes are kept). 400 for a wrong code or no pending enrolment, 409 when on.
+
+    A pending enrolment takes at most MFA_ENROL_CONFIRM_ATTEMPTS codes: each attempt is counted
+    on the device with one atomic `$inc` before its code is checked, and the attempt past the
+    limit deletes the pending secret (400: start again, which passes the re-authentication gate,
+    counted by the lock-out). So a stolen access token cannot brute-force an enrolment."""
     if user.mfa_enabled:
         raise Conflict(ALREADY_ON)
     collection = TotpDevice._get_collection()
-    device = collection.find_one({"user": user.id})
+    device = collection.find_one_and_update(
+        {"user": user.id, "confirmed": False}, {"$inc": {"confirm_attempts": 1}}, return_document=ReturnDocument.AFTER
+    )
     if device is None:
-        raise ValidationError({"code": ["Start the enrolment first (POST /users/{user_id}/mfa/totp)."]})
-    if device["confirmed"]:  # a concurrent confirm won
-        raise Conflict(ALREADY_ON)
-    secret = _decrypt(device["secret"])
-    step = _matching_step(secret, code) if secret else None
+        if collection.count_documents({"user": user.id, "confirmed": True}, limit=1):  # a concurrent confirm won
+            raise Conflict(ALREADY_ON)
+        raise ValidationError({"code": [START_FIRST]})
+    if device["confirm_attempts"] > settings.MFA_ENROL_CONFIRM_ATTEMPTS:
+        collection.delete_one({"_id": device["_id"], "confirmed": False})
+        raise ValidationError({"code": [TOO_MANY_CODES]})
+    secret = factors.secret_decrypt(device["secret"])
+    step = factors.matching_step(secret, code) if secret else None
     if step is None:
         raise ValidationError({"code": [INVALID_CODE]})
-    codes, hashes = _recovery_codes_new()
+    codes, hashes = factors.recovery_codes_new()
     confirmed = collection.update_one(
         {"_id": device["_id"], "confirmed": False, "secret": device["secret"]},
         {"$set": {"confirmed": True, "confirmed_at": now(), "last_step": step, "recovery_codes": hashes}},
@@ -170,6 +125,7 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
     User._get_collection().update_one({"_id": user.id}, {"$set": {"mfa_enabled": True, "updated_at": now()}})
     user.mfa_enabled = True
     audit_record(action="mfa_enabled", actor=user, target=user, ip=ip, method="totp")
+    notices.security_notice_send(user=user, event=notices.MFA_ENABLED)
     return codes
 
 
@@ -180,27 +136,40 @@ def _mfa_off(user: User) -> None:
     TotpDevice._get_collection().delete_many({"user": user.id})
 
 
-def totp_disable(*, user: User, current_password: str, ip: str | None = None) -> None:
-    """Turn two-factor off (the secret and recovery codes are deleted). Safe to repeat."""
-    _password_check(user, current_password)
+@sensitive_variables("proof")
+def totp_disable(*, user: User, ip: str | None = None, **proof: str | None) -> None:
+    """Turn two-factor off (the secret and recovery codes are deleted), past the
+    re-authentication gate. Safe to repeat."""
+    reauth.reauthenticate(user=user, action="totp_disable", ip=ip, **proof)
     _mfa_off(user)
     audit_record(action="mfa_disabled", actor=user, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.MFA_DISABLED)
 
 
-def mfa_reset(*, user: User, actor: User, ip: str | None = None) -> None:
-    """An admin turns a user's two-factor off (a lost phone and lost codes). Audited."""
+@sensitive_variables("proof")
+def mfa_reset(*, user: User, actor: User, ip: str | None = None, **proof: str | None) -> None:
+    """An admin turns a user's two-factor off (a lost phone and lost codes). Audited, and the user
+    is mailed a notice. An admin's own is turned off by the owner's rules (`totp_disable`: the
+    re-authentication gate with `proof`), never by the access token alone (issue 21)."""
+    if actor.id == user.id:
+        totp_disable(user=user, ip=ip, **proof)
+        return
     _mfa_off(user)
     audit_record(action="mfa_reset", actor=actor, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.MFA_RESET)
 
 
-def recovery_codes_regenerate(*, user: User, current_password: str, ip: str | None = None) -> list[str]:
-    """Ten new recovery codes, shown once; the old ones stop working. 409 when two-factor is off."""
-    _password_check(user, current_password)
-    codes, hashes = _recovery_codes_new()
+@sensitive_variables("proof", "codes", "hashes")
+def recovery_codes_regenerate(*, user: User, ip: str | None = None, **proof: str | None) -> list[str]:
+    """Ten new recovery codes, shown once; the old ones stop working (past the re-authentication
+    gate). 409 when two-factor is off."""
+    reauth.reauthenticate(user=user, action="recovery_codes", ip=ip, **proof)
+    codes, hashes = factors.recovery_codes_new()
     replaced = TotpDevice._get_collection().update_one({"user": user.id, "confirmed": True}, {"$set": {"recovery_codes": hashes}})
     if not (user.mfa_enabled and replaced.matched_count):
         raise Conflict(NOT_ON)
     audit_record(action="mfa_recovery_codes_regenerated", actor=user, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.RECOVERY_CODES)
     return codes
 
 
@@ -212,51 +181,53 @@ def mfa_token_issue(*, user: User) -> str:
     return str(token)
 
 
-def _totp_accept(user: User, code: str) -> bool:
-    """True once per time step: the conditional update on `last_step` has one winner."""
-    collection = TotpDevice._get_collection()
-    device = collection.find_one({"user": user.id, "confirmed": True}, {"secret": 1})
-    secret = _decrypt(device["secret"]) if device else None
-    step = _matching_step(secret, code) if secret else None
-    if step is None:
-        return False
-    return bool(collection.update_one({"_id": device["_id"], "last_step": {"$lt": step}}, {"$set": {"last_step": step}}).modified_count)
+def _mfa_token_claim(token: MfaToken, user: User) -> None:
+    """Claim the mfa_token before anything else is done with it: its jti inserted into the spent
+    tokens (the unique index decides races). 401 when it is spent already, or claimed by a
+    request still running: a spent token costs the account nothing (no recovery code, no TOTP
+    step, no failure counted; issue 21)."""
+    expires_at = datetime.fromtimestamp(token["exp"], tz=timezone.utc)
+    try:
+        RevokedToken(jti=token["jti"], user=user.id, expires_at=expires_at).save(force_insert=True)
+    except NotUniqueError:
+        raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
 
 
-def _recovery_accept(user: User, code: str) -> bool:
-    """True once per recovery code: its hash is pulled by one atomic update."""
-    digest = _recovery_hash(code)
-    return bool(
-        TotpDevice._get_collection()
-        .update_one({"user": user.id, "confirmed": True, "recovery_codes": digest}, {"$pull": {"recovery_codes": digest}})
-        .modified_count
-    )
+def _mfa_token_unclaim(token: MfaToken) -> None:
+    """Give a claimed mfa_token back (a wrong code or a refusal): a typo does not send the person
+    back to the password. A crash before this leaves it spent, the safe side."""
+    RevokedToken._get_collection().delete_one({"jti": token["jti"]})
 
 
+@sensitive_variables("raw_token", "code", "recovery_code", "token")
 def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str) -> User:
     """The second step of a two-factor login: with a right code (or unused recovery code), spend
     the mfa_token and return its user, for whom login then begins a session.
 
-    401 for a bad, expired or spent mfa_token; 429 past the failed-login limit; 400 for a wrong,
-    replayed or used code, counted as a failed login."""
+    In this order, each before anything costlier or visible: the token's signature, expiry and
+    user, with its `ver` claim against the user's `token_version` (a password change or reset
+    raises it, so a token taken with the old password is a 401); the token claimed (401 if spent:
+    nothing counted, nothing used up); the lock-out (429); then the code, whose check first
+    reserves one of the account's wrong second factors for the day (`factors.second_factor_accept`,
+    429 past MFA_FAILURE_LIMIT_PER_DAY). A wrong, replayed or used code is a 400 counted as a
+    failed login, and the token is given back; a right one keeps it spent."""
     try:
         token = MfaToken(raw_token)
     except TokenError as exc:
         raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
     user = user_for_token(token, session_required=False)
-    # Counted before the code is checked (atomic, accounts/users/lockout.py): 429 past the limit.
-    attempt = lockout.login_attempt_reserve(email_key=user.email_key, ip=ip, user_id=user.id)
+    _mfa_token_claim(token, user)
     factor = "totp" if code else "recovery_code"
-    accepted = _totp_accept(user, code) if code else _recovery_accept(user, recovery_code or "")
+    try:
+        counts = lockout.login_attempt_reserve(email_key=user.email_key, ip=ip, user_id=user.id)  # counted before the check
+        accepted = factors.second_factor_accept(user=user, code=code, recovery_code=recovery_code)
+    except Throttled:
+        _mfa_token_unclaim(token)
+        raise
     if not accepted:
+        _mfa_token_unclaim(token)
         audit_record(action="login_failed", target=user, ip=ip, factor=factor)
         raise ValidationError({"code" if code else "recovery_code": [INVALID_CODE]})
-    try:
-        RevokedToken(jti=token["jti"], user=user.id, expires_at=datetime.fromtimestamp(token["exp"], tz=timezone.utc)).save(
-            force_insert=True
-        )
-    except NotUniqueError:
-        raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
-    lockout.login_attempt_succeeded(attempt)
+    lockout.login_attempt_succeeded(counts)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
     return user

@@ -1,17 +1,15 @@
 """Changing an existing account: username, email and (admins only) role."""
-from django.contrib.auth.hashers import check_password
+from django.views.decorators.debug import sensitive_variables
 from pymongo.errors import DuplicateKeyError
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 
-from accounts.users import identity, lockout
+from accounts.users import identity, reauth
 from accounts.users.documents import ROLE_ADMIN, User, casefold_key, now
 from accounts.admin.admin_guard import active_admins_kept
 from accounts.users.audit import audit_record
 from accounts.users.guard import NO_USER, alive_filter, owner_remains
 from accounts.emails.email_verification import email_changed
-from accounts.users.passwords import WRONG_PASSWORD
 from accounts.users.registration import email_stored_form, unique_conflict
-from common.client_ip import UNKNOWN
 from common.exceptions import Conflict
 
 
@@ -30,17 +28,31 @@ def _user_update_stored(*, user: User, old_role: str, changes: dict) -> None:
         raise Conflict("The user changed meanwhile; read it again and retry.")
     raise NotFound(NO_USER)
 
+PROOF_FOR_EMAIL = "The current password is required to change the email."
 
-def user_update(*, user: User, actor: User, ip: str | None = None, current_password: str | None = None, **fields) -> User:
+
+@sensitive_variables("current_password", "code", "recovery_code", "proof")
+def user_update(
+    *,
+    user: User,
+    actor: User,
+    ip: str | None = None,
+    current_password: str | None = None,
+    code: str | None = None,
+    recovery_code: str | None = None,
+    **fields,
+) -> User:
     """Change username, email or (admins only) role. 409 when the name or email is taken.
 
-    An email change by the account's owner needs `current_password` (400 without it or when
-    wrong, and counted as a failed login by the lock-out), checked before anything else, so a
+    An email change by the account's owner passes the re-authentication gate first
+    (`current_password`, or with two-factor on `code` or `recovery_code`: 400 without it or when
+    wrong, and counted as a failed login by the lock-out), before anything else, so a
     stolen access token alone can neither move the account to another address, guess the
     password without limit, nor ask which addresses are taken. The new address is unverified;
     once the change is saved (the unique index on the address decided it: no two accounts ever
     hold one address, pending or not), it is mailed a verification link and the old one a notice
-    (`email_verification.email_changed`). A change of letter case only is no change."""
+    (`email_verification.email_changed`). A change of the letter case of ASCII letters only is no
+    change; a change that keeps only the case-folded key (`\u212aate@` for `kate@`) is one."""
     if "role" in fields and not actor.is_admin:
         raise PermissionDenied("Only an admin may change a role.")
     if fields.get("role", user.role) != user.role and actor.id == user.id:
@@ -48,15 +60,13 @@ def user_update(*, user: User, actor: User, ip: str | None = None, current_passw
         raise PermissionDenied("Admins cannot change their own role; ask another admin.")
     old_email = user.email
     new_email = email_stored_form(fields["email"]) if "email" in fields else user.email
-    email_changes = casefold_key(new_email) != user.email_key
+    # Letter case in ASCII alone is no change; anything else is, even when the case-folded keys
+    # agree (a KELVIN SIGN for a K): it is what later mail is sent to (identity.same_but_ascii_case).
+    email_changes = not identity.same_but_ascii_case(user.email, new_email)
     if email_changes and actor.id == user.id:
-        if not current_password:
-            raise ValidationError({"current_password": ["The current password is required to change the email."]})
-        # A wrong guess here counts as a failed login, so this is no way around the lock-out.
-        attempt = lockout.login_attempt_reserve(email_key=user.email_key, ip=ip or UNKNOWN, user_id=user.id)
-        if not check_password(current_password, user.password):
-            raise ValidationError({"current_password": [WRONG_PASSWORD]})
-        lockout.login_attempt_succeeded(attempt)
+        # The re-authentication gate: a wrong guess counts as a failed login (no way around the lock-out).
+        proof = {"current_password": current_password, "code": code, "recovery_code": recovery_code}
+        reauth.reauthenticate(user=user, action="email_change", ip=ip, missing=PROOF_FOR_EMAIL, **proof)
     old_role = user.role
     # Decided on the user as stored before this change: the guard below must see an admin leave.
     demoted = [user] if old_role == ROLE_ADMIN and fields.get("role", old_role) != ROLE_ADMIN else []

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, env
-from config.secret_key import secret_key_from_file
+from config.secret_key import key_generate_pem, kept_in_file, secret_key_from_file
 
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "config.logging.RequestIdMiddleware",
     # `Cache-Control: no-store` on every answer that sets no caching of its own (config/caching.py).
     "config.caching.NoStoreMiddleware",
+    # The base URL a request reached: the tokens' `iss` when JWT_ISSUER is unset.
+    "accounts.sessions.keys.IssuerMiddleware",
     # Before anything that can answer on its own, so a preflight or an error still carries CORS.
     "corsheaders.middleware.CorsMiddleware",
     # Before anything reads the body or the query string (config/request_guard.py).
@@ -191,17 +193,46 @@ REST_FRAMEWORK = {
         # Reset requests per client address, and verification resends per user.
         "password_reset": env("THROTTLE_PASSWORD_RESET", default="5/min"),
         "email_resend": env("THROTTLE_EMAIL_RESEND", default="5/hour"),
+        # Requests that ask for the person again (password change, TOTP on/off, recovery codes) or
+        # confirm an enrolment, per caller (accounts/users/throttles.py ReauthThrottle).
+        "reauth": env("THROTTLE_REAUTH", default="20/hour"),
     },
 }
 
 # --- JSON Web Tokens (simplejwt) ---------------------------------------------------------------
+# How tokens are signed (accounts/sessions/keys.py): ES256 (default, measured: README "Integrating
+# other services"), EdDSA or RS256 with JWT_SIGNING_KEYS, published at /.well-known/jwks.json;
+# HS256 with the shared secret JWT_SIGNING_KEY, for one service alone.
+JWT_ALGORITHM = env("JWT_ALGORITHM", default="ES256")
+if JWT_ALGORITHM not in ("ES256", "EdDSA", "RS256", "HS256"):
+    raise ImproperlyConfigured("JWT_ALGORITHM must be ES256, EdDSA, RS256 or HS256.")
+# PEM blocks or a JSON Web Key Set: the first key signs, every key verifies (rotation: put the new
+# key first, keep the old one until its tokens expired). Or a file holding the same.
+JWT_SIGNING_KEYS = env("JWT_SIGNING_KEYS", default="")
+if not JWT_SIGNING_KEYS and env("JWT_SIGNING_KEYS_FILE", default=""):
+    JWT_SIGNING_KEYS = Path(env("JWT_SIGNING_KEYS_FILE")).read_text()
+if not JWT_SIGNING_KEYS and JWT_ALGORITHM != "HS256":
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"JWT_SIGNING_KEYS is required with DEBUG off and JWT_ALGORITHM={JWT_ALGORITHM} (README, "
+            '"Integrating other services", says how to make one), or set JWT_ALGORITHM=HS256.'
+        )
+    # Never in the source: a key made once and kept in a git-ignored file (config/secret_key.py).
+    JWT_SIGNING_KEYS = kept_in_file(
+        Path(env("JWT_KEY_FILE", default=str(BASE_DIR / ".jwt_signing_key.pem"))), lambda: key_generate_pem(JWT_ALGORITHM)
+    )
+# `iss`: the service's public base URL; unset (development), the base URL the request reached.
+JWT_ISSUER = env("JWT_ISSUER", default="").rstrip("/")
+# `aud`: who the access tokens are for (the resource servers check it); empty: no `aud` claim.
+JWT_AUDIENCE = env("JWT_AUDIENCE", default="user-service")
 # Seconds of clock skew tolerated between the host that issued a token and the one checking it
 # (its `exp`, and PyJWT's `iat`/`nbf` checks): a token from a host 5 s ahead is still valid here.
 JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=10)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=1)),
-    "ALGORITHM": "HS256",
+    "ALGORITHM": JWT_ALGORITHM,
+    # The HS256 secret (JWT_ALGORITHM=HS256 only); the asymmetric keys are JWT_SIGNING_KEYS.
     "SIGNING_KEY": env("JWT_SIGNING_KEY", default=SECRET_KEY),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
@@ -236,6 +267,11 @@ SESSIONS_MAX_PER_USER = env.int("SESSIONS_MAX_PER_USER", default=50)
 MFA_ENCRYPTION_KEYS = env.list("MFA_ENCRYPTION_KEYS", default=[])
 # How long the mfa_token of a password-checked login waits for its second factor.
 MFA_TOKEN_SECONDS = env.int("MFA_TOKEN_SECONDS", default=300)
+# Codes a pending TOTP enrolment takes before its secret is dropped (start again, with the password).
+MFA_ENROL_CONFIRM_ATTEMPTS = env.int("MFA_ENROL_CONFIRM_ATTEMPTS", default=5)
+# Wrong second-factor codes an account may receive in 24 hours from all addresses together; past
+# it the second step is a 429 until the window ends or a password reset (accounts/mfa/guess_cap.py).
+MFA_FAILURE_LIMIT_PER_DAY = env.int("MFA_FAILURE_LIMIT_PER_DAY", default=30)
 # The name an authenticator app shows beside the account.
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="User service")
 

@@ -81,13 +81,14 @@ def test_a_failing_job_is_logged_and_the_thread_lives_on(caplog):
 
 def test_a_deployer_overrides_the_templates(api, settings, tmp_path):
     (tmp_path / "email").mkdir()
-    (tmp_path / "email" / "verify_email_subject.txt").write_text("Welcome to Acme, {{ username }}\n")
+    (tmp_path / "email" / "verify_email_subject.txt").write_text("Welcome to Acme, {{ email }}\n")
     (tmp_path / "email" / "verify_email.txt").write_text("Acme: {{ link }}\n")
     # As EMAIL_TEMPLATES_DIR does it: the deployer's folder first, the shipped ones after it.
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path), *settings.TEMPLATES[0]["DIRS"]]}]
     assert register(api).status_code == 201
     [message] = delivered("dave@example.com")
-    assert message.subject == "Welcome to Acme, dave"
+    # No username in any mail's context (issue 21): text anyone chooses, to an unproven address.
+    assert message.subject == "Welcome to Acme, dave@example.com"
     assert message.body.startswith("Acme: http") and last_token("dave@example.com")
     assert "Confirm my email address" in message.alternatives[0][0]  # the shipped HTML stays
 
@@ -103,7 +104,7 @@ def test_links_follow_the_configured_front_end_template(api, settings):
 def settings_in_a_fresh_process(env: dict) -> str:
     """The mail settings a new process reads from this environment (and no .env file)."""
     code = "from config.settings import base as s; g = lambda name: getattr(s, name, None); print(g('EMAIL_BACKEND'), g('EMAIL_HOST'), g('EMAIL_PORT'), bool(g('EMAIL_USE_TLS')), g('DEFAULT_FROM_EMAIL'))"
-    base = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "h"}
+    base = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "h", "JWT_ALGORITHM": "HS256"}
     result = subprocess.run(
         [sys.executable, "-c", code], env={**base, **env}, cwd=django_settings.BASE_DIR, capture_output=True, text=True, check=True
     )

@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.mfa import two_factor
+from accounts.mfa import factors, two_factor
 from accounts.users.documents import AuditEvent, User
 from accounts.mfa.documents import TotpDevice
 from tests.conftest import PASSWORD
@@ -59,7 +59,7 @@ def test_enrolment_in_two_steps_with_an_authenticators_code(user, client_for):
     # Stored: the secret encrypted, the codes hashed.
     device = TotpDevice._get_collection().find_one({"user": user.id})
     assert secret not in str(device) and not any(c in str(device) or c.replace("-", "") in str(device) for c in codes)
-    assert two_factor._decrypt(device["secret"]) == secret
+    assert factors.secret_decrypt(device["secret"]) == secret
     assert AuditEvent.objects(action="mfa_enabled", target=user.id).count() == 1
 
 
@@ -345,13 +345,14 @@ def test_round_trips_of_confirm_and_of_the_second_step(user, client_for, round_t
         r = mfa({"mfa_token": token, "code": code_at(secret)})
     assert r.status_code == 200
     print(f"confirm {confirm}\nsecond step {second.count} {second.commands}")
-    # Authentication, the pending device, confirming it, the user's flag, the audit record and
-    # the owner guard's proof that the user remains (accounts/users/guard.py).
+    # Authentication, the caller's `reauth` rate (in MongoDB), the pending device (its attempts
+    # counted), confirming it, the user's flag, the audit record.
     assert confirm[0] <= 6, confirm
-    # The rate limit's hit (in MongoDB), the user, the lock-out's reservation, the device, its last
-    # step, the spent mfa_token, the reservation handed back, the audit record, and the session
-    # (its document, the live ones, its id on the user: the owner guard's proof for all of them).
-    assert second.count <= 11, second.commands
+    # The rate limit's hit (in MongoDB), the user, the spent mfa_token claimed first, the daily
+    # cap's window (restarted if stale, then the device read with its count raised), the lock-out's
+    # counters, the last step, the cap's reservation given back, the audit record, and the session
+    # (its document, the live ones, its id on the user).
+    assert second.count <= 12, second.commands
 
 
 def test_two_confirms_raced_turn_it_on_once(user, client_for):
