@@ -17,12 +17,14 @@ MAX_LINES = 400
 CAPABILITY_ARROWS = {
     "users": {"sessions", "mfa", "emails", "admin", "user_data"},
     "sessions": {"users"},
-    "mfa": {"users", "sessions", "emails"},  # security notices (accounts/emails/notices.py)
+    # emails: security notices (accounts/emails/notices.py); user_data: the owner-remains check of
+    # a write that hangs a passkey off a user.
+    "mfa": {"users", "sessions", "emails", "user_data"},
     "emails": {"users", "sessions"},
     "admin": {"users", "sessions", "user_data", "emails"},  # a trash move voids the mailed tokens
     "user_data": {"users", "admin"},
     "browser": {"users", "sessions", "mfa"},
-    "management": {"users", "sessions", "admin", "user_data"},
+    "management": {"users", "sessions", "mfa", "admin", "user_data"},
     # The outbox, webhooks and erasure receipts (issue 22).
     "events": {"users", "sessions", "mfa", "emails", "user_data"},
 }

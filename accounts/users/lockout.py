@@ -72,71 +72,82 @@ def _under_limit(limit: int) -> dict:
     return {"$not": {"$gte": limit}}  # a missing count (a fresh counter) is under every limit
 
 
-def _reservations(attempt: Attempt, now: datetime, user_id) -> list[UpdateOne]:
+def _reservations(attempt: Attempt, now: datetime, user_id) -> list[tuple[str, UpdateOne]]:
+    """(counter key, its conditional increment): the account's (unless the attempt names no
+    account) and the address's."""
     fresh = {"expires_at": now + timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)}
     live = {"expires_at": {"$gt": now}}
-    account = UpdateOne(
-        {
-            "key": attempt.account_key,
-            **live,
-            f"by_address.{attempt.address}": _under_limit(settings.LOGIN_FAILURE_LIMIT),
-            "count": _under_limit(settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT),
-        },
-        {"$inc": {"count": 1, f"by_address.{attempt.address}": 1}, "$setOnInsert": {**fresh, "user": user_id}},
-        upsert=True,
-    )
+    ops = []
+    if attempt.account_key != "account:":
+        account = UpdateOne(
+            {
+                "key": attempt.account_key,
+                **live,
+                f"by_address.{attempt.address}": _under_limit(settings.LOGIN_FAILURE_LIMIT),
+                "count": _under_limit(settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT),
+            },
+            {"$inc": {"count": 1, f"by_address.{attempt.address}": 1}, "$setOnInsert": {**fresh, "user": user_id}},
+            upsert=True,
+        )
+        ops.append((attempt.account_key, account))
     address = UpdateOne(
         {"key": attempt.ip_key, **live, "count": _under_limit(settings.LOGIN_FAILURE_LIMIT_PER_IP)},
         {"$inc": {"count": 1}, "$setOnInsert": fresh},
         upsert=True,
     )
-    return [account, address]
+    return [*ops, (attempt.ip_key, address)]
 
 
-def _refund(attempt: Attempt, which: list[int]) -> None:
-    """Take this attempt back out of the counters `which` (0: the account's, 1: the address's)."""
-    ops = [
-        UpdateOne({"key": attempt.account_key, "count": {"$gt": 0}}, {"$inc": {"count": -1, f"by_address.{attempt.address}": -1}}),
-        UpdateOne({"key": attempt.ip_key, "count": {"$gt": 0}}, {"$inc": {"count": -1}}),
-    ]
-    if which:
-        LoginFailure._get_collection().bulk_write([ops[i] for i in which], ordered=False)
+def _refund(attempt: Attempt, keys: list[str]) -> None:
+    """Take this attempt back out of the counters named by `keys`."""
+    ops = {
+        attempt.account_key: UpdateOne(
+            {"key": attempt.account_key, "count": {"$gt": 0}}, {"$inc": {"count": -1, f"by_address.{attempt.address}": -1}}
+        ),
+        attempt.ip_key: UpdateOne({"key": attempt.ip_key, "count": {"$gt": 0}}, {"$inc": {"count": -1}}),
+    }
+    if keys:
+        LoginFailure._get_collection().bulk_write([ops[k] for k in keys], ordered=False)
 
 
 def login_attempt_reserve(*, email_key: str, ip: str, user_id=None) -> Attempt:
     """Count one attempt for the account (from this address) and for the address, before the
     password is checked; 429 (Throttled, with Retry-After) when either is past its limit, and
     then nothing is counted. One round trip; a counter whose window ended costs one more to
-    restart it. `user_id`: the account's user, when it exists (its counter belongs to them)."""
+    restart it. `user_id`: the account's user, when it exists (its counter belongs to them).
+    An empty `email_key` (an attempt that names no account: an unknown passkey) counts for the
+    address alone."""
     attempt = _attempt(email_key, ip)
     collection = LoginFailure._get_collection()
     for _ in range(3):  # at most: a window restarted, then a race with another restart
         now = _now()
-        ops = _reservations(attempt, now, user_id)
+        keyed = _reservations(attempt, now, user_id)
         try:
-            collection.bulk_write(ops, ordered=False)
-            failed: set[int] = set()
+            collection.bulk_write([op for _, op in keyed], ordered=False)
+            failed: list[str] = []
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            failed = {e["index"] for e in errors}
+            failed = [keyed[e["index"]][0] for e in errors]
         if not failed:
             break
+        counted = [key for key, _ in keyed if key not in failed]
         # A collision: that counter exists and is either past its limit or past its window.
-        keys = [(attempt.account_key, attempt.ip_key)[i] for i in failed]
-        docs = {d["key"]: d for d in collection.find({"key": {"$in": keys}})}
-        ended = [k for k in keys if k in docs and _aware(docs[k]["expires_at"]) <= now]
-        if len(ended) < len(keys):
+        docs = {d["key"]: d for d in collection.find({"key": {"$in": failed}})}
+        ended = [k for k in failed if k in docs and _aware(docs[k]["expires_at"]) <= now]
+        if len(ended) < len(failed):
             # Past a limit: refused. The other counter's increment of this attempt goes back.
-            _refund(attempt, [i for i in (0, 1) if i not in failed])
-            until = max(_aware(docs[k]["expires_at"]) for k in keys if k in docs and k not in ended) if docs else now
+            _refund(attempt, counted)
+            held = [_aware(docs[k]["expires_at"]) for k in failed if k in docs and k not in ended]
+            until = max(held) if held else now
             raise Throttled(wait=max(1, math.ceil((until - now).total_seconds())), detail=TOO_MANY)
         # Ended windows: restart them (once, whoever gets there first), give back what counted,
         # and try the whole reservation again.
         for key in ended:
-            collection.update_one({"key": key, "expires_at": {"$lte": now}}, {"$set": {"count": 0, "by_address": {}, "expires_at": now + timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)}})
-        _refund(attempt, [i for i in (0, 1) if i not in failed])
+            restart = {"count": 0, "by_address": {}, "expires_at": now + timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)}
+            collection.update_one({"key": key, "expires_at": {"$lte": now}}, {"$set": restart})
+        _refund(attempt, counted)
     else:  # pragma: no cover - three restarts in a row would take three ended windows
         raise Throttled(detail=TOO_MANY)
     if user_id is not None:
@@ -156,7 +167,7 @@ def login_attempt_succeeded(attempt: Attempt, *, clear: bool = True) -> None:
     coming from elsewhere). With `clear=False` (a right password still waiting for its second
     factor) only the attempt's own place is handed back. One round trip."""
     if not clear:
-        _refund(attempt, [0, 1])
+        _refund(attempt, [attempt.account_key, attempt.ip_key])
         return
     LoginFailure._get_collection().bulk_write(
         [
@@ -188,3 +199,7 @@ def login_failure_record(*, email_key: str, ip: str, user_id=None) -> None:
 
 def login_failures_clear(*, email_key: str, ip: str, counts: Attempt) -> None:
     login_attempt_succeeded(counts)
+
+
+def address_failure_record(*, ip: str) -> None:
+    """Counted already: `login_guard_check(email_key="", ...)` reserved the address's place."""
