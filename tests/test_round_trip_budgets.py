@@ -46,18 +46,18 @@ CASES = [
     # 7: the caller's `reauth` rate, then the lock-out's counters are read (a wrong current
     # password counts as a failed login); ending the sessions joins the password's write, their
     # documents go after, and a pending reset token is voided.
-    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 7),
+    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 10),
     ("export", "user", "get", "/users/{id}/export", None, 13),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 2),
     # 6: + voiding the pending email tokens (a reset link must not work after a restore).
-    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 6),
+    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 8),
     ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 18),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
     ("trash list", "admin", "get", "/trash", None, 4),
     ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 7),
-    ("restore", "admin", "post", "/trash/{other}/restore", None, 7),
+    ("restore", "admin", "post", "/trash/{other}/restore", None, 8),
     ("purge", "admin", "delete", "/trash/{other}", None, 20),
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
@@ -78,8 +78,8 @@ CASES = [
     ("email resend", "user", "post", "/auth/email/resend", None, 4),
     # The request itself costs its rate limit's hit; the queued job looks the address up, counts the
     # account's reset-mail cap and writes the token.
-    ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 5),
-    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 8),
+    ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 7),
+    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 9),
     *passkey_cases.CASES,  # accounts/mfa/passkeys/tests/round_trip_cases.py (bodies need a ceremony)
 ]
 BUDGET = {case[0]: case[-1] for case in CASES}
