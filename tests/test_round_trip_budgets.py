@@ -34,7 +34,7 @@ CASES = [
     ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 4),
     ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 8),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 3),
-    ("logout", None, "post", "/auth/logout", "REFRESH", 5),
+    ("logout", None, "post", "/auth/logout", "REFRESH", 6),
     # The LinkedId, its copy on the user (the owner check too), and the re-check against a racing unlink (issue 26).
     ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 4),
     # The Details document, read back, then its copy on the user (the owner check too).
