@@ -35,10 +35,10 @@ from tests.oidc_provider.fixtures import person, provider, test_provider  # noqa
 # email endpoints) spends one round trip on its rate limit: one conditional write that counts the
 # hit in MongoDB, shared by every process (common/throttling.py).
 CASES = [
-    ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 3),
-    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 7),
+    ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 4),
+    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 8),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 3),
-    ("logout", None, "post", "/auth/logout", "REFRESH", 5),
+    ("logout", None, "post", "/auth/logout", "REFRESH", 6),
     # The LinkedId, its copy on the user (the owner check too), and the re-check against a racing unlink (issue 26).
     ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 4),
     # The Details document, read back, then its copy on the user (the owner check too).
@@ -52,11 +52,11 @@ CASES = [
     # 7: the caller's `reauth` rate, then the lock-out's counters are read (a wrong current
     # password counts as a failed login); ending the sessions joins the password's write, their
     # documents go after, and a pending reset token is voided.
-    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 7),
+    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 10),
     ("export", "user", "get", "/users/{id}/export", None, 14),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 3),
     # 6: + voiding the pending email tokens (a reset link must not work after a restore).
-    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 6),
+    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 8),
     ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 19),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
@@ -65,17 +65,17 @@ CASES = [
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
     ("trash list", "admin", "get", "/trash", None, 4),
     ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 7),
-    ("restore", "admin", "post", "/trash/{other}/restore", None, 7),
+    ("restore", "admin", "post", "/trash/{other}/restore", None, 8),
     ("purge", "admin", "delete", "/trash/{other}", None, 21),
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
     ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
-    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 4),
-    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 4),
-    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
-    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 6),
-    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 5),
+    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 5),
+    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 5),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 7),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 9),
+    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 6),
     ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 6),
     ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 5),
     ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 12),
@@ -85,12 +85,12 @@ CASES = [
     ("openid configuration", None, "get", "/.well-known/openid-configuration", None, 0),
     # One durable write (an upsert waiting for the journal), never only a ping.
     ("ready", None, "get", "/ready", None, 1),
-    ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 5),
-    ("email resend", "user", "post", "/auth/email/resend", None, 3),
+    ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 6),
+    ("email resend", "user", "post", "/auth/email/resend", None, 4),
     # The request itself costs its rate limit's hit; the queued job looks the address up, counts the
     # account's reset-mail cap and writes the token.
-    ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 5),
-    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 8),
+    ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 7),
+    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 9),
     # Provider sign-in (accounts/providers), against the test provider: HTTP to the provider is
     # not a round trip; each step that reaches the provider spends one on its rate limit. The
     # sign-ins are a person's first (an account is made): register's writes and the login's, plus
