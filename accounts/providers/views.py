@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
@@ -32,7 +32,8 @@ from accounts.providers import authorization, selectors, services
 from accounts.providers.registry import provider_get, providers
 from accounts.providers.serializers import CallbackQuery, CodeInput, IdentityOutput, ProviderOutput, RedirectQuery, identity_output
 from accounts.users.serializers import LoginOutput, MfaRequiredOutput
-from accounts.users.public_views import PublicMixin, login_body
+from accounts.users.serializers import login_body
+from common.public import PublicMixin
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
 from common.routes import UserRouteMixin
@@ -45,9 +46,6 @@ BROWSER_COOKIE = "oidc_flow"
 OWNER_ONLY = "Only the account's owner may connect a provider to it."
 
 LoginResult = PolymorphicProxySerializer("ProviderLoginResult", [LoginOutput, MfaRequiredOutput], None)
-EmailTaken = OpenApiResponse(
-    Detail, description="`code: email_taken`: an account here holds the provider's email and the two sides do not both vouch for it."
-)
 
 
 def _callback_uri(request, provider_id: str) -> str:
@@ -95,7 +93,7 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[RedirectQuery],
-        responses={302: OpenApiResponse(description="To the provider."), 400: ValidationErrors, 404: Detail, 429: Detail, 502: Detail},
+        responses={302: None, 400: ValidationErrors, 404: Detail, 429: Detail, 502: Detail},
         auth=[],
     )
     @action(detail=False, methods=["get"], url_path=rf"auth/providers/(?P<provider>{PROVIDER_ID})/redirect")
@@ -120,9 +118,7 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
     @extend_schema(
         parameters=[CallbackQuery],
         responses={
-            302: OpenApiResponse(
-                description="To `next` with `#access=...&refresh=...&user_id=...` (or `#mfa_required=true&mfa_token=...`), or with `#error=...&error_description=...`."
-            ),
+            302: None,
             400: ValidationErrors,
             404: Detail,
             429: Detail,
@@ -164,7 +160,7 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=CodeInput,
-        responses={200: LoginResult, 400: ValidationErrors, 401: Detail, 403: EmailNotVerifiedOutput, 404: Detail, 409: EmailTaken, 429: Detail, 502: Detail},
+        responses={200: LoginResult, 400: ValidationErrors, 401: Detail, 403: EmailNotVerifiedOutput, 404: Detail, 409: Detail, 429: Detail, 502: Detail},
         auth=[],
     )
     @action(detail=False, methods=["post"], url_path=rf"auth/providers/(?P<provider>{PROVIDER_ID})/token")
