@@ -76,9 +76,9 @@ CASES = [
     ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 7),
     ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 9),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 6),
-    ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 6),
-    ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 5),
-    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 12),
+    ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 7),
+    ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 8),
+    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 13),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.
     ("jwks", None, "get", "/.well-known/jwks.json", None, 0),
@@ -97,10 +97,10 @@ CASES = [
     # the identity's lookup and insert.
     ("providers", None, "get", "/auth/providers", None, 0),
     ("provider redirect", None, "get", "/auth/providers/test/redirect", "PROVIDER", 2),
-    ("provider callback", None, "get", "PROVIDER_CALLBACK", "PROVIDER", 12),
-    ("provider token", None, "post", "/auth/providers/test/token", "PROVIDER_CODE", 10),
+    ("provider callback", None, "get", "PROVIDER_CALLBACK", "PROVIDER", 16),
+    ("provider token", None, "post", "/auth/providers/test/token", "PROVIDER_CODE", 14),
     ("identities", "user", "get", "/users/{id}/identities", None, 2),
-    ("connect identity", "user", "post", "/users/{id}/identities/test", "PROVIDER_CODE", 5),
+    ("connect identity", "user", "post", "/users/{id}/identities/test", "PROVIDER_CODE", 6),
     ("disconnect identity", "user", "delete", "/users/{id}/identities/{iid}", "IDENTITY", 6),
     *passkey_cases.CASES,  # accounts/mfa/passkeys/tests/round_trip_cases.py (bodies need a ceremony)
 ]

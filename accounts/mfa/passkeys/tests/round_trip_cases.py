@@ -8,7 +8,7 @@ from accounts.mfa.passkeys.tests.conftest import passkey_add
 from tests.conftest import PASSWORD
 
 CASES = [
-    ("passkey options", "user", "post", "/users/{id}/passkeys/options", {"current_password": PASSWORD}, 7),
+    ("passkey options", "user", "post", "/users/{id}/passkeys/options", {"current_password": PASSWORD}, 8),
     ("passkey add", "user", "post", "/users/{id}/passkeys", "PASSKEY_REGISTER", 9),
     ("passkeys list", "user", "get", "/users/{id}/passkeys", "WITH_PASSKEY", 2),
     ("passkey rename", "user", "patch", "/users/{id}/passkeys/{passkey}", "PASSKEY_RENAME", 2),
