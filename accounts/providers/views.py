@@ -18,21 +18,22 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.sessions.authentication import ACCESS_COOKIE
+from accounts.sessions.cookie import access_cookie_set
 from accounts.openapi import EmailNotVerifiedOutput
 from accounts.users.permissions import IsOwnerOrAdmin
 from accounts.providers import authorization, selectors, services
 from accounts.providers.registry import provider_get, providers
 from accounts.providers.serializers import CallbackQuery, CodeInput, IdentityOutput, ProviderOutput, RedirectQuery, identity_output
 from accounts.users.serializers import LoginOutput, MfaRequiredOutput
-from accounts.users.public_views import PublicMixin, login_body
+from accounts.users.serializers import login_body
+from common.public import PublicMixin
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
 from common.routes import UserRouteMixin
@@ -45,9 +46,6 @@ BROWSER_COOKIE = "oidc_flow"
 OWNER_ONLY = "Only the account's owner may connect a provider to it."
 
 LoginResult = PolymorphicProxySerializer("ProviderLoginResult", [LoginOutput, MfaRequiredOutput], None)
-EmailTaken = OpenApiResponse(
-    Detail, description="`code: email_taken`: an account here holds the provider's email and the two sides do not both vouch for it."
-)
 
 
 def _callback_uri(request, provider_id: str) -> str:
@@ -95,7 +93,7 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[RedirectQuery],
-        responses={302: OpenApiResponse(description="To the provider."), 400: ValidationErrors, 404: Detail, 429: Detail, 502: Detail},
+        responses={302: None, 400: ValidationErrors, 404: Detail, 429: Detail, 502: Detail},
         auth=[],
     )
     @action(detail=False, methods=["get"], url_path=rf"auth/providers/(?P<provider>{PROVIDER_ID})/redirect")
@@ -120,9 +118,7 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
     @extend_schema(
         parameters=[CallbackQuery],
         responses={
-            302: OpenApiResponse(
-                description="To `next` with `#access=...&refresh=...&user_id=...` (or `#mfa_required=true&mfa_token=...`), or with `#error=...&error_description=...`."
-            ),
+            302: None,
             400: ValidationErrors,
             404: Detail,
             429: Detail,
@@ -151,20 +147,12 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
         response = _redirect_with_fragment(pending.next_url, {k: str(v).lower() if isinstance(v, bool) else v for k, v in body.items()})
         if outcome.refresh is not None and _same_site(pending.next_url):
             # Back on this site (the browsable API): signed in there too, as the browser login does.
-            response.set_cookie(
-                ACCESS_COOKIE,
-                body["access"],
-                max_age=int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
-                path="/",
-                secure=not settings.DEBUG,
-                httponly=True,
-                samesite="Lax",
-            )
+            access_cookie_set(response, body["access"])
         return response
 
     @extend_schema(
         request=CodeInput,
-        responses={200: LoginResult, 400: ValidationErrors, 401: Detail, 403: EmailNotVerifiedOutput, 404: Detail, 409: EmailTaken, 429: Detail, 502: Detail},
+        responses={200: LoginResult, 400: ValidationErrors, 401: Detail, 403: EmailNotVerifiedOutput, 404: Detail, 409: Detail, 429: Detail, 502: Detail},
         auth=[],
     )
     @action(detail=False, methods=["post"], url_path=rf"auth/providers/(?P<provider>{PROVIDER_ID})/token")
