@@ -27,7 +27,6 @@ from accounts.users import identity as identity_rules
 from accounts.users import lockout
 from accounts.user_data.dependents import owner_remains
 from accounts.users.documents import User, casefold_key
-from accounts.users.identity import email_keys_for_lookup
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import Provider
 from accounts.users.serializers import UsernameField
@@ -36,6 +35,7 @@ from accounts.users.audit import audit_record
 from accounts.emails.email_verification import login_verification_check, verification_send
 from accounts.users.login import LoginOutcome
 from accounts.users.registration import USERNAME_TAKEN, email_stored_form, username_suggestions
+from accounts.users.selectors import user_by_email
 from accounts.sessions.tokens import token_pair_for
 from common.exceptions import Conflict
 
@@ -123,7 +123,7 @@ def _user_for_new_identity(*, provider: Provider, claims: dict, ip: str) -> User
     if not isinstance(raw_email, str) or not raw_email:
         raise ValidationError({"id_token": [NO_EMAIL]})
     email = email_stored_form(raw_email)
-    existing = User.objects(email_key__in=email_keys_for_lookup(email)).first()
+    existing = user_by_email(email)
     if existing is not None:
         if not (claims.get("email_verified") is True and existing.email_verified):
             audit_record(action="provider_email_taken", target=existing, ip=ip, provider=provider.id)

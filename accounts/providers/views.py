@@ -27,7 +27,7 @@ from rest_framework.response import Response
 
 from accounts.sessions.cookie import access_cookie_set
 from accounts.openapi import EmailNotVerifiedOutput
-from accounts.users.permissions import IsOwnerOrAdmin
+from accounts.users.permissions import IsOwner, IsOwnerOrAdmin, owner_only
 from accounts.providers import authorization, selectors, services
 from accounts.providers.registry import provider_get, providers
 from accounts.providers.serializers import CallbackQuery, CodeInput, IdentityOutput, ProviderOutput, RedirectQuery, identity_output
@@ -173,6 +173,11 @@ class IdentityViewSet(UserRouteMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsOwnerOrAdmin]
     serializer_class = IdentityOutput
     throttle_scope = "login"
+    # Not even an admin: whoever connects must be the person at the provider (decided before the body is read).
+    owner_actions = {"identity_link": OWNER_ONLY}
+
+    def get_permissions(self):
+        return [IsAuthenticated(), IsOwner()] if owner_only(self) else super().get_permissions()
 
     def get_serializer_class(self):
         return CodeInput if self.action == "identity_link" else IdentityOutput
@@ -214,8 +219,6 @@ class IdentityViewSet(UserRouteMixin, viewsets.GenericViewSet):
     )
     def identity_link(self, request, user_id: str, provider: str):
         user = self.get_object()
-        if user.id != request.user.id:
-            self.permission_denied(request, message=OWNER_ONLY)
         data = validated(CodeInput, request.data)
         found = provider_get(provider)
         claims = authorization.claims_from_code(
