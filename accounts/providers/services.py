@@ -23,20 +23,19 @@ from mongoengine import NotUniqueError
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 
-from accounts.users import identity as identity_rules
-from accounts.users import lockout
-from accounts.user_data.dependents import owner_remains
-from accounts.users.documents import User, casefold_key
+from accounts.emails.email_verification import login_verification_check, verification_send
+from accounts.mfa import two_factor
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import Provider
-from accounts.users.serializers import UsernameField
-from accounts.mfa import two_factor
+from accounts.sessions.tokens import LoginOutcome, login_outcome
+from accounts.user_data.dependents import owner_remains
+from accounts.users import identity as identity_rules
+from accounts.users import lockout
 from accounts.users.audit import audit_record
-from accounts.emails.email_verification import login_verification_check, verification_send
-from accounts.users.login import LoginOutcome
+from accounts.users.documents import User, casefold_key
 from accounts.users.registration import USERNAME_TAKEN, email_stored_form, username_suggestions
 from accounts.users.selectors import user_by_email
-from accounts.sessions.tokens import token_pair_for
+from accounts.users.serializers import UsernameField
 from common.exceptions import Conflict
 
 NO_EMAIL = "The provider did not share an email address; allow the email scope."
@@ -183,10 +182,10 @@ def provider_sign_in(*, provider: Provider, claims: dict, ip: str, user_agent: s
     login_verification_check(user=user)
     if user.mfa_enabled:
         audit_record(action="login_provider_ok", actor=user, target=user, ip=ip, provider=provider.id, mfa="pending")
-        return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))
+        return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user), mfa_methods=two_factor.mfa_methods(user=user))
     lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip, provider=provider.id)
-    return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
+    return login_outcome(user, ip=ip, user_agent=user_agent)
 
 
 def identity_connect(*, user: User, provider: Provider, claims: dict, ip: str) -> tuple[ProviderIdentity, bool]:

@@ -144,7 +144,8 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
             return _redirect_with_fragment(pending.next_url, _error_fragment(exc))
         body = login_body(outcome)
         body.pop("message", None)
-        response = _redirect_with_fragment(pending.next_url, {k: str(v).lower() if isinstance(v, bool) else v for k, v in body.items()})
+        flat = {k: str(v).lower() if isinstance(v, bool) else ",".join(v) if isinstance(v, list) else v for k, v in body.items()}
+        response = _redirect_with_fragment(pending.next_url, flat)
         if outcome.refresh is not None and _same_site(pending.next_url):
             # Back on this site (the browsable API): signed in there too, as the browser login does.
             access_cookie_set(response, body["access"])
