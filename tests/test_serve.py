@@ -146,3 +146,15 @@ def test_metrics_sum_every_process_of_the_service(tmp_path):
         import shutil
 
         shutil.rmtree(db_dir, ignore_errors=True)
+
+
+def test_main_replaces_itself_with_granian(monkeypatch, capsys, tmp_path):
+    seen = {}
+    monkeypatch.setattr(serve.os, "execve", lambda path, argv, env: seen.update(path=path, argv=argv, env=env))
+    monkeypatch.setattr(serve.sys, "argv", ["config.serve", "--port", "9001"])
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    serve.main()
+    assert seen["argv"][1:] == ["-m", "granian", "--port", "9001", "config.wsgi:application"]
+    assert seen["env"]["GRANIAN_WORKERS"] == "3"
+    assert "3 processes x 16 threads" in capsys.readouterr().out
