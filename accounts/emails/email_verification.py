@@ -2,8 +2,8 @@
 email change sets off.
 
 Guarantees:
-- A new account (`user_sign_up`) starts unverified and, unless `EMAIL_VERIFICATION` is `none`,
-  is mailed a link holding a token (`email_tokens`: hashed, single use, expiring after
+- A new account (`registration.user_sign_up`) starts unverified and, unless `EMAIL_VERIFICATION`
+  is `none`, is mailed a link holding a token (`email_tokens`: hashed, single use, expiring after
   `EMAIL_VERIFICATION_HOURS`, voided by the next one). The mail is queued after the writes.
 - `email_verify` marks the address verified only if it is still the account's address: a link
   sent to an address the account has left since verifies nothing.
@@ -21,12 +21,11 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from accounts.emails import mail
 from accounts.users.documents import User, casefold_key, now
 from accounts.emails import email_tokens
+from accounts.emails.email_tokens import INVALID_TOKEN, duration_text, link_for
 from accounts.users.audit import audit_record
-from accounts.users.registration import user_register
 from common.exceptions import Conflict
 from common.throttling import limit_hit
 
-INVALID_TOKEN = "This token is invalid, expired or already used."
 # How often a refused login may mail a fresh verification link to one account.
 LOGIN_RESEND_SECONDS = 600
 
@@ -42,21 +41,6 @@ class EmailNotVerified(PermissionDenied):
         self.extra = {"code": self.default_code}  # rendered beside "detail" (config.exceptions)
 
 
-def duration_text(delta: timedelta) -> str:
-    """`3 days`, `1 hour`, `90 minutes`: how long a link lives, for the mail's text."""
-    minutes = int(delta.total_seconds() // 60)
-    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
-        if minutes % size == 0 and minutes >= size:
-            count = minutes // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"{minutes} minutes"
-
-
-def link_for(template: str, token: str) -> str:
-    """The front-end link of a mail: the configured URL with `{token}` replaced."""
-    return template.replace("{token}", token)
-
-
 def verification_send(*, user: User) -> None:
     """Issue a verification token for the user's current address (voiding any older one) and
     queue the mail to that address. One round trip; the mail leaves after it."""
@@ -68,16 +52,6 @@ def verification_send(*, user: User) -> None:
         "valid_for": duration_text(lifetime),
     }
     mail.mail_queue(kind="verify_email", to=user.email, context=context, user_id=user.id)
-
-
-def user_sign_up(*, username: str, email: str, password: str) -> User:
-    """Register an account (`registration.user_register`: the same checks and uniqueness) whose
-    address is unverified, and mail it a verification link unless EMAIL_VERIFICATION is none.
-    Two round trips (one with `none`)."""
-    user = user_register(username=username, email=email, password=password, email_verified=False)
-    if settings.EMAIL_VERIFICATION != "none":
-        verification_send(user=user)
-    return user
 
 
 def verification_resend(*, user: User) -> None:

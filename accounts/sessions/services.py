@@ -34,7 +34,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.users.audit import audit_record
 from accounts.users.guard import alive_filter, owner_guard
-from accounts.sessions.authentication import SESSION_CLAIM, TOKEN_VERSION_CLAIM, user_for_token
+from accounts.sessions.selectors import SESSION_CLAIM, TOKEN_VERSION_CLAIM, user_for_token
 from accounts.sessions.documents import Session
 from accounts.users.documents import User, now
 

@@ -2,10 +2,12 @@
 import secrets
 
 from bson import ObjectId
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import ValidationError
 
+from accounts.emails import email_verification
 from accounts.users import identity
 from accounts.users.documents import ROLE_USER, User, casefold_key
 from accounts.users.passwords import password_validate
@@ -54,7 +56,7 @@ def user_register(*, username: str, email: str, password: str, role: str = ROLE_
     email's domain in one form) and of the username's look (its skeleton) is decided by MongoDB's
     unique indexes, so of two concurrent registrations of one email exactly one succeeds, and a
     look-alike of a stored username is a 409 like the name itself. Sends no mail: sign-up goes
-    through `email_verification.user_sign_up`."""
+    through `user_sign_up`."""
     username, email = identity.username_normalize(username), email_stored_form(email)
     password_validate(password, username=username, email=email)
     user = User(
@@ -71,4 +73,14 @@ def user_register(*, username: str, email: str, password: str, role: str = ROLE_
         user.save(force_insert=True)
     except NotUniqueError:
         raise unique_conflict(email_key=user.email_key, username=username) from None
+    return user
+
+
+def user_sign_up(*, username: str, email: str, password: str) -> User:
+    """Register an account (`user_register`: the same checks and uniqueness) whose
+    address is unverified, and mail it a verification link unless EMAIL_VERIFICATION is none.
+    Two round trips (one with `none`)."""
+    user = user_register(username=username, email=email, password=password, email_verified=False)
+    if settings.EMAIL_VERIFICATION != "none":
+        email_verification.verification_send(user=user)
     return user
