@@ -34,7 +34,7 @@ from tests.two_factor_helpers import code_at, enrol
 # hit in MongoDB, shared by every process (common/throttling.py).
 CASES = [
     ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 4),
-    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 8),
+    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 9),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 3),
     ("logout", None, "post", "/auth/logout", "REFRESH", 6),
     # The LinkedId, its copy on the user (the owner check too), and the re-check against a racing unlink (issue 26).
@@ -67,14 +67,14 @@ CASES = [
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
     ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
-    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 4),
-    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 4),
-    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
-    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 6),
-    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 5),
-    ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 6),
-    ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 5),
-    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 12),
+    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 5),
+    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 5),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 7),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 9),
+    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 6),
+    ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 7),
+    ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 8),
+    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 16),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.
     ("jwks", None, "get", "/.well-known/jwks.json", None, 0),
