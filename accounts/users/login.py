@@ -37,10 +37,10 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     email_key = email_keys_for_lookup(email)[0]
     # The attempt is counted before the password is checked (accounts/users/lockout.py: atomic,
     # 429 past the limit, no hash). A user being chain-deleted is no user (the same 401).
-    counts = lockout.login_guard_check(email_key=email_key, ip=ip)
     user = user_by_email(email)
     if user is not None and user.deleting:
         user = None
+    counts = lockout.login_attempt_reserve(email_key=email_key, ip=ip, user_id=user.id if user else None)
     if user is None:
         dummy_hash()
         ok = False
