@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts.providers.views import IdentityViewSet, ProviderViewSet
 from accounts.emails.views import EmailResendViewSet, EmailTokenViewSet
 from accounts.users.public_views import AuthViewSet, RegisterViewSet
 from accounts.sessions.views import SessionViewSet
@@ -26,6 +27,7 @@ router.register("users", ProfileViewSet, basename="profile")
 router.register("users", UserViewSet, basename="user")
 router.register("users", SessionViewSet, basename="session")
 router.register("users", TwoFactorViewSet, basename="two-factor")
+router.register("users", IdentityViewSet, basename="identity")
 router.register("users", PasskeyViewSet, basename="passkey")
 router.register("trash", TrashViewSet, basename="trash")
 router.register("", AuthViewSet, basename="auth")
@@ -33,6 +35,7 @@ router.register("", MfaLoginViewSet, basename="mfa-login")
 router.register("", PasskeyLoginViewSet, basename="passkey-login")
 router.register("", EmailTokenViewSet, basename="email-token")
 router.register("", EmailResendViewSet, basename="email-resend")
+router.register("", ProviderViewSet, basename="provider")
 
 urlpatterns = [
     re_path(r"^$", Root.as_view(), name="root"),

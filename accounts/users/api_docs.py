@@ -25,8 +25,10 @@ as `Authorization: Bearer <access>`; it lives `ACCESS_TOKEN_MINUTES`, 5 by defau
 
 Each login begins a session (see `GET /users/{user_id}/sessions`) that its tokens belong to. For
 a user with two-factor login on, the answer is `{"message": "Two-factor code required.",
-"mfa_required": true, "mfa_token"}` instead, with no tokens: send the `mfa_token` with a code to
-`POST /auth/mfa`.
+"mfa_required": true, "mfa_token", "mfa_methods"}` instead, with no tokens: send the `mfa_token`
+with a code (or a passkey's answer) to `POST /auth/mfa`. `mfa_methods` lists the second factors
+the account has: `totp`, `webauthn` (a passkey), `recovery_code`. To sign in with a passkey and no
+password at all, see `POST /auth/passkey` (it needs no second factor).
 
 A wrong password, an unknown email and a trashed or deactivated account get the same 401, in
 about the same time, so the answer does not tell whether an account exists. Repeated failures

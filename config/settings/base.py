@@ -51,8 +51,6 @@ INSTALLED_APPS = [
     # For its `embedded_db` command (config/management/commands/); it has no models.
     "config",
     "accounts",
-    # Passkeys (WebAuthn): sign-in and second factor (accounts/mfa/passkeys).
-    "accounts.mfa.passkeys",
     "profiles",
 ]
 
@@ -83,9 +81,14 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # Our own pages outside any app (config/templates: the ReDoc page without web fonts), and
-        # the mails, kept with the email capability (accounts/emails/templates/email/).
-        "DIRS": [BASE_DIR / "config" / "templates", BASE_DIR / "accounts" / "emails" / "templates"],
+        # Our own pages outside any app (config/templates: the ReDoc page without web fonts), the
+        # mails, kept with the email capability (accounts/emails/templates/email/), and the
+        # passkeys page, kept with the passkeys (accounts/mfa/passkeys/templates/passkeys/).
+        "DIRS": [
+            BASE_DIR / "config" / "templates",
+            BASE_DIR / "accounts" / "emails" / "templates",
+            BASE_DIR / "accounts" / "mfa" / "passkeys" / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -105,7 +108,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # The browsable API's own script (config/static/browsable/).
-STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
+# config/static: the browsable API's scripts; the passkeys' page script stays with the passkeys.
+STATICFILES_DIRS = [BASE_DIR / "config" / "static", BASE_DIR / "accounts" / "mfa" / "passkeys" / "static"]
 # https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off and `manage.py
 # collectstatic` run (the Dockerfile and the README's recipe do), hashed and compressed files,
 # cached for ever. Decision: without it (a recipe that skipped the step) the pages use the files'
@@ -490,6 +494,8 @@ LOGGING = {
         # pymongo logs every command and reply at DEBUG, password hashes and tokens included:
         # never below INFO, whatever LOG_LEVEL says (tests/test_logging.py checks at DEBUG).
         **{name: {"level": _not_below_info(LOG_LEVEL)} for name in ("pymongo", "pymongo.command", "pymongo.connection", "pymongo.serverSelection", "pymongo.topology")},
+        # Authlib logs a PKCE code_verifier at DEBUG (accounts/providers): never below INFO either.
+        "authlib": {"level": _not_below_info(LOG_LEVEL)},
     },
 }
 
@@ -497,3 +503,21 @@ LOGGING = {
 ADMIN_USERNAME = env("ADMIN_USERNAME", default="")
 ADMIN_EMAIL = env("ADMIN_EMAIL", default="")
 ADMIN_PASSWORD = env("ADMIN_PASSWORD", default="")
+
+# --- Sign-in with OpenID Connect providers (accounts/providers; README "Sign in with an identity provider")
+# The providers, as JSON: [{"id", "name", "issuer", "client_id", "client_secret", "scopes"?}].
+# Each issuer's discovery document (<issuer>/.well-known/openid-configuration) is read.
+OIDC_PROVIDERS = env.json("OIDC_PROVIDERS", default=[])
+# The base URL of the callbacks registered at providers (<base>/auth/providers/<id>/callback);
+# unset: the URL the request reached (development). Set it behind a proxy.
+OIDC_REDIRECT_BASE_URL = env("OIDC_REDIRECT_BASE_URL", default="")
+# Where the callback may send a browser with tokens besides this site's own paths (origins).
+OIDC_ALLOWED_NEXT_ORIGINS = env.list("OIDC_ALLOWED_NEXT_ORIGINS", default=[])
+# Where the callback sends the browser when the redirect named no `next` (the browsable API).
+OIDC_DEFAULT_NEXT = env("OIDC_DEFAULT_NEXT", default="/users/me")
+# How long a process keeps a provider's discovery document and JWKS (per process: README).
+OIDC_METADATA_TTL_SECONDS = env.int("OIDC_METADATA_TTL_SECONDS", default=3600)
+# Seconds a request to a provider may take before the sign-in is a 502.
+OIDC_HTTP_TIMEOUT_SECONDS = env.int("OIDC_HTTP_TIMEOUT_SECONDS", default=10)
+# Clock skew allowed when checking an id token's exp and iat.
+OIDC_CLOCK_LEEWAY_SECONDS = env.int("OIDC_CLOCK_LEEWAY_SECONDS", default=60)
