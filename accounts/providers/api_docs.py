@@ -50,7 +50,8 @@ Anyone: the provider sends the browser here. The `state` must be one this servic
 for this provider and this browser (else 400, with no redirect: the service does not know where to).
 Then the code is exchanged and the id token checked; the answer is a redirect to `next` with the
 login's answer in the URL fragment (`#access=...&refresh=...&user_id=...`, or
-`#mfa_required=true&mfa_token=...` for an account with two-factor on: present it at POST /auth/mfa),
+`#mfa_required=true&mfa_token=...&mfa_methods=totp,recovery_code` for an account with two-factor
+on: present it at POST /auth/mfa),
 or with `#error=...&error_description=...` (e.g. `email_taken`, `invalid`, `email_not_verified`).
 Back on this site's own paths, the browsable API's cookie is set too.
 """,

@@ -23,20 +23,19 @@ from mongoengine import NotUniqueError
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 
-from accounts.users import identity as identity_rules
-from accounts.users import lockout
-from accounts.users.guard import owner_guard
-from accounts.users.documents import User, casefold_key
-from accounts.users.identity import email_keys_for_lookup
+from accounts.emails.email_verification import login_verification_check, verification_send
+from accounts.mfa import two_factor
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import Provider
-from accounts.users.serializers import UsernameField
-from accounts.mfa import two_factor
+from accounts.sessions.tokens import LoginOutcome, login_outcome
+from accounts.users.guard import owner_guard
+from accounts.users import identity as identity_rules
+from accounts.users import lockout
 from accounts.users.audit import audit_record
-from accounts.emails.email_verification import login_verification_check, verification_send
-from accounts.users.login import LoginOutcome
+from accounts.users.documents import User, casefold_key
 from accounts.users.registration import USERNAME_TAKEN, email_stored_form, username_suggestions
-from accounts.sessions.tokens import login_outcome
+from accounts.users.selectors import user_by_email
+from accounts.users.serializers import UsernameField
 from common.exceptions import Conflict
 
 NO_EMAIL = "The provider did not share an email address; allow the email scope."
@@ -123,7 +122,7 @@ def _user_for_new_identity(*, provider: Provider, claims: dict, ip: str) -> User
     if not isinstance(raw_email, str) or not raw_email:
         raise ValidationError({"id_token": [NO_EMAIL]})
     email = email_stored_form(raw_email)
-    existing = User.objects(email_key__in=email_keys_for_lookup(email)).first()
+    existing = user_by_email(email)
     if existing is not None:
         if not (claims.get("email_verified") is True and existing.email_verified):
             audit_record(action="provider_email_taken", target=existing, ip=ip, provider=provider.id)

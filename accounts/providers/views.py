@@ -25,9 +25,9 @@ from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.sessions.authentication import ACCESS_COOKIE
+from accounts.sessions.cookie import access_cookie_set
 from accounts.openapi import EmailNotVerifiedOutput
-from accounts.users.permissions import IsOwnerOrAdmin
+from accounts.users.permissions import IsOwner, IsOwnerOrAdmin, owner_only
 from accounts.providers import authorization, selectors, services
 from accounts.providers.registry import provider_get, providers
 from accounts.providers.serializers import CallbackQuery, CodeInput, IdentityOutput, ProviderOutput, RedirectQuery, identity_output
@@ -144,18 +144,11 @@ class ProviderViewSet(PublicMixin, viewsets.GenericViewSet):
             return _redirect_with_fragment(pending.next_url, _error_fragment(exc))
         body = login_body(outcome)
         body.pop("message", None)
-        response = _redirect_with_fragment(pending.next_url, {k: str(v).lower() if isinstance(v, bool) else v for k, v in body.items()})
+        flat = {k: str(v).lower() if isinstance(v, bool) else ",".join(v) if isinstance(v, list) else v for k, v in body.items()}
+        response = _redirect_with_fragment(pending.next_url, flat)
         if outcome.refresh is not None and _same_site(pending.next_url):
             # Back on this site (the browsable API): signed in there too, as the browser login does.
-            response.set_cookie(
-                ACCESS_COOKIE,
-                body["access"],
-                max_age=int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
-                path="/",
-                secure=not settings.DEBUG,
-                httponly=True,
-                samesite="Lax",
-            )
+            access_cookie_set(response, body["access"])
         return response
 
     @extend_schema(
@@ -181,6 +174,11 @@ class IdentityViewSet(UserRouteMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, IsOwnerOrAdmin]
     serializer_class = IdentityOutput
     throttle_scope = "login"
+    # Not even an admin: whoever connects must be the person at the provider (decided before the body is read).
+    owner_actions = {"identity_link": OWNER_ONLY}
+
+    def get_permissions(self):
+        return [IsAuthenticated(), IsOwner()] if owner_only(self) else super().get_permissions()
 
     def get_serializer_class(self):
         return CodeInput if self.action == "identity_link" else IdentityOutput
@@ -222,8 +220,6 @@ class IdentityViewSet(UserRouteMixin, viewsets.GenericViewSet):
     )
     def identity_link(self, request, user_id: str, provider: str):
         user = self.get_object()
-        if user.id != request.user.id:
-            self.permission_denied(request, message=OWNER_ONLY)
         data = validated(CodeInput, request.data)
         found = provider_get(provider)
         claims = authorization.claims_from_code(

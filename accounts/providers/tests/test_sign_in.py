@@ -159,13 +159,14 @@ def test_a_provider_login_asks_for_the_second_factor_when_it_is_on(api, provider
     secret, _ = enrol(user)
     anonymous = APIClient()
     answer = anonymous.post("/auth/providers/test/token", app_code(provider, someone).body(), format="json").json()
-    assert answer["mfa_required"] is True and "access" not in answer
+    assert answer["mfa_required"] is True and "access" not in answer and "totp" in answer["mfa_methods"]
     done = anonymous.post("/auth/mfa", {"mfa_token": answer["mfa_token"], "code": code_at(secret)}, format="json")
     assert done.status_code == 200 and done.json()["user_id"] == str(user.id)
     # In a browser, the fragment carries the same step, and no tokens or cookie.
     response = browser_sign_in(APIClient(), provider, someone)
     step = fragment(response)
     assert step["mfa_required"] == "true" and step["mfa_token"] and "access" not in step
+    assert step["mfa_methods"].split(",") == answer["mfa_methods"]
     assert "access_token" not in response.cookies
 
 

@@ -87,10 +87,10 @@ def test_a_code_with_the_wrong_verifier_or_redirect_uri_is_a_400(api, provider, 
     "mode, reason",
     [
         ("audience", ("'aud'", "'azp'")),  # issued to another client: its audience (or authorized party)
-        ("expired", ("'exp'", "expired")),
-        ("none", ("",)),
+        ("expired", ("expired_token",)),
+        ("none", ("Algorithm of 'none' is not allowed",)),
         ("nonce", ("'nonce'",)),
-        ("signature", ("",)),
+        ("signature", ("bad_signature",)),
         ("issuer", ("'iss'",)),
     ],
 )
