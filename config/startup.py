@@ -33,5 +33,20 @@ def process_ready() -> None:
         # os._exit: under runserver's autoreloader this runs in a thread, where SystemExit would
         # only end that thread and leave a process serving nothing.
         os._exit(DATABASE_UNAVAILABLE_EXIT)
+    _static_files_note()
     gc.collect()
     gc.freeze()
+
+
+def _static_files_note() -> None:
+    """With DEBUG off and no `collectstatic` run, the pages still work (settings: STATIC_COLLECTED),
+    but their files are not hashed nor compressed: say so once, at start-up."""
+    import logging
+
+    from django.conf import settings
+
+    if not settings.DEBUG and not settings.STATIC_COLLECTED:
+        logging.getLogger(__name__).warning(
+            "Static files are served from the apps' folders, uncompressed and briefly cached: run "
+            "`python manage.py collectstatic --noinput` before starting (the Dockerfile does)."
+        )

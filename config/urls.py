@@ -16,6 +16,7 @@ from accounts.users.views import UserViewSet
 from accounts.sessions.wellknown import discovery_view, jwks_view
 from config.docs import RedocView, SwaggerView
 from config.health import health, ready
+from config.metrics import metrics
 from config.root import Root
 from config.routers import OptionalSlashRouter
 from profiles.views import ProfileViewSet
@@ -39,6 +40,7 @@ router.register("", ProviderViewSet, basename="provider")
 urlpatterns = [
     re_path(r"^$", Root.as_view(), name="root"),
     re_path(r"^health/?$", health, name="health"),
+    re_path(r"^metrics/?$", metrics, name="metrics"),
     re_path(r"^\.well-known/jwks\.json/?$", jwks_view, name="jwks"),
     re_path(r"^\.well-known/openid-configuration/?$", discovery_view, name="openid-configuration"),
     re_path(r"^ready/?$", ready, name="ready"),
@@ -65,7 +67,7 @@ def server_error(request):
     return JsonResponse({"detail": "A server error occurred."}, status=500)
 
 
-urlpatterns.append(re_path(r"^", not_found))
+urlpatterns.append(re_path(r"^", not_found, name="not-found"))
 
 handler400 = bad_request
 handler404 = not_found

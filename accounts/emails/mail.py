@@ -26,6 +26,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from common import metrics
+
 logger = logging.getLogger(__name__)
 
 # Two threads: mail is a trickle, and a slow server should delay mail, not eat the process.
@@ -94,11 +96,16 @@ def mail_send_now(*, kind: str, to: str, context: dict, user_id) -> bool:
         # The exception's class says what went wrong (timeout, refused, TLS); its text may quote
         # the server's reply, never our message, which is why neither body nor link is logged.
         logger.warning("mail %s to user %s not sent: %s", kind, user_id, type(exc).__name__)
+        metrics.count_mail(kind, "failed")
         return False
     logger.info("mail %s to user %s sent", kind, user_id)
+    metrics.count_mail(kind, "sent")
     return True
 
 
 def mail_queue(*, kind: str, to: str, context: dict, user_id) -> bool:
     """Queue a mail (see `mail_send_now`); returns at once. False when the queue was full."""
-    return background(f"mail {kind}", mail_send_now, kind=kind, to=to, context=context, user_id=user_id)
+    queued = background(f"mail {kind}", mail_send_now, kind=kind, to=to, context=context, user_id=user_id)
+    if not queued:
+        metrics.count_mail(kind, "dropped")
+    return queued

@@ -28,11 +28,11 @@ from accounts.mfa import two_factor
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import Provider
 from accounts.sessions.tokens import LoginOutcome, login_outcome
-from accounts.user_data.dependents import owner_remains
 from accounts.users import identity as identity_rules
 from accounts.users import lockout
 from accounts.users.audit import audit_record
 from accounts.users.documents import User, casefold_key
+from accounts.users.guard import owner_guard
 from accounts.users.registration import USERNAME_TAKEN, email_stored_form, username_suggestions
 from accounts.users.selectors import user_by_email
 from accounts.users.serializers import UsernameField
@@ -128,33 +128,36 @@ def _user_for_new_identity(*, provider: Provider, claims: dict, ip: str) -> User
             audit_record(action="provider_email_taken", target=existing, ip=ip, provider=provider.id)
             raise EmailTaken()
         try:
-            identity = _identity_insert(user_id=existing.id, provider=provider, claims=claims)
+            # Saved under the owner guard: an account being chain-deleted keeps no identity (404).
+            _identity_insert(user_id=existing.id, provider=provider, claims=claims)
         except NotUniqueError:
             pass  # a concurrent first sign-in linked it: the identity's account is looked up again
+        except NotFound:
+            raise AuthenticationFailed(ACCOUNT_DISABLED) from None
         else:
-            if not owner_remains(user_id=existing.id):  # being chain-deleted: leave no orphan
-                ProviderIdentity._get_collection().delete_one({"_id": identity.id})
-                raise AuthenticationFailed(ACCOUNT_DISABLED)
             audit_record(action="identity_linked", actor=existing, target=existing, ip=ip, provider=provider.id, by="verified_email")
             return existing
         return _user_of_identity(provider=provider, claims=claims)
     # Identity first, under an id chosen now: of two concurrent first sign-ins, one insert wins
     # and only the winner creates the account. A crash between the two writes leaves an identity
     # without its account, which `check_integrity --fix` finds and removes (it is declared).
+    # The owner guard (accounts/users/guard.py) proves the new account once, at the end of the
+    # block, after it exists: not at the identity's save, which comes first on purpose.
     user_id = ObjectId()
-    try:
-        identity = _identity_insert(user_id=user_id, provider=provider, claims=claims)
-    except NotUniqueError:
-        return _user_of_identity(provider=provider, claims=claims)
-    try:
-        user = _account_create(user_id=user_id, claims=claims, email=email)
-    except Exception:
-        identity.delete()
-        raise
-    audit_record(action="register", actor=user, target=user, ip=ip, provider=provider.id)
-    if settings.EMAIL_VERIFICATION != "none" and not user.email_verified:
-        verification_send(user=user)
-    return user
+    with owner_guard(user_id):
+        try:
+            identity = _identity_insert(user_id=user_id, provider=provider, claims=claims)
+        except NotUniqueError:
+            return _user_of_identity(provider=provider, claims=claims)
+        try:
+            user = _account_create(user_id=user_id, claims=claims, email=email)
+        except Exception:
+            identity.delete()
+            raise
+        audit_record(action="register", actor=user, target=user, ip=ip, provider=provider.id)
+        if settings.EMAIL_VERIFICATION != "none" and not user.email_verified:
+            verification_send(user=user)
+        return user
 
 
 def _user_of_identity(*, provider: Provider, claims: dict) -> User:
@@ -178,12 +181,14 @@ def provider_sign_in(*, provider: Provider, claims: dict, ip: str, user_agent: s
     if not user.is_active or user.in_trash or user.deleting:
         audit_record(action="login_failed", target=user, ip=ip, provider=provider.id)
         raise AuthenticationFailed(ACCOUNT_DISABLED)
-    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+    # As a password login: the attempt counted before anything else (429 past the limit).
+    attempt = lockout.login_attempt_reserve(email_key=user.email_key, ip=ip, user_id=user.id)
     login_verification_check(user=user)
     if user.mfa_enabled:
+        lockout.login_attempt_succeeded(attempt, clear=False)
         audit_record(action="login_provider_ok", actor=user, target=user, ip=ip, provider=provider.id, mfa="pending")
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user), mfa_methods=two_factor.mfa_methods(user=user))
-    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    lockout.login_attempt_succeeded(attempt)
     audit_record(action="login", actor=user, target=user, ip=ip, provider=provider.id)
     return login_outcome(user, ip=ip, user_agent=user_agent)
 
@@ -199,9 +204,7 @@ def identity_connect(*, user: User, provider: Provider, claims: dict, ip: str) -
         if held is not None and held.user.id == user.id:
             return held, False
         raise Conflict(HELD_ELSEWHERE) from None
-    if not owner_remains(user_id=user.id):  # a chain delete began meanwhile: leave no orphan
-        ProviderIdentity._get_collection().delete_one({"_id": identity.id})
-        raise NotFound("No user with this id.")
+    # The save above went through the owner guard: a chain delete racing it left no identity (404).
     audit_record(action="identity_linked", actor=user, target=user, ip=ip, provider=provider.id)
     return identity, True
 
