@@ -147,6 +147,7 @@ def main() -> int:
         if python.exists():
             subprocess.run([str(python), "manage.py", "embedded_db", "stop"], cwd=scratch, env={**env, "DEBUG": "true"}, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(log.parent, ignore_errors=True)
 
 
 def leftovers(root: Path, tracked: set[str]) -> list[str]:
@@ -175,6 +176,8 @@ def leftovers(root: Path, tracked: set[str]) -> list[str]:
                 folders.append(entry)
             elif name not in tracked:
                 found.append(name)
+    if rules != ROOT:
+        shutil.rmtree(rules, ignore_errors=True)
     return sorted(found)
 
 

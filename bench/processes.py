@@ -35,7 +35,8 @@ def serve_command() -> list[str]:
 
 def serve_env(uri: str, port: int, workers: int) -> dict:
     env = run.ours_env(uri)
-    env.update(WEB_CONCURRENCY=str(workers), GRANIAN_HOST=run.HOST, GRANIAN_PORT=str(port), GRANIAN_LOG_LEVEL="warning")
+    # DEBUG off needs a signing key; HS256 keeps the benchmark's tokens out of the question.
+    env.update(WEB_CONCURRENCY=str(workers), GRANIAN_HOST=run.HOST, GRANIAN_PORT=str(port), GRANIAN_LOG_LEVEL="warning", JWT_ALGORITHM="HS256")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
 

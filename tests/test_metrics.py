@@ -146,3 +146,17 @@ def test_logins_lockouts_and_mail_are_counted_where_they_happen(api, user, setti
     assert delta("logins_total", outcome="failure") == 2
     assert delta("login_lockouts_total") == 1
     assert delta("mail_deliveries_total", kind="verify_email", outcome="sent") == 1
+
+
+def test_an_address_that_is_no_ip_is_refused(api):
+    assert api.get("/metrics", REMOTE_ADDR="not-an-address").status_code == 403
+
+
+def test_with_a_multiprocess_folder_the_scrape_sums_its_files(tmp_path, monkeypatch):
+    from prometheus_client import CollectorRegistry
+
+    from config.metrics import registry
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    combined = registry()
+    assert isinstance(combined, CollectorRegistry) and combined is not __import__("prometheus_client").REGISTRY

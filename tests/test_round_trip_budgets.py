@@ -26,9 +26,9 @@ from accounts.user_data.services import users_chain_delete
 from profiles import services as profile_services
 from profiles.services import avatar_replace, details_upsert
 from tests.conftest import PASSWORD
-from tests.two_factor_helpers import code_at, enrol
 from tests.oidc_provider.fixtures import CALLBACK, PERSON_PASSWORD, app_code
 from tests.oidc_provider.fixtures import person, provider, test_provider  # noqa: F401  (fixtures)
+from tests.two_factor_helpers import code_at, enrol
 
 # (name, caller, method, path, body, budget). `{id}` is the user's id, `{other}` a trashed user's.
 # A throttled endpoint (register, login, refresh, logout, a PATCH naming a username or email, the
@@ -96,12 +96,12 @@ CASES = [
     # sign-ins are a person's first (an account is made): register's writes and the login's, plus
     # the identity's lookup and insert.
     ("providers", None, "get", "/auth/providers", None, 0),
-    ("provider redirect", None, "get", "/auth/providers/test/redirect", "PROVIDER", 2),
-    ("provider callback", None, "get", "PROVIDER_CALLBACK", "PROVIDER", 16),
-    ("provider token", None, "post", "/auth/providers/test/token", "PROVIDER_CODE", 14),
+    ("provider redirect", None, "get", "/auth/providers/{provider}/redirect", "PROVIDER", 2),
+    ("provider callback", None, "get", "/auth/providers/{provider}/callback", "PROVIDER_CALLBACK", 16),
+    ("provider token", None, "post", "/auth/providers/{provider}/token", "PROVIDER_CODE", 14),
     ("identities", "user", "get", "/users/{id}/identities", None, 2),
-    ("connect identity", "user", "post", "/users/{id}/identities/test", "PROVIDER_CODE", 6),
-    ("disconnect identity", "user", "delete", "/users/{id}/identities/{iid}", "IDENTITY", 6),
+    ("connect identity", "user", "post", "/users/{id}/identities/{provider}", "PROVIDER_CODE", 6),
+    ("disconnect identity", "user", "delete", "/users/{id}/identities/{identity_id}", "IDENTITY", 6),
     *passkey_cases.CASES,  # accounts/mfa/passkeys/tests/round_trip_cases.py (bodies need a ceremony)
 ]
 BUDGET = {case[0]: case[-1] for case in CASES}
@@ -117,7 +117,7 @@ def png() -> io.BytesIO:
 
 def fill(text, ids):
     if isinstance(text, str):
-        return text.replace("{id}", ids["id"]).replace("{other}", ids["other"]).replace("{sid}", ids["sid"]).replace("{iid}", ids.get("iid", ""))
+        return text.replace("{id}", ids["id"]).replace("{other}", ids["other"]).replace("{sid}", ids["sid"]).replace("{identity_id}", ids.get("identity_id", "")).replace("{provider}", "test")
     if isinstance(text, dict):
         return {k: fill(v, ids) for k, v in text.items()}
     if isinstance(text, list):
@@ -155,9 +155,9 @@ def test_round_trips_within_budget(name, caller, method, path, body, budget, use
     elif body == "IDENTITY":
         from accounts.providers.documents import ProviderIdentity
 
-        ids["iid"] = str(ProviderIdentity(user=user.id, provider="test", issuer="http://issuer.example", subject="s").save().id)
+        ids["identity_id"] = str(ProviderIdentity(user=user.id, provider="test", issuer="http://issuer.example", subject="s").save().id)
         body = None
-    elif body in ("PROVIDER", "PROVIDER_CODE"):
+    elif body in ("PROVIDER", "PROVIDER_CODE", "PROVIDER_CALLBACK"):
         test_provider = request.getfixturevalue("provider")
         someone = request.getfixturevalue("person")()
         body = app_code(test_provider, someone).body() if body == "PROVIDER_CODE" else None
@@ -165,7 +165,7 @@ def test_round_trips_within_budget(name, caller, method, path, body, budget, use
     if isinstance(body, str) and body.startswith(("PASSKEY", "WITH_PASSKEY")):
         path, body = passkey_cases.passkey_case(body, path=path, user=user, client=client)
     client.get("/health")  # MongoEngine creates indexes on first use; keep that out of the count
-    if path == "PROVIDER_CALLBACK":  # the browser's way there: the service's redirect, the provider's form
+    if path.endswith("/callback"):  # the browser's way there: the service's redirect, the provider's form
         started = client.get("/auth/providers/test/redirect")
         back = test_provider.sign_in(started["Location"], username=someone.username, password=PERSON_PASSWORD, stop_at=CALLBACK)
         path = back.split("testserver", 1)[1]

@@ -49,7 +49,7 @@ def test_the_command_is_granian_with_the_services_settings(tmp_path):
     assert list(metrics_dir.iterdir()) == []  # emptied: no earlier run's counts are summed in
     _, env = serve.command([], {})
     assert Path(env["PROMETHEUS_MULTIPROC_DIR"]).is_dir()
-    os.rmdir(env["PROMETHEUS_MULTIPROC_DIR"])
+    os.rmdir(env["PROMETHEUS_MULTIPROC_DIR"])  # a new one each start, left for granian's workers
 
 
 def start(app: str, **settings) -> tuple[subprocess.Popen, str]:
@@ -77,8 +77,8 @@ def get(url: str, timeout: float = 30) -> tuple[int, bytes]:
 
 
 @pytest.mark.slow
-def test_sigterm_lets_the_requests_in_flight_finish():
-    process, base = start("tests.slow_wsgi:app", WEB_CONCURRENCY="2")
+def test_sigterm_lets_the_requests_in_flight_finish(tmp_path):
+    process, base = start("tests.slow_wsgi:app", WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
     try:
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             in_flight = [pool.submit(get, f"{base}/?2") for _ in range(4)]
@@ -94,8 +94,8 @@ def test_sigterm_lets_the_requests_in_flight_finish():
 
 
 @pytest.mark.slow
-def test_a_worker_still_busy_after_the_kill_timeout_is_stopped():
-    process, base = start("tests.slow_wsgi:app", WEB_CONCURRENCY="1", GRANIAN_WORKERS_KILL_TIMEOUT="1")
+def test_a_worker_still_busy_after_the_kill_timeout_is_stopped(tmp_path):
+    process, base = start("tests.slow_wsgi:app", WEB_CONCURRENCY="1", GRANIAN_WORKERS_KILL_TIMEOUT="1", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             stuck = pool.submit(get, f"{base}/?60", 90)
@@ -146,3 +146,15 @@ def test_metrics_sum_every_process_of_the_service(tmp_path):
         import shutil
 
         shutil.rmtree(db_dir, ignore_errors=True)
+
+
+def test_main_replaces_itself_with_granian(monkeypatch, capsys, tmp_path):
+    seen = {}
+    monkeypatch.setattr(serve.os, "execve", lambda path, argv, env: seen.update(path=path, argv=argv, env=env))
+    monkeypatch.setattr(serve.sys, "argv", ["config.serve", "--port", "9001"])
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    serve.main()
+    assert seen["argv"][1:] == ["-m", "granian", "--port", "9001", "config.wsgi:application"]
+    assert seen["env"]["GRANIAN_WORKERS"] == "3"
+    assert "3 processes x 16 threads" in capsys.readouterr().out

@@ -75,3 +75,31 @@ def test_switched_on_by_the_environment_it_traces_django_and_pymongo(monkeypatch
         PymongoInstrumentor().uninstrument()
         if settings.MONGODB_URI:
             mongo.connect(event_listeners=(COUNTER,))
+
+
+def test_the_named_exporters_are_the_sdks():
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    assert isinstance(tracing._exporter("otlp"), OTLPSpanExporter)
+    assert isinstance(tracing._exporter("console"), ConsoleSpanExporter)
+
+
+@pytest.mark.parametrize(
+    ("environ", "name"),
+    [
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, "user-service"),
+        ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attributes"}, "from-attributes"),
+    ],
+)
+def test_the_service_name_defaults_to_user_service(monkeypatch, environ, name):
+    exporter = InMemorySpanExporter()
+    monkeypatch.setitem(tracing.EXPORTERS, "otlp", lambda: exporter)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)  # the SDK reads OTEL_RESOURCE_ATTRIBUTES from the process
+    provider = tracing.configure(environ)
+    try:
+        assert provider.resource.attributes["service.name"] == name
+    finally:
+        DjangoInstrumentor().uninstrument()
+        PymongoInstrumentor().uninstrument()
