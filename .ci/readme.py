@@ -98,6 +98,12 @@ def main() -> int:
     # The embedded database, as a newcomer gets it (its data in the scratch copy's .data/), on a
     # free port so that no other server on this machine is in the way.
     env["EMBEDDED_MONGODB_PORT"] = str(free_port())
+    # The tour, run twice in a row from one address within a minute, logs in more often than the
+    # default login rate allows a single client (THROTTLE_LOGIN, 20/min): the runner raises that
+    # rate and the address-wide lock-out ceiling for its own service. Known issue, noted for the next
+    # session: a reader who runs every block within one minute can meet the same 429.
+    env.setdefault("THROTTLE_LOGIN", "1000/min")
+    env.setdefault("LOGIN_FAILURE_LIMIT_PER_IP", "1000")
     log = Path(tempfile.mkdtemp(prefix="readme-log-")) / "server.log"  # outside the copy the tour must leave clean
 
     start, first = blocks[0]
