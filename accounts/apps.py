@@ -15,6 +15,7 @@ class AccountsConfig(AppConfig):
         from accounts.sessions import api_docs, documents  # noqa: F401, F811
         from accounts.user_data import documents  # noqa: F401, F811
         from accounts.users import api_docs, documents  # noqa: F401, F811
+        from accounts.events import api_docs, documents  # noqa: F401, F811
         from accounts.sessions.keys import token_backend_install
         from config import mongo
 

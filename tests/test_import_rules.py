@@ -15,14 +15,14 @@ MAX_LINES = 400
 # `common`). A capability missing from a row must not be imported by it; the browser pages and the
 # management commands are entry points that nothing imports.
 CAPABILITY_ARROWS = {
-    "users": {"sessions", "mfa", "emails", "admin", "user_data"},
-    "sessions": {"users"},
-    "mfa": {"users", "sessions"},
-    "emails": {"users", "sessions"},
-    "admin": {"users", "sessions", "user_data"},
-    "user_data": {"users", "admin"},
+    "users": {"sessions", "mfa", "emails", "admin", "user_data", "events"},
+    "sessions": {"users", "events"},
+    "mfa": {"users", "sessions", "events"},
+    "emails": {"users", "sessions", "events"},
+    "admin": {"users", "sessions", "user_data", "events"},
+    "user_data": {"users", "admin", "events"},
     "browser": {"users", "sessions", "mfa"},
-    "management": {"users", "sessions", "admin", "user_data"},
+    "management": {"users", "sessions", "admin", "user_data", "events"},
     # The outbox, webhooks and erasure receipts (issue 22).
     "events": {"users", "sessions", "mfa", "emails", "user_data"},
 }

@@ -37,6 +37,7 @@ from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.events.webhooks import event_emit
 from accounts.users import lockout
 from accounts.users.audit import audit_record
 from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
@@ -168,6 +169,7 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
     User._get_collection().update_one({"_id": user.id}, {"$set": {"mfa_enabled": True, "updated_at": now()}})
     user.mfa_enabled = True
     audit_record(action="mfa_enabled", actor=user, target=user, ip=ip, method="totp")
+    event_emit("mfa.enabled", user_id=user.id, data={"method": "totp"})
     return codes
 
 
@@ -176,6 +178,7 @@ def _mfa_off(user: User) -> None:
     User._get_collection().update_one({"_id": user.id}, {"$set": {"mfa_enabled": False, "updated_at": now()}})
     user.mfa_enabled = False
     TotpDevice._get_collection().delete_many({"user": user.id})
+    event_emit("mfa.disabled", user_id=user.id)
 
 
 def totp_disable(*, user: User, current_password: str, ip: str | None = None) -> None:

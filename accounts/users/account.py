@@ -3,6 +3,7 @@ from django.contrib.auth.hashers import check_password
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from accounts.events.webhooks import USER_FIELDS, event_emit
 from accounts.users import identity, lockout
 from accounts.users.documents import ROLE_ADMIN, User, casefold_key, now
 from accounts.admin.admin_guard import active_admins_kept
@@ -62,4 +63,5 @@ def user_update(*, user: User, actor: User, ip: str | None = None, current_passw
         audit_record(action="role_change", actor=actor, target=user, ip=ip, old=old_role, new=user.role)
     if email_changes:
         email_changed(user=user, old_email=old_email, actor=actor, ip=ip)
+    event_emit("user.updated", user_id=user.id, data={name: getattr(user, name) for name in USER_FIELDS if name in fields or (name == "email_verified" and email_changes)})
     return user

@@ -1,0 +1,65 @@
+"""Mail on the outbox: the request writes a job, a worker renders and sends it.
+
+A job holds no token and no link: the worker issues the token when it sends (so nothing secret
+waits in the database, and the link's lifetime starts when the mail leaves). A mail job for a
+known user references them (CASCADE: a user deleted before the mail left takes it along); a
+password-reset request holds only the address typed, and its worker looks it up, as the request
+never does (the same answer and time for every address).
+
+Kinds (`payload["template"]`):
+- `verify_email`: a verification link to the user's current address. Written before the user
+  exists at sign-up (the user's id is chosen first), so a crash between the two leaves a job
+  whose user never appeared: it waits `OUTBOX_CAUSE_GRACE_SECONDS`, then is cancelled.
+- `email_changed`: a notice, with no link, to the address the account left (`to`).
+- `password_reset`: `email` as typed; a live account with that address gets a link.
+"""
+from bson import ObjectId
+
+from accounts.users.documents import User
+from accounts.events.documents import OutboxJob
+from accounts.events.outbox import Cancelled, Deferred, DeliveryError
+
+VERIFY, CHANGED, RESET = "verify_email", "email_changed", "password_reset"
+
+
+def mail_job(template: str, *, user_id: ObjectId | None = None, **fields) -> dict:
+    """The outbox document of a mail (written by `mail_enqueue`, or with other jobs at once)."""
+    return OutboxJob(kind="mail", payload={"template": template, **fields}, user=user_id).to_mongo().to_dict()
+
+
+def mail_enqueue(template: str, *, user_id: ObjectId | None = None, **fields) -> ObjectId:
+    """Write a mail job (one round trip); a worker sends it."""
+    return OutboxJob._get_collection().insert_one(mail_job(template, user_id=user_id, **fields)).inserted_id
+
+
+def _send(*, kind: str, to: str, context: dict) -> None:
+    from accounts.emails import mail
+
+    try:
+        mail.mail_render(kind=kind, to=to, context=context).send()
+    except Exception as exc:  # noqa: BLE001 - SMTP, socket, TLS: one failed attempt, retried
+        # The class says what went wrong; the text may quote the server, never our message.
+        raise DeliveryError(f"not sent: {type(exc).__name__}") from None
+
+
+def mail_job_handle(job: dict) -> None:
+    payload = job["payload"]
+    template = payload["template"]
+    if template == RESET:
+        from accounts.emails.password_reset import password_reset_mail
+
+        password_reset_mail(email=payload["email"], ip=payload.get("ip"), send=_send)
+        return
+    user = User.objects(id=job["user"]).first() if job.get("user") else None
+    if user is None:
+        raise Deferred()  # not inserted yet (sign-up writes the job first), or never
+    if template == VERIFY:
+        from accounts.emails.email_verification import verification_mail
+
+        if user.email_verified:
+            raise Cancelled("the address is verified already")
+        verification_mail(user=user, send=_send)
+    elif template == CHANGED:
+        _send(kind=CHANGED, to=payload["to"], context={"username": user.username, "changed_at": payload["changed_at"]})
+    else:
+        raise Cancelled(f"unknown mail {template}")
