@@ -26,7 +26,14 @@ ADMIN_ONLY = "Admins only (`Authorization: Bearer <access>` of a user whose role
 NOT_OWNER = "The caller is neither this account's owner nor an admin."
 NOT_THE_OWNER = "The caller is not this account's owner."
 NO_USER = "No such user: a malformed or unknown id, or an account in the trash (admins still see those)."
-WRONG_PASSWORD = "`current_password` is missing or not the account's password."
+# The re-authentication gate (accounts/users/reauth.py), said the same way by every operation behind it.
+REAUTH = (
+    "Needs the person again: `current_password`, or, with two-factor on, a TOTP `code` or an unused "
+    "`recovery_code` instead. A wrong one counts as a failed login of the account from this address, "
+    "as at `POST /login`; past the lock-out's limit the answer is 429, even for the right one."
+)
+WRONG_PROOF = "`current_password` (or `code`, `recovery_code`) is missing or wrong."
+LOCKED_OUT = "Too many failed logins of this account from this address: retry after `Retry-After` seconds."
 
 
 class MongoJWTScheme(SimpleJWTScheme):

@@ -1,4 +1,5 @@
-"""DRF's exception handler, extended so that no database error becomes a bare 500."""
+"""DRF's exception handler, extended so that no database error becomes a bare 500: the one mapping
+of database failures to a 503 is `common.exceptions.database_unavailable`."""
 import logging
 
 from django.core.exceptions import RequestDataTooBig
@@ -7,9 +8,12 @@ from mongoengine.errors import ValidationError as MongoValidationError
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from common.exceptions import DATABASE_UNREACHABLE, ServiceUnavailable, body_too_large
+from common.exceptions import body_too_large, database_unavailable
 
 logger = logging.getLogger(__name__)
+
+# What a 503 of the database asks a client to wait before trying again.
+RETRY_AFTER_SECONDS = 5
 
 
 
@@ -35,10 +39,14 @@ def exception_handler(exc, context):
         exc = NotFound()
     elif isinstance(exc, MongoValidationError):
         exc = ValidationError({"detail": [str(exc.message)]})
-    elif isinstance(exc, DATABASE_UNREACHABLE):
-        logger.exception("database unreachable")
-        exc = ServiceUnavailable()
+    elif (unavailable := database_unavailable(exc)) is not None:
+        # A database that cannot be reached in time, or cannot store (a full disk): 503 with a
+        # body that says which, and Retry-After; logged with its cause for the operator.
+        logger.exception("database unavailable (%s)", unavailable.default_code)
+        exc = unavailable
     response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == 503:
+        response.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
     if response is not None and getattr(exc, "extra", None):
         response.data.update(exc.extra)
     return response

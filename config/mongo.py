@@ -10,6 +10,7 @@ The test settings name an in-process client class instead (mongomock), so the te
 starts a server unless TEST_MONGODB_URI points at one.
 """
 import logging
+from urllib.parse import parse_qs, urlsplit
 
 import mongoengine
 import pymongo
@@ -35,6 +36,47 @@ class EmbeddedMongoClient(pymongo.MongoClient):
         super().__init__(*args, **kwargs)
 
 
+def uri_options(uri: str) -> set[str]:
+    """The option names a MongoDB URI sets, lower-cased (read from its query string, so a
+    `mongodb+srv://` URI costs no DNS lookup here)."""
+    return {key.lower() for key in parse_qs(urlsplit(uri).query, keep_blank_values=True)} if uri else set()
+
+
+def names_replica_set(uri: str) -> bool:
+    """A URI that names a replica set: `replicaSet=`, or a `mongodb+srv://` seed list (Atlas,
+    whose DNS TXT record names the set)."""
+    return bool(uri) and (uri.startswith("mongodb+srv://") or "replicaset" in uri_options(uri))
+
+
+def client_options(uri: str) -> dict:
+    """The client options every connection of the service gets (not the tests' mongomock):
+
+    - bounded waits (settings `MONGODB_*_TIMEOUT_MS`): connecting, selecting a server, a reply on
+      an open connection (a frozen server: the request fails after it with a 503 instead of
+      holding its thread), a free connection from the pool;
+    - durable writes: `journal=True` (the server acknowledges a write once it is in the journal
+      on disk) and, when the URI names a replica set, `w="majority"` (once a majority of the
+      members has it: a failover cannot roll it back). A standalone server or the embedded one
+      gets `w=1`, the only level it has.
+    Options written in the URI itself win: a URI with `w=` or `journal=` (or `wtimeoutMS=`, any
+    timeout) keeps its own value; this default only fills what it leaves unset. pymongo gives
+    keyword arguments precedence over the URI, so the ones the URI sets are not passed at all.
+    """
+    options = {
+        "connectTimeoutMS": settings.MONGODB_CONNECT_TIMEOUT_MS,
+        "serverSelectionTimeoutMS": settings.MONGODB_SERVER_SELECTION_TIMEOUT_MS,
+        "socketTimeoutMS": settings.MONGODB_SOCKET_TIMEOUT_MS,
+        "waitQueueTimeoutMS": settings.MONGODB_WAIT_QUEUE_TIMEOUT_MS,
+    }
+    if settings.MONGODB_DURABLE_WRITES:
+        options["journal"] = True
+        options["w"] = "majority" if names_replica_set(uri) else 1
+    given = uri_options(uri)
+    if "j" in given:
+        given.add("journal")
+    return {key: value for key, value in options.items() if key.lower() not in given}
+
+
 def connect(*, event_listeners: tuple = ()) -> None:
     """Register the default connection (again: safe to call twice). No network I/O happens here.
     `event_listeners`: pymongo monitoring listeners (the tests count round trips with one)."""
@@ -49,7 +91,7 @@ def connect(*, event_listeners: tuple = ()) -> None:
             **common,
         )
         return
-    options = {**common, "serverSelectionTimeoutMS": 5000, "event_listeners": list(event_listeners)}
+    options = {**common, **client_options(settings.MONGODB_URI), "event_listeners": list(event_listeners)}
     if settings.MONGODB_URI:
         mongoengine.register_connection(DEFAULT_CONNECTION_NAME, db=settings.MONGODB_DB, host=settings.MONGODB_URI, **options)
         return

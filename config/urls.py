@@ -14,7 +14,7 @@ from accounts.mfa.views import MfaLoginViewSet, TwoFactorViewSet
 from accounts.users.views import UserViewSet
 from accounts.sessions.wellknown import discovery_view, jwks_view
 from config.docs import RedocView, SwaggerView
-from config.health import health
+from config.health import health, ready
 from config.root import Root
 from config.routers import OptionalSlashRouter
 from profiles.views import ProfileViewSet
@@ -38,6 +38,7 @@ urlpatterns = [
     re_path(r"^health/?$", health, name="health"),
     re_path(r"^\.well-known/jwks\.json/?$", jwks_view, name="jwks"),
     re_path(r"^\.well-known/openid-configuration/?$", discovery_view, name="openid-configuration"),
+    re_path(r"^ready/?$", ready, name="ready"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^api/redoc/?$", RedocView.as_view(url_name="schema"), name="redoc"),

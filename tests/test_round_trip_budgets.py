@@ -62,13 +62,15 @@ CASES = [
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
     ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 5),
     ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 5),
-    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 2),
-    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 5),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 3),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 6),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 6),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.
     ("jwks", None, "get", "/.well-known/jwks.json", None, 0),
     ("openid configuration", None, "get", "/.well-known/openid-configuration", None, 0),
+    # One durable write (an upsert waiting for the journal), never only a ping.
+    ("ready", None, "get", "/ready", None, 1),
     ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 6),
     ("email resend", "user", "post", "/auth/email/resend", None, 3),
     # The request costs its rate limit's hit and the outbox job; the worker (not counted here) looks the address up, counts the

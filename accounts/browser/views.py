@@ -20,7 +20,7 @@ from accounts.sessions.authentication import SESSION_CLAIM
 from accounts.mfa import two_factor
 from accounts.sessions.services import user_sessions_end
 from common.client_ip import client_ip, user_agent
-from common.exceptions import DATABASE_UNREACHABLE, ServiceUnavailable
+from common.exceptions import database_unavailable
 
 # Where the login page sends a person who came to it directly.
 DEFAULT_NEXT = "/users/me"
@@ -73,10 +73,13 @@ def login_page(request: HttpRequest) -> HttpResponse:
         except exceptions.APIException as exc:  # 401 invalid email or password, 429 throttled
             form.add_error(None, str(exc.detail))
             status = exc.status_code
-        except DATABASE_UNREACHABLE:
+        except Exception as exc:  # noqa: BLE001 - only database failures are answered here
             # The same answer as the API's (config/exceptions.py): 503, never a 500.
-            form.add_error(None, str(ServiceUnavailable.default_detail))
-            status = ServiceUnavailable.status_code
+            unavailable = database_unavailable(exc)
+            if unavailable is None:
+                raise
+            form.add_error(None, str(unavailable.detail))
+            status = unavailable.status_code
         else:
             response = HttpResponseRedirect(next_url)
             response.set_cookie(

@@ -65,7 +65,7 @@ USER_FIELDS = ("username", "email", "email_verified", "role")
 
 # --- Secrets --------------------------------------------------------------------------------
 def _fernet():
-    from accounts.mfa.two_factor import _fernet as fernet  # one key ring for secrets at rest
+    from accounts.mfa.factors import _fernet as fernet  # one key ring for secrets at rest
 
     return fernet()
 

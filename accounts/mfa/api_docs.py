@@ -3,7 +3,7 @@ the reason these words live apart from the views)."""
 from drf_spectacular.utils import extend_schema_view
 
 from accounts.mfa.views import MfaLoginViewSet, TwoFactorViewSet
-from accounts.openapi import NO_USER, NOT_THE_OWNER, OWNER_ONLY, WRONG_PASSWORD
+from accounts.openapi import LOCKED_OUT, NO_USER, NOT_THE_OWNER, OWNER_ONLY, REAUTH, WRONG_PROOF
 from common.openapi import documented
 
 extend_schema_view(
@@ -15,21 +15,22 @@ extend_schema_view(
 {OWNER_ONLY} Answers a new secret and its `otpauth://` URI (show it as a QR code) for an
 authenticator app. Two-factor login is not on until a code from the app is confirmed at
 `POST /users/{{user_id}}/mfa/totp/confirm`; starting again replaces the pending secret.
+{REAUTH}
 """,
             tag="two-factor",
             methods=["POST"],
-            statuses={200: "The secret and its URI, shown this once.", 400: WRONG_PASSWORD, 403: NOT_THE_OWNER, 404: NO_USER, 409: "Two-factor login is on already."},
+            statuses={200: "The secret and its URI, shown this once.", 400: WRONG_PROOF, 403: NOT_THE_OWNER, 404: NO_USER, 409: "Two-factor login is on already.", 429: LOCKED_OUT},
         ),
         documented(
             "totp_disable",
             "Turn two-factor login off",
             f"""
-{OWNER_ONLY} Turns two-factor login off: the secret and the recovery codes are deleted. Needs the
-current password.
+{OWNER_ONLY} Turns two-factor login off: the secret and the recovery codes are deleted.
+{REAUTH}
 """,
             tag="two-factor",
             methods=["DELETE"],
-            statuses={204: "Off.", 400: WRONG_PASSWORD, 403: NOT_THE_OWNER, 404: NO_USER},
+            statuses={204: "Off.", 400: WRONG_PROOF, 403: NOT_THE_OWNER, 404: NO_USER, 429: LOCKED_OUT},
         ),
     ],
     totp_confirm=documented(
@@ -52,11 +53,11 @@ ten recovery codes, shown this once: keep them somewhere safe. Each works once, 
         "recovery_codes_regenerate",
         "Replace the recovery codes",
         f"""
-{OWNER_ONLY} Answers ten new recovery codes, shown this once; the old ones stop working. Needs the
-current password.
+{OWNER_ONLY} Answers ten new recovery codes, shown this once; the old ones stop working.
+{REAUTH}
 """,
         tag="two-factor",
-        statuses={200: "The new recovery codes.", 400: WRONG_PASSWORD, 403: NOT_THE_OWNER, 404: NO_USER, 409: "Two-factor login is not on."},
+        statuses={200: "The new recovery codes.", 400: WRONG_PROOF, 403: NOT_THE_OWNER, 404: NO_USER, 409: "Two-factor login is not on.", 429: LOCKED_OUT},
     ),
     reset=documented(
         "mfa_reset",

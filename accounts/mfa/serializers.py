@@ -2,11 +2,6 @@
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from accounts.users.serializers import PasswordField
-
-class CurrentPasswordInput(serializers.Serializer):
-    current_password = PasswordField()
-
 
 class TotpStartOutput(serializers.Serializer):
     secret = serializers.CharField(help_text="Base32; type it into an authenticator app, or use the URI.")

@@ -1,6 +1,8 @@
 """Two-factor login: TOTP (RFC 6238, with pyotp) and single-use recovery codes.
 
-- Enrolment is two steps. `totp_enrol_start` (current password required) stores a new secret,
+- The factors themselves (the secret at rest, codes, recovery codes) are in accounts/mfa/factors.py;
+  every change here that needs the person again goes through accounts/users/reauth.py.
+- Enrolment is two steps. `totp_enrol_start` (the re-authentication gate first) stores a new secret,
   encrypted, not yet active, and returns it with its `otpauth://` URI for an authenticator app.
   `totp_enrol_confirm` with a code the app shows turns two-factor on and returns ten recovery
   codes, once: only their SHA-256 hashes are kept. They are 80 random bits each, so a fast hash
@@ -20,17 +22,10 @@
   MFA_ENCRYPTION_KEYS (see config/settings/base.py); it appears in no response but the
   enrolment's, in no export and in no log line.
 """
-import base64
-import hashlib
-import hmac
-import secrets
 from datetime import datetime, timedelta, timezone
 
 import pyotp
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
-from django.utils.crypto import salted_hmac
 from mongoengine import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
@@ -38,15 +33,14 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.events.webhooks import event_emit
-from accounts.users import lockout
-from accounts.users.audit import audit_record
-from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
+from accounts.mfa import factors
+from accounts.mfa.factors import INVALID_CODE
 from accounts.mfa.documents import RevokedToken, TotpDevice
+from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
+from accounts.users import lockout, reauth
+from accounts.users.audit import audit_record
 from accounts.users.documents import User, now
 from common.exceptions import Conflict
-
-RECOVERY_CODE_COUNT = 10
-INVALID_CODE = "Invalid code."
 ALREADY_ON = "Two-factor authentication is already on; turn it off first."
 NOT_ON = "Two-factor authentication is not on."
 
@@ -58,74 +52,13 @@ class MfaToken(Token):
     lifetime = timedelta(minutes=5)  # replaced by MFA_TOKEN_SECONDS when issued
 
 
-# --- The secret at rest ---------------------------------------------------------------------------
-def _fernet() -> MultiFernet:
-    """The first key encrypts; every key decrypts (so keys can be rotated: put the new one first)."""
-    keys = list(settings.MFA_ENCRYPTION_KEYS)
-    if not keys:
-        # Derived from SECRET_KEY, as Django derives its own signing keys (salted HMAC, so this
-        # key reveals nothing about SECRET_KEY and serves nothing else). Set MFA_ENCRYPTION_KEYS
-        # in production so that SECRET_KEY can be rotated without losing every TOTP secret.
-        # The salt is a fixed label: changing it would make every stored secret unreadable.
-        digest = salted_hmac("accounts.two_factor", "totp-secret-encryption", secret=settings.SECRET_KEY, algorithm="sha256").digest()
-        keys = [base64.urlsafe_b64encode(digest)]
-    return MultiFernet([Fernet(key) for key in keys])
-
-
-def _encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
-
-
-def _decrypt(stored: str) -> str | None:
-    try:
-        return _fernet().decrypt(stored.encode()).decode()
-    except InvalidToken:
-        return None  # under a key no longer configured: no code can match
-
-
-# --- Codes ---------------------------------------------------------------------------------------
-def _totp(secret: str) -> pyotp.TOTP:
-    return pyotp.TOTP(secret)
-
-
-def _matching_step(secret: str, code: str, at: datetime | None = None) -> int | None:
-    """The time step (of the current one and one either side) whose code is `code`, or None."""
-    totp = _totp(secret)
-    current = totp.timecode(at or datetime.now(timezone.utc))
-    for step in (current, current - 1, current + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
-            return step
-    return None
-
-
-def _recovery_normal(code: str) -> str:
-    return "".join(code.split()).replace("-", "").lower()
-
-
-def _recovery_hash(code: str) -> str:
-    return hashlib.sha256(_recovery_normal(code).encode()).hexdigest()
-
-
-def _recovery_codes_new() -> tuple[list[str], list[str]]:
-    """Ten codes of 80 random bits (16 base32 letters, shown as four groups) and their hashes."""
-    codes = []
-    for _ in range(RECOVERY_CODE_COUNT):
-        raw = base64.b32encode(secrets.token_bytes(10)).decode().lower()
-        codes.append("-".join(raw[i : i + 4] for i in range(0, 16, 4)))
-    return codes, [_recovery_hash(code) for code in codes]
-
-
-def _password_check(user: User, current_password: str) -> None:
-    if not check_password(current_password, user.password):
-        raise ValidationError({"current_password": ["The current password is not correct."]})
-
-
 # --- Enrolment and management --------------------------------------------------------------------
-def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
+def totp_enrol_start(*, user: User, ip: str | None = None, **proof: str | None) -> tuple[str, str]:
     """Store a new TOTP secret for `user`, inactive until confirmed; return it and its
     `otpauth://` URI. Starting again before confirming replaces the pending secret. 409 when
-    two-factor is on already (turning it off first needs the password)."""
-    _password_check(user, current_password)
+    two-factor is on already (turning it off first needs the password). `proof`: what the
+    re-authentication gate takes (`current_password`, `code`, `recovery_code`)."""
+    reauth.reauthenticate(user=user, action="totp_enrol", ip=ip, **proof)
     if user.mfa_enabled:
         raise Conflict(ALREADY_ON)
     secret = pyotp.random_base32(32)  # 160 bits, as RFC 4226 recommends
@@ -133,14 +66,14 @@ def totp_enrol_start(*, user: User, current_password: str) -> tuple[str, str]:
         TotpDevice._get_collection().update_one(
             {"user": user.id, "confirmed": False},
             {
-                "$set": {"secret": _encrypt(secret), "last_step": 0, "recovery_codes": [], "created_at": now()},
+                "$set": {"secret": factors.secret_encrypt(secret), "last_step": 0, "recovery_codes": [], "created_at": now()},
                 "$setOnInsert": {"confirmed": False},
             },
             upsert=True,
         )
     except DuplicateKeyError:  # a confirmed device exists (the unique index on user says so)
         raise Conflict(ALREADY_ON) from None
-    uri = _totp(secret).provisioning_uri(name=user.email, issuer_name=settings.MFA_TOTP_ISSUER)
+    uri = factors.totp_for(secret).provisioning_uri(name=user.email, issuer_name=settings.MFA_TOTP_ISSUER)
     return secret, uri
 
 
@@ -155,11 +88,11 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
         raise ValidationError({"code": ["Start the enrolment first (POST /users/{user_id}/mfa/totp)."]})
     if device["confirmed"]:  # a concurrent confirm won
         raise Conflict(ALREADY_ON)
-    secret = _decrypt(device["secret"])
-    step = _matching_step(secret, code) if secret else None
+    secret = factors.secret_decrypt(device["secret"])
+    step = factors.matching_step(secret, code) if secret else None
     if step is None:
         raise ValidationError({"code": [INVALID_CODE]})
-    codes, hashes = _recovery_codes_new()
+    codes, hashes = factors.recovery_codes_new()
     confirmed = collection.update_one(
         {"_id": device["_id"], "confirmed": False, "secret": device["secret"]},
         {"$set": {"confirmed": True, "confirmed_at": now(), "last_step": step, "recovery_codes": hashes}},
@@ -181,9 +114,10 @@ def _mfa_off(user: User) -> None:
     event_emit("mfa.disabled", user_id=user.id)
 
 
-def totp_disable(*, user: User, current_password: str, ip: str | None = None) -> None:
-    """Turn two-factor off (the secret and recovery codes are deleted). Safe to repeat."""
-    _password_check(user, current_password)
+def totp_disable(*, user: User, ip: str | None = None, **proof: str | None) -> None:
+    """Turn two-factor off (the secret and recovery codes are deleted), past the
+    re-authentication gate. Safe to repeat."""
+    reauth.reauthenticate(user=user, action="totp_disable", ip=ip, **proof)
     _mfa_off(user)
     audit_record(action="mfa_disabled", actor=user, target=user, ip=ip)
 
@@ -194,10 +128,11 @@ def mfa_reset(*, user: User, actor: User, ip: str | None = None) -> None:
     audit_record(action="mfa_reset", actor=actor, target=user, ip=ip)
 
 
-def recovery_codes_regenerate(*, user: User, current_password: str, ip: str | None = None) -> list[str]:
-    """Ten new recovery codes, shown once; the old ones stop working. 409 when two-factor is off."""
-    _password_check(user, current_password)
-    codes, hashes = _recovery_codes_new()
+def recovery_codes_regenerate(*, user: User, ip: str | None = None, **proof: str | None) -> list[str]:
+    """Ten new recovery codes, shown once; the old ones stop working (past the re-authentication
+    gate). 409 when two-factor is off."""
+    reauth.reauthenticate(user=user, action="recovery_codes", ip=ip, **proof)
+    codes, hashes = factors.recovery_codes_new()
     replaced = TotpDevice._get_collection().update_one({"user": user.id, "confirmed": True}, {"$set": {"recovery_codes": hashes}})
     if not (user.mfa_enabled and replaced.matched_count):
         raise Conflict(NOT_ON)
@@ -213,27 +148,6 @@ def mfa_token_issue(*, user: User) -> str:
     return str(token)
 
 
-def _totp_accept(user: User, code: str) -> bool:
-    """True once per time step: the conditional update on `last_step` has one winner."""
-    collection = TotpDevice._get_collection()
-    device = collection.find_one({"user": user.id, "confirmed": True}, {"secret": 1})
-    secret = _decrypt(device["secret"]) if device else None
-    step = _matching_step(secret, code) if secret else None
-    if step is None:
-        return False
-    return bool(collection.update_one({"_id": device["_id"], "last_step": {"$lt": step}}, {"$set": {"last_step": step}}).modified_count)
-
-
-def _recovery_accept(user: User, code: str) -> bool:
-    """True once per recovery code: its hash is pulled by one atomic update."""
-    digest = _recovery_hash(code)
-    return bool(
-        TotpDevice._get_collection()
-        .update_one({"user": user.id, "confirmed": True, "recovery_codes": digest}, {"$pull": {"recovery_codes": digest}})
-        .modified_count
-    )
-
-
 def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str) -> User:
     """The second step of a two-factor login: with a right code (or unused recovery code), spend
     the mfa_token and return its user, for whom login then begins a session.
@@ -247,7 +161,7 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
     user = user_for_token(token, session_required=False)
     counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
     factor = "totp" if code else "recovery_code"
-    accepted = _totp_accept(user, code) if code else _recovery_accept(user, recovery_code or "")
+    accepted = factors.second_factor_accept(user=user, code=code, recovery_code=recovery_code)
     if not accepted:
         lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         audit_record(action="login_failed", target=user, ip=ip, factor=factor)

@@ -18,8 +18,8 @@ from accounts.users import login as login_service
 from accounts.mfa import two_factor
 from accounts.openapi import BodyOnDeleteSchema
 from accounts.users.permissions import IsAdmin, IsOwnerOrAdmin
-from accounts.users.serializers import LoginOutput
-from accounts.mfa.serializers import CurrentPasswordInput, MfaLoginInput, RecoveryCodesOutput, TotpConfirmInput, TotpStartOutput
+from accounts.users.serializers import LoginOutput, ReauthInput
+from accounts.mfa.serializers import MfaLoginInput, RecoveryCodesOutput, TotpConfirmInput, TotpStartOutput
 from accounts.users.public_views import PublicMixin, login_body
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
@@ -34,10 +34,10 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     schema = BodyOnDeleteSchema()  # DELETE /users/{user_id}/mfa/totp takes {current_password}
 
-    serializers = {"totp": CurrentPasswordInput, "totp_confirm": TotpConfirmInput, "recovery_codes": CurrentPasswordInput}
+    serializers = {"totp": ReauthInput, "totp_confirm": TotpConfirmInput, "recovery_codes": ReauthInput}
 
     def get_serializer_class(self):
-        return self.serializers.get(self.action, CurrentPasswordInput)
+        return self.serializers.get(self.action, ReauthInput)
 
     def get_permissions(self):
         if self.action == "reset":
@@ -51,16 +51,16 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
             self.permission_denied(request, message=OWNER_ONLY)
         return user
 
-    @extend_schema(methods=["POST"], request=CurrentPasswordInput, responses={200: TotpStartOutput, 409: Detail, **ERRORS})
-    @extend_schema(methods=["DELETE"], request=CurrentPasswordInput, responses={204: None, **ERRORS})
+    @extend_schema(methods=["POST"], request=ReauthInput, responses={200: TotpStartOutput, 409: Detail, **ERRORS})
+    @extend_schema(methods=["DELETE"], request=ReauthInput, responses={204: None, **ERRORS})
     @action(detail=True, methods=["post", "delete"], url_path="mfa/totp")
     def totp(self, request, user_id: str):
-        data = validated(CurrentPasswordInput, request.data)
+        data = validated(ReauthInput, request.data)
         user = self._owner(request)
         if request.method == "DELETE":
-            two_factor.totp_disable(user=user, current_password=data["current_password"], ip=client_ip(request))
+            two_factor.totp_disable(user=user, ip=client_ip(request), **data)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        secret, uri = two_factor.totp_enrol_start(user=user, current_password=data["current_password"])
+        secret, uri = two_factor.totp_enrol_start(user=user, ip=client_ip(request), **data)
         return Response({"secret": secret, "otpauth_uri": uri})
 
     @extend_schema(request=TotpConfirmInput, responses={200: RecoveryCodesOutput, 409: Detail, **ERRORS})
@@ -71,12 +71,12 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
         codes = two_factor.totp_enrol_confirm(user=user, code=data["code"], ip=client_ip(request))
         return Response({"recovery_codes": codes})
 
-    @extend_schema(request=CurrentPasswordInput, responses={200: RecoveryCodesOutput, 409: Detail, **ERRORS})
+    @extend_schema(request=ReauthInput, responses={200: RecoveryCodesOutput, 409: Detail, **ERRORS})
     @action(detail=True, methods=["post"], url_path="mfa/recovery_codes")
     def recovery_codes(self, request, user_id: str):
-        data = validated(CurrentPasswordInput, request.data)
+        data = validated(ReauthInput, request.data)
         user = self._owner(request)
-        codes = two_factor.recovery_codes_regenerate(user=user, current_password=data["current_password"], ip=client_ip(request))
+        codes = two_factor.recovery_codes_regenerate(user=user, ip=client_ip(request), **data)
         return Response({"recovery_codes": codes})
 
     @extend_schema(request=None, responses={204: None, 401: Detail, 403: Detail, 404: Detail})

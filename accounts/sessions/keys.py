@@ -179,7 +179,10 @@ class KeyRingTokenBackend(TokenBackend):
     def __init__(self) -> None:  # noqa: D107 - everything comes from settings, per call
         self.jwks_client = None
         self.json_encoder = None
-        self.leeway = None
+
+    @property
+    def leeway(self):  # type: ignore[override]
+        return settings.SIMPLE_JWT.get("LEEWAY")
 
     @property
     def algorithm(self) -> str:  # type: ignore[override]

@@ -1,24 +1,33 @@
 """Changing an existing account: username, email and (admins only) role."""
-from django.contrib.auth.hashers import check_password
 from mongoengine import NotUniqueError
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 
 from accounts.events.webhooks import USER_FIELDS, event_emit
-from accounts.users import identity, lockout
+from accounts.users import identity, reauth
 from accounts.users.documents import ROLE_ADMIN, User, casefold_key, now
 from accounts.admin.admin_guard import active_admins_kept
 from accounts.users.audit import audit_record
 from accounts.emails.email_verification import email_changed
-from accounts.users.passwords import WRONG_PASSWORD
 from accounts.users.registration import email_stored_form, unique_conflict
-from common.client_ip import UNKNOWN
+
+PROOF_FOR_EMAIL = "The current password is required to change the email."
 
 
-def user_update(*, user: User, actor: User, ip: str | None = None, current_password: str | None = None, **fields) -> User:
+def user_update(
+    *,
+    user: User,
+    actor: User,
+    ip: str | None = None,
+    current_password: str | None = None,
+    code: str | None = None,
+    recovery_code: str | None = None,
+    **fields,
+) -> User:
     """Change username, email or (admins only) role. 409 when the name or email is taken.
 
-    An email change by the account's owner needs `current_password` (400 without it or when
-    wrong, and counted as a failed login by the lock-out), checked before anything else, so a
+    An email change by the account's owner passes the re-authentication gate first
+    (`current_password`, or with two-factor on `code` or `recovery_code`: 400 without it or when
+    wrong, and counted as a failed login by the lock-out), before anything else, so a
     stolen access token alone can neither move the account to another address, guess the
     password without limit, nor ask which addresses are taken. The new address is unverified;
     once the change is saved (the unique index on the address decided it: no two accounts ever
@@ -33,13 +42,9 @@ def user_update(*, user: User, actor: User, ip: str | None = None, current_passw
     new_email = email_stored_form(fields["email"]) if "email" in fields else user.email
     email_changes = casefold_key(new_email) != user.email_key
     if email_changes and actor.id == user.id:
-        if not current_password:
-            raise ValidationError({"current_password": ["The current password is required to change the email."]})
-        # A wrong guess here counts as a failed login, so this is no way around the lock-out.
-        lockout.login_guard_check(email_key=user.email_key, ip=ip or UNKNOWN)
-        if not check_password(current_password, user.password):
-            lockout.login_failure_record(email_key=user.email_key, ip=ip or UNKNOWN, user_id=user.id)
-            raise ValidationError({"current_password": [WRONG_PASSWORD]})
+        # The re-authentication gate: a wrong guess counts as a failed login (no way around the lock-out).
+        proof = {"current_password": current_password, "code": code, "recovery_code": recovery_code}
+        reauth.reauthenticate(user=user, action="email_change", ip=ip, missing=PROOF_FOR_EMAIL, **proof)
     old_role = user.role
     demoted = [user] if old_role == ROLE_ADMIN and fields.get("role", old_role) != ROLE_ADMIN else []
     if "username" in fields:

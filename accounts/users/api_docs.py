@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_view
 
 from accounts.users.public_views import AuthViewSet, RegisterViewSet
 from accounts.users.views import UserViewSet
-from accounts.openapi import ADMIN_ONLY, NO_USER, NOT_OWNER, OWNER_OR_ADMIN
+from accounts.openapi import ADMIN_ONLY, LOCKED_OUT, NO_USER, NOT_OWNER, OWNER_OR_ADMIN, REAUTH, WRONG_PROOF
 from common.openapi import documented
 
 
@@ -130,17 +130,18 @@ per collection); `reason` is kept in it. To delete reversibly, use `DELETE /user
         "Change a user's username, email or role",
         f"""
 {OWNER_OR_ADMIN} Changes only the fields sent. `role` (`user` or `admin`) may be changed only by
-an admin, and not on their own account. The owner changing `email` also sends `current_password`;
-the new address is unverified until the link mailed to it is used, and the old one gets a notice.
+an admin, and not on their own account. The new address is unverified until the link mailed to
+it is used, and the old one gets a notice. The owner changing `email` is asked for the person
+again: {REAUTH}
 """,
         tag="users",
         statuses={
             200: "The user as it is now.",
-            400: "A field is invalid, or `current_password` is missing or wrong for the owner's email change.",
+            400: f"A field is invalid, or, for the owner's email change: {WRONG_PROOF}",
             403: f"{NOT_OWNER} Or a user tried to change a role, or an admin their own role.",
             404: NO_USER,
             409: "The username or email is taken by another account.",
-            429: "Too many wrong `current_password` guesses for this account: retry after `Retry-After` seconds.",
+            429: f"{LOCKED_OUT} Or too many changes of username or email by this caller.",
         },
     ),
     destroy=documented(
@@ -175,17 +176,18 @@ the chain delete removes. Values are JSON: ids and dates as strings.
     password=documented(
         "change_password",
         "Change one's password",
-        """
+        f"""
 The account's owner only (not an admin: an admin who could set passwords could become anybody).
-Needs the current password; the new one must pass the password rules. Every token of the user,
-on every device, stops working at once: log in again.
+The new password must pass the password rules. Every token of the user, on every device, stops
+working at once: log in again. {REAUTH}
 """,
         tag="users",
         statuses={
             204: "Changed; every session is signed out.",
-            400: "The current password is wrong, or the new one is too weak (messages by field).",
+            400: "The current password (or code) is wrong, or the new password is too weak (messages by field).",
             403: "The caller is not this account's owner.",
             404: NO_USER,
+            429: LOCKED_OUT,
         },
     ),
     unlink=documented(

@@ -2,19 +2,17 @@
 import secrets
 from types import SimpleNamespace
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 
-from accounts.users import lockout
+from accounts.users import reauth
 from accounts.users.documents import User, now
 from accounts.emails import email_tokens
 from accounts.users.audit import audit_record
 from accounts.sessions.services import sessions_documents_delete, sessions_end_all_set
 from common.client_ip import UNKNOWN
-
-WRONG_PASSWORD = "The current password is not correct."
 
 
 class _PasswordOwner(SimpleNamespace):
@@ -39,18 +37,14 @@ def dummy_hash() -> None:
     make_password(secrets.token_urlsafe(12))
 
 
-def user_password_change(*, user: User, current_password: str, new_password: str, ip: str = UNKNOWN) -> None:
+def user_password_change(*, user: User, new_password: str, ip: str = UNKNOWN, **proof: str | None) -> None:
     """Set a new password and end every session of the user, so every token they hold, access
     tokens included, is refused at once; a pending password-reset token is voided too.
 
-    A wrong `current_password` counts as a failed login of the account from this address, and
-    the lock-out applies (429): a stolen access token is no way to guess the password faster."""
-    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
-    if not check_password(current_password, user.password):
-        lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
-        audit_record(action="password_change_failed", actor=user, target=user, ip=ip)
-        raise ValidationError({"current_password": [WRONG_PASSWORD]})
-    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    First the re-authentication gate (accounts/users/reauth.py) with `proof` (`current_password`,
+    or with two-factor on `code` or `recovery_code`): a wrong one counts as a failed login, and
+    the lock-out applies (429), so a stolen access token is no way to guess the password faster."""
+    reauth.reauthenticate(user=user, action="password_change", ip=ip, **proof)
     password_validate(new_password, username=user.username, email=user.email, field="new_password")
     # The new password and the end of every session in one atomic update: no moment when the
     # old sessions outlive the old password.

@@ -1,7 +1,10 @@
 """Input and output shapes of the accounts endpoints. Validation only; rules live in services."""
+from collections.abc import Mapping
+
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from accounts.mfa.serializers import TotpCodeField
 from accounts.users import identity
 from accounts.users.documents import ROLES
 
@@ -129,17 +132,38 @@ class UserOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class UserUpdateInput(serializers.Serializer):
+class ReauthInput(serializers.Serializer):
+    """The proof a sensitive change asks for, checked by the one gate (accounts/users/reauth.py):
+    the account's `current_password`, or, with two-factor on, a TOTP `code` or an unused
+    `recovery_code`. `current_password` is required unless one of the other two is sent (and
+    `proof_required` is true; an email change asks for the proof only when the owner makes it)."""
+
+    proof_required = True
+    current_password = PasswordField(required=False)
+    code = TotpCodeField(required=False, help_text="Instead of `current_password`, with two-factor on: a code of the authenticator app.")
+    recovery_code = serializers.CharField(
+        required=False, max_length=64, help_text="Instead of `current_password`, with two-factor on: an unused recovery code (it is used up)."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        data = getattr(self, "initial_data", None)
+        other_proof = isinstance(data, Mapping) and bool(data.get("code") or data.get("recovery_code"))
+        fields["current_password"].required = self.proof_required and not other_proof
+        return fields
+
+
+class UserUpdateInput(ReauthInput):
+    proof_required = False
     username = UsernameField(required=False)
     email = IdentityEmailField(required=False)
     # Write-only: the browsable API pre-fills its PATCH form from this serializer's output, and a
     # form that sends the current role back is refused for anyone but an admin.
     role = serializers.ChoiceField(choices=ROLES, required=False, write_only=True, help_text="Admins only.")
-    current_password = PasswordField(required=False, help_text="Required when the owner changes their email.")
+    current_password = PasswordField(required=False, help_text="Required when the owner changes their email (or `code`, `recovery_code`).")
 
 
-class PasswordChangeInput(serializers.Serializer):
-    current_password = PasswordField()
+class PasswordChangeInput(ReauthInput):
     new_password = PasswordField()
 
 

@@ -123,6 +123,17 @@ EMBEDDED_MONGODB_PORT = env.int("EMBEDDED_MONGODB_PORT", default=27117)
 EMBEDDED_MONGODB_DIR = env("EMBEDDED_MONGODB_DIR", default=str(BASE_DIR / ".data" / "mongodb"))
 # Dotted path of an in-process client class used instead of any server (the tests: mongomock).
 MONGODB_CLIENT_CLASS = ""
+# Bounded waits (config/mongo.py), so a frozen or lost database costs a request seconds, never its
+# thread: opening a connection, finding a server to talk to, one reply on an open connection,
+# and waiting for a free pooled connection. Milliseconds.
+MONGODB_CONNECT_TIMEOUT_MS = env.int("MONGODB_CONNECT_TIMEOUT_MS", default=2000)
+MONGODB_SERVER_SELECTION_TIMEOUT_MS = env.int("MONGODB_SERVER_SELECTION_TIMEOUT_MS", default=3000)
+MONGODB_SOCKET_TIMEOUT_MS = env.int("MONGODB_SOCKET_TIMEOUT_MS", default=5000)
+MONGODB_WAIT_QUEUE_TIMEOUT_MS = env.int("MONGODB_WAIT_QUEUE_TIMEOUT_MS", default=2000)
+# Acknowledged means durable (config/mongo.py): every write waits for the journal (`j: true`),
+# and for a majority of the replica set when the URI names one. `w=`/`journal=` in MONGODB_URI win.
+# The embedded server commits with an fsync of its log (`--sync-on-commit`).
+MONGODB_DURABLE_WRITES = env.bool("MONGODB_DURABLE_WRITES", default=True)
 
 # --- No process cache. Rate limits, the lock-out and every other state shared between requests
 # live in MongoDB, which every process shares (common/throttling.py): nothing may depend on a
@@ -211,6 +222,9 @@ if not JWT_SIGNING_KEYS and JWT_ALGORITHM != "HS256":
 JWT_ISSUER = env("JWT_ISSUER", default="").rstrip("/")
 # `aud`: who the access tokens are for (the resource servers check it); empty: no `aud` claim.
 JWT_AUDIENCE = env("JWT_AUDIENCE", default="user-service")
+# Seconds of clock skew tolerated between the host that issued a token and the one checking it
+# (its `exp`, and PyJWT's `iat`/`nbf` checks): a token from a host 5 s ahead is still valid here.
+JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=10)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=1)),
@@ -221,6 +235,7 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
+    "LEEWAY": JWT_LEEWAY_SECONDS,
 }
 
 # --- Login brute-force protection (counted in MongoDB so it holds across processes) ----------
@@ -360,7 +375,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 # The load balancer's or the container's health check speaks plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+SECURE_REDIRECT_EXEMPT = [r"^health/?$", r"^ready/?$"]
 # Origins (scheme://host) allowed to POST forms when a proxy rewrites the Host header.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.sessions.documents import Session
@@ -61,7 +62,7 @@ def test_an_access_token_is_not_a_refresh_token(api, user):
 
 def test_expired_refresh_token_is_401(api, user):
     token = token_pair_for(user)
-    token.set_exp(lifetime=-timedelta(seconds=1))
+    token.set_exp(lifetime=-timedelta(minutes=1))  # past the JWT leeway too
     r = api.post("/auth/refresh", {"refresh": str(token)}, format="json")
     assert r.status_code == 401
     assert "WWW-Authenticate" in r
@@ -128,11 +129,13 @@ def test_token_naming_a_malformed_or_missing_user_is_401(api, user):
 def test_an_access_token_verified_before_is_refused_once_it_expires(api, user):
     # Authentication remembers tokens it has verified (accounts.sessions.authentication._checked_token);
     # expiry must still be checked on every use.
+    # Valid for one more second, the JWT leeway (clock skew between hosts) included.
+    leeway = settings.JWT_LEEWAY_SECONDS
     token = token_pair_for(user).access_token
-    token.set_exp(lifetime=timedelta(seconds=1))
+    token.set_exp(lifetime=timedelta(seconds=1 - leeway))
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api.get("/users/me").status_code == 200
-    time.sleep(max(0.0, token["exp"] - time.time()) + 0.05)
+    time.sleep(max(0.0, token["exp"] + leeway - time.time()) + 0.05)
     r = api.get("/users/me")
     assert r.status_code == 401, r.content
     assert r.json()["code"] == "token_not_valid"
