@@ -345,8 +345,9 @@ def test_round_trips_of_confirm_and_of_the_second_step(user, client_for, round_t
         r = mfa({"mfa_token": token, "code": code_at(secret)})
     assert r.status_code == 200
     print(f"confirm {confirm}\nsecond step {second.count} {second.commands}")
-    # Authentication, the pending device, confirming it, the user's flag, the audit record.
-    assert confirm[0] <= 5, confirm
+    # Authentication, the pending device, confirming it, the user's flag, the audit record, the
+    # mfa.enabled event (accounts/events/).
+    assert confirm[0] <= 6, confirm
     # The rate limit's hit (in MongoDB), the user, the lock-out's counters, the device, its last
     # step, the spent mfa_token, the audit record, and the session (its document, the live ones,
     # its id on the user).
