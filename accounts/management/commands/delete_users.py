@@ -173,9 +173,9 @@ class Command(ServiceCommand):
             self.stderr.write(f"Interrupted after {plural(done, 'user')}. Every finished batch is complete; run the same command again to go on.")
             sys.exit(130)
         bar.close()
-        self._report(totals, dry_run)
         if not dry_run and totals.get("users"):
             self._report_receipts(started, options["wait"])
+        self._report(totals, dry_run)
 
     def _report_receipts(self, started, wait: float) -> None:
         """The erasure receipts of this run, per webhook endpoint (accounts/events/)."""
