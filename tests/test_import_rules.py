@@ -17,9 +17,9 @@ MAX_LINES = 400
 CAPABILITY_ARROWS = {
     "users": {"sessions", "mfa", "emails", "admin", "user_data", "events"},
     "sessions": {"users", "events"},
-    "mfa": {"users", "sessions", "events"},
+    "mfa": {"users", "sessions", "emails", "events"},  # security notices (accounts/emails/notices.py)
     "emails": {"users", "sessions", "events"},
-    "admin": {"users", "sessions", "user_data", "events"},
+    "admin": {"users", "sessions", "user_data", "emails", "events"},  # a trash move voids the mailed tokens
     "user_data": {"users", "admin", "events"},
     "browser": {"users", "sessions", "mfa"},
     "management": {"users", "sessions", "admin", "user_data", "events"},

@@ -41,20 +41,21 @@ CASES = [
     ("me", "user", "get", "/users/me", None, 1),
     ("get user", "user", "get", "/users/{id}", None, 2),
     ("patch user", "user", "patch", "/users/{id}", {"username": "alice two"}, 5),
-    # 6: the lock-out's counters are read first (a wrong current password counts as a failed
-    # login); ending the sessions joins the password's write, their documents go after, and a
-    # pending reset token is voided.
-    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 7),
+    # 7: the caller's `reauth` rate, then the lock-out's counters are read (a wrong current
+    # password counts as a failed login); ending the sessions joins the password's write, their
+    # documents go after, and a pending reset token is voided.
+    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 9),
     ("export", "user", "get", "/users/{id}/export", None, 13),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 2),
-    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 7),
+    # 6: + voiding the pending email tokens (a reset link must not work after a restore).
+    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 8),
     ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 21),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
     ("trash list", "admin", "get", "/trash", None, 4),
-    ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 8),
-    ("restore", "admin", "post", "/trash/{other}/restore", None, 7),
+    ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 9),
+    ("restore", "admin", "post", "/trash/{other}/restore", None, 8),
     ("purge", "admin", "delete", "/trash/{other}", None, 23),
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
@@ -62,9 +63,9 @@ CASES = [
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
     ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 5),
     ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 5),
-    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 3),
-    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 6),
-    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 6),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 8),
+    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 7),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.
     ("jwks", None, "get", "/.well-known/jwks.json", None, 0),
@@ -76,7 +77,7 @@ CASES = [
     # The request costs its rate limit's hit and the outbox job; the worker (not counted here) looks the address up, counts the
     # account's reset-mail cap and writes the token.
     ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 2),
-    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 9),
+    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 10),
 ]
 BUDGET = {case[0]: case[-1] for case in CASES}
 

@@ -5,7 +5,8 @@ A trash move is two writes (no transaction to lean on: mongomock has none), orde
 never half done in a harmful way and a retry completes it:
 1. the user is marked `in_trash` and its `token_version` raised, in one atomic update: from here
    the account cannot log in and every token it was given is refused, for good (a restore does
-   not lower the version, so it revives none);
+   not lower the version, so it revives none); its pending email tokens (reset and verification
+   links) are deleted right after, and again by a restore;
 2. the trash entry (who, when, why) is inserted; its unique index on the user makes a retry
    harmless.
 A crash between them leaves an account that is unusable but not yet listed in /trash; the same
@@ -16,6 +17,7 @@ from mongoengine import NotUniqueError
 from pymongo.errors import BulkWriteError
 from rest_framework.exceptions import NotFound
 
+from accounts.emails import email_tokens
 from accounts.events.outbox import outbox_write
 from accounts.events.webhooks import event_emit, event_job
 from accounts.users.documents import AuditEvent, User, now
@@ -36,6 +38,9 @@ def _users_mark_trashed(user_ids: list[ObjectId]) -> int:
     update = {"$set": {"in_trash": True, "updated_at": now(), **sessions_end_all_set()}, "$inc": {"token_version": 1}}
     moved = User._get_collection().update_many({"_id": {"$in": user_ids}, "in_trash": {"$ne": True}}, update).modified_count
     sessions_documents_delete(user_ids=user_ids)
+    # Every pending email token (reset, verification) goes too, as the tokens above: a link mailed
+    # before the move must not work after a restore (issue 21). A restore voids them once more.
+    email_tokens.tokens_void_for_users(user_ids=user_ids)
     return moved
 
 
@@ -67,6 +72,9 @@ def user_restore(*, user: User, actor: User, ip: str | None = None) -> User:
     """Take an account out of the trash; 404 if it is not there. The tokens it held before the
     trash move stay refused: it logs in afresh. Entry first, then the mark, so that a crash in
     between leaves the account unusable and a second restore completes it."""
+    # The mailed tokens of before the move die first: also those a crash between the move's own
+    # writes left, or a reset mailed while the account was moving.
+    email_tokens.tokens_void_for_users(user_ids=[user.id])
     entry_gone = TrashEntry.objects(user=user.id).delete()
     user.in_trash, user.updated_at = False, now()
     unmarked = User.objects(id=user.id, in_trash=True).update_one(set__in_trash=False, set__updated_at=user.updated_at)

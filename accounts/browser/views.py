@@ -7,12 +7,13 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 from rest_framework import exceptions
 
 from accounts.sessions.authentication import ACCESS_COOKIE, CookieJWTAuthentication
 from accounts.browser.forms import LoginForm
+from accounts.mfa.codes import totp_code_parse
 from accounts.users import login as login_service
 from accounts.users.audit import audit_record
 from accounts.users.throttles import LoginPageThrottle
@@ -34,20 +35,23 @@ def _next_url(request: HttpRequest) -> str:
     return DEFAULT_NEXT
 
 
+@sensitive_variables("given", "code", "factor", "outcome")
 def _second_factor(request: HttpRequest, form: LoginForm, outcome) -> "login_service.LoginOutcome":
     """A user with two-factor on gives the code in the same form: the login's mfa_token is
     spent here at once, with the same rules as POST /auth/mfa."""
     given = "".join(form.cleaned_data.get("code", "").split())
     if not given:
         raise exceptions.AuthenticationFailed("Two-factor code required.")
-    kind = "code" if given.isdigit() and len(given) == 6 else "recovery_code"
+    code = totp_code_parse(given)  # the one reading of a code (six ASCII digits), as the API's
+    factor = {"code": code} if code is not None else {"recovery_code": given}
     try:
-        return login_service.mfa_login(raw_token=outcome.mfa_token, ip=client_ip(request), user_agent=user_agent(request), **{kind: given})
+        return login_service.mfa_login(raw_token=outcome.mfa_token, ip=client_ip(request), user_agent=user_agent(request), **factor)
     except exceptions.ValidationError:
         raise exceptions.AuthenticationFailed(two_factor.INVALID_CODE) from None
 
 
 @sensitive_post_parameters("password", "code")
+@sensitive_variables("form", "outcome", "refresh", "response")
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])

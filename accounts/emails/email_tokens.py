@@ -71,3 +71,8 @@ def tokens_void(*, user_id, purpose: str | None = None) -> None:
     if purpose is not None:
         query["purpose"] = purpose
     EmailToken._get_collection().delete_many(query)
+
+
+def tokens_void_for_users(*, user_ids: list) -> None:
+    """Void every token of these users (a trash move, a restore). One round trip."""
+    EmailToken._get_collection().delete_many({"user": {"$in": list(user_ids)}})

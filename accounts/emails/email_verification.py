@@ -65,7 +65,6 @@ def verification_mail(*, user: User, send) -> None:
     lifetime = timedelta(hours=settings.EMAIL_VERIFICATION_HOURS)
     token = email_tokens.token_issue(user_id=user.id, purpose=email_tokens.VERIFY, email=user.email, lifetime=lifetime)
     context = {
-        "username": user.username,
         "email": user.email,
         "link": link_for(settings.EMAIL_VERIFY_URL, token),
         "valid_for": duration_text(lifetime),
@@ -129,5 +128,5 @@ def email_changed(*, user: User, old_email: str, actor: User, ip: str | None = N
     email_tokens.tokens_void(user_id=user.id, purpose=email_tokens.RESET)
     if settings.EMAIL_VERIFICATION != "none":
         verification_send(user=user)
-    mail.mail_enqueue(mail.CHANGED, user_id=user.id, to=old_email, changed_at=now())
+    mail.mail_enqueue(mail.CHANGED, user_id=user.id, to=old_email, context={"changed_at": now()})
     audit_record(action="email_change", actor=actor, target=user, ip=ip)

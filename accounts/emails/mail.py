@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from accounts.events.mail_jobs import CHANGED, RESET, VERIFY, mail_enqueue, mail_job  # noqa: F401  (the kinds, for callers)
+from accounts.events.mail_jobs import CHANGED, NOTICE, RESET, VERIFY, mail_enqueue, mail_job  # noqa: F401  (the kinds, for callers)
 
 
 def mail_render(*, kind: str, to: str, context: dict) -> EmailMultiAlternatives:

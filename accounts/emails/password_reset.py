@@ -19,6 +19,7 @@ Guarantees:
 import logging
 from datetime import timedelta
 
+from django.views.decorators.debug import sensitive_variables
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from rest_framework.exceptions import ValidationError
@@ -27,7 +28,7 @@ from accounts.users import lockout
 from accounts.emails import mail
 from accounts.users.documents import User, casefold_key, now
 from accounts.users.identity import email_keys_for_lookup
-from accounts.emails import email_tokens
+from accounts.emails import email_tokens, notices
 from accounts.sessions.services import sessions_documents_delete, sessions_end_all_set
 from accounts.users.audit import audit_record
 from accounts.emails.email_verification import INVALID_TOKEN, duration_text, link_for
@@ -60,10 +61,11 @@ def password_reset_mail(*, email: str, ip: str | None, send) -> None:
     lifetime = timedelta(minutes=settings.PASSWORD_RESET_MINUTES)
     token = email_tokens.token_issue(user_id=user.id, purpose=email_tokens.RESET, email=user.email, lifetime=lifetime)
     audit_record(action="password_reset_request", target=user, ip=ip)
-    context = {"username": user.username, "link": link_for(settings.PASSWORD_RESET_URL, token), "valid_for": duration_text(lifetime)}
+    context = {"link": link_for(settings.PASSWORD_RESET_URL, token), "valid_for": duration_text(lifetime)}
     send(kind="password_reset", to=user.email, context=context)
 
 
+@sensitive_variables("token", "new_password", "record", "changes")
 def password_reset_confirm(*, token: str, new_password: str, ip: str | None = None) -> None:
     """Set a new password with a reset token (see the module's guarantees). 400 `{"token":
     [...]}` for a bad, used or expired token or an account that cannot log in any more;
@@ -79,7 +81,9 @@ def password_reset_confirm(*, token: str, new_password: str, ip: str | None = No
     changes = {"password": make_password(new_password), "updated_at": now(), **sessions_end_all_set()}
     if casefold_key(record["email"]) == user.email_key:
         changes["email_verified"] = True
-    User._get_collection().update_one({"_id": user.id}, {"$set": changes})
+    # ... and a new `token_version`: an mfa_token taken with the old password dies with it.
+    User._get_collection().update_one({"_id": user.id}, {"$set": changes, "$inc": {"token_version": 1}})
     sessions_documents_delete(user_ids=[user.id])
     lockout.login_lockout_clear(email_key=user.email_key, user_id=user.id)
     audit_record(action="password_reset", actor=user, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.PASSWORD_RESET)

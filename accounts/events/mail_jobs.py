@@ -11,6 +11,8 @@ Kinds (`payload["template"]`):
   exists at sign-up (the user's id is chosen first), so a crash between the two leaves a job
   whose user never appeared: it waits `OUTBOX_CAUSE_GRACE_SECONDS`, then is cancelled.
 - `email_changed`: a notice, with no link, to the address the account left (`to`).
+- `security_notice` (accounts/emails/notices.py): to the user's current address.
+Mails with no token take their template context from the job (`context`: no secret in it).
 - `password_reset`: `email` as typed; a live account with that address gets a link.
 """
 from bson import ObjectId
@@ -19,7 +21,7 @@ from accounts.users.documents import User
 from accounts.events.documents import OutboxJob
 from accounts.events.outbox import Cancelled, Deferred, DeliveryError
 
-VERIFY, CHANGED, RESET = "verify_email", "email_changed", "password_reset"
+VERIFY, CHANGED, RESET, NOTICE = "verify_email", "email_changed", "password_reset", "security_notice"
 
 
 def mail_job(template: str, *, user_id: ObjectId | None = None, **fields) -> dict:
@@ -59,7 +61,5 @@ def mail_job_handle(job: dict) -> None:
         if user.email_verified:
             raise Cancelled("the address is verified already")
         verification_mail(user=user, send=_send)
-    elif template == CHANGED:
-        _send(kind=CHANGED, to=payload["to"], context={"username": user.username, "changed_at": payload["changed_at"]})
-    else:
-        raise Cancelled(f"unknown mail {template}")
+    else:  # a mail with no token or link: its context was written with the job
+        _send(kind=template, to=payload.get("to") or user.email, context=payload.get("context") or {})

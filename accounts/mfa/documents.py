@@ -28,7 +28,8 @@ class TotpDevice(Document):
     `secret` is encrypted (Fernet, key from MFA_ENCRYPTION_KEYS); `last_step` is the time step of
     the last accepted code, raised atomically so that no code (or an older one) is accepted twice;
     `recovery_codes` are SHA-256 hashes of the unused recovery codes, each pulled atomically when
-    used. `confirmed` is false between enrolment's two steps.
+    used. `confirmed` is false between enrolment's two steps, in which `confirm_attempts` counts
+    the codes tried.
     """
 
     user = ReferenceField(User, required=True, unique=True, reverse_delete_rule=CASCADE)
@@ -36,10 +37,18 @@ class TotpDevice(Document):
     confirmed = BooleanField(default=False)
     last_step = IntField(default=0)
     recovery_codes = ListField(StringField())
+    # Codes tried against a pending enrolment (capped by MFA_ENROL_CONFIRM_ATTEMPTS).
+    confirm_attempts = IntField(default=0)
+    # Second-factor attempts not (yet) right in the window ending at `failures_until`, counted
+    # under the password of `failures_token_version` (accounts/mfa/guess_cap.py).
+    failures = IntField(default=0)
+    failures_until = DateTimeField(null=True)
+    failures_token_version = IntField(null=True)
     created_at = DateTimeField(default=now)
     confirmed_at = DateTimeField(null=True)
 
     # Never exported: the export says whether TOTP is on, not how to produce its codes.
-    export_exclude = ("secret", "recovery_codes", "last_step")
+    export_exclude = ("secret", "recovery_codes", "last_step", "confirm_attempts", "failures", "failures_until", "failures_token_version")
 
     meta = {"collection": "mfa_totp"}
+

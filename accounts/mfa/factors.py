@@ -13,7 +13,10 @@ import pyotp
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.views.decorators.debug import sensitive_variables
 
+from accounts.mfa import guess_cap
+from accounts.mfa.codes import totp_code_parse
 from accounts.mfa.documents import TotpDevice
 from accounts.users.documents import User
 
@@ -51,8 +54,14 @@ def totp_for(secret: str) -> pyotp.TOTP:
     return pyotp.TOTP(secret)
 
 
+@sensitive_variables("secret", "code", "totp")
 def matching_step(secret: str, code: str, at: datetime | None = None) -> int | None:
-    """The time step (of the current one and one either side) whose code is `code`, or None."""
+    """The time step (of the current one and one either side) whose code is `code`, or None.
+    Whatever `code` holds, it is read as `codes.totp_code_parse` reads it: only six ASCII digits
+    can match (anything else reached `hmac.compare_digest` as a TypeError, issue 21)."""
+    code = totp_code_parse(code)
+    if code is None:
+        return None
     totp = totp_for(secret)
     current = totp.timecode(at or datetime.now(timezone.utc))
     for step in (current, current - 1, current + 1):
@@ -78,17 +87,19 @@ def recovery_codes_new() -> tuple[list[str], list[str]]:
     return codes, [recovery_hash(code) for code in codes]
 
 
-def totp_accept(user: User, code: str) -> bool:
-    """True once per time step: the conditional update on `last_step` has one winner."""
-    collection = TotpDevice._get_collection()
-    device = collection.find_one({"user": user.id, "confirmed": True}, {"secret": 1})
+@sensitive_variables("code", "secret", "device")
+def totp_accept(device: dict | None, code: str) -> bool:
+    """True once per time step: the conditional update on `last_step` has one winner. `device`
+    is the confirmed device as `guess_cap.mfa_attempt_reserve` read it (None: two-factor off)."""
     secret = secret_decrypt(device["secret"]) if device else None
     step = matching_step(secret, code) if secret else None
     if step is None:
         return False
-    return bool(collection.update_one({"_id": device["_id"], "last_step": {"$lt": step}}, {"$set": {"last_step": step}}).modified_count)
+    update = TotpDevice._get_collection().update_one({"_id": device["_id"], "last_step": {"$lt": step}}, {"$set": {"last_step": step}})
+    return bool(update.modified_count)
 
 
+@sensitive_variables("code", "digest")
 def recovery_code_accept(user: User, code: str) -> bool:
     """True once per recovery code: its hash is pulled by one atomic update."""
     digest = recovery_hash(code)
@@ -99,6 +110,15 @@ def recovery_code_accept(user: User, code: str) -> bool:
     )
 
 
+@sensitive_variables("code", "recovery_code", "device")
 def second_factor_accept(*, user: User, code: str | None = None, recovery_code: str | None = None) -> bool:
-    """True when `code` (TOTP) or else `recovery_code` is right for `user`, and it is now used up."""
-    return totp_accept(user, code) if code else recovery_code_accept(user, recovery_code or "")
+    """True when `code` (TOTP) or else `recovery_code` is right for `user`, and it is now used up.
+
+    Whoever asks (the login's second step, the re-authentication gate), the attempt first takes
+    one of the account's wrong second factors for the day (accounts/mfa/guess_cap.py: 429 past
+    MFA_FAILURE_LIMIT_PER_DAY, the right code included), given back when the code is right."""
+    device = guess_cap.mfa_attempt_reserve(user_id=user.id, token_version=user.token_version)
+    accepted = totp_accept(device, code) if code else recovery_code_accept(user, recovery_code or "")
+    if accepted:
+        guess_cap.mfa_attempt_release(user_id=user.id)
+    return accepted

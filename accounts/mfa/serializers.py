@@ -1,6 +1,7 @@
 """Input and output shapes of the two-factor endpoints (accounts/mfa/views.py)."""
-from django.core.validators import RegexValidator
 from rest_framework import serializers
+
+from accounts.mfa.codes import NOT_A_CODE, totp_code_parse
 
 
 class TotpStartOutput(serializers.Serializer):
@@ -8,20 +9,20 @@ class TotpStartOutput(serializers.Serializer):
     otpauth_uri = serializers.CharField(help_text="An otpauth://totp/ URI, for a QR code.")
 
 
-TOTP_CODE_VALIDATOR = RegexValidator(r"^[0-9]{6}\Z", "Six digits.")
-
-
 class TotpCodeField(serializers.CharField):
-    """Six digits; spaces (as apps show `123 456`) are dropped."""
+    """Six ASCII digits; spaces (as apps show `123 456`) are dropped (accounts/mfa/codes.py)."""
+
+    default_error_messages = {"not_a_code": NOT_A_CODE}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 16)
-        kwargs.setdefault("validators", [TOTP_CODE_VALIDATOR])
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        return "".join(value.split())
+        code = totp_code_parse(super().to_internal_value(data))
+        if code is None:
+            self.fail("not_a_code")
+        return code
 
 
 class TotpConfirmInput(serializers.Serializer):

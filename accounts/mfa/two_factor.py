@@ -15,9 +15,13 @@
 - Login of a user with two-factor on stops after the password with a short-lived, single-use
   `mfa_token` (a JWT of type `mfa`, MFA_TOKEN_SECONDS); `mfa_login` takes it with a code or a
   recovery code and begins the session. A wrong code counts as a failed login (the lock-out of
-  accounts/users/lockout.py) and is a 400. The token is spent (its jti inserted into the revoked
-  tokens, whose unique index decides races) only when the code is right, so a typo does not
-  send the person back to the password.
+  accounts/users/lockout.py) and is a 400. The token is claimed first (its jti inserted into the
+  revoked tokens, whose unique index decides races), before any code is looked at, so a spent
+  token costs nothing (no recovery code burnt, no failure counted); a wrong code gives the claim
+  back, so a typo does not send the person back to the password, and a right one keeps it spent.
+  Its `ver` claim must match the user's `token_version`, which a password change or reset raises.
+  Wrong second factors are capped in total per account (accounts/mfa/guess_cap.py, inside
+  `factors.second_factor_accept`), and a pending enrolment takes MFA_ENROL_CONFIRM_ATTEMPTS codes.
 - The secret is encrypted at rest with Fernet (AES-128-CBC and HMAC-SHA256, `cryptography`) under
   MFA_ENCRYPTION_KEYS (see config/settings/base.py); it appears in no response but the
   enrolment's, in no export and in no log line.
@@ -26,13 +30,16 @@ from datetime import datetime, timedelta, timezone
 
 import pyotp
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from mongoengine import NotUniqueError
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.events.webhooks import event_emit
+from accounts.emails import notices
 from accounts.mfa import factors
 from accounts.mfa.factors import INVALID_CODE
 from accounts.mfa.documents import RevokedToken, TotpDevice
@@ -41,8 +48,11 @@ from accounts.users import lockout, reauth
 from accounts.users.audit import audit_record
 from accounts.users.documents import User, now
 from common.exceptions import Conflict
+
 ALREADY_ON = "Two-factor authentication is already on; turn it off first."
 NOT_ON = "Two-factor authentication is not on."
+START_FIRST = "Start the enrolment first (POST /users/{user_id}/mfa/totp)."
+TOO_MANY_CODES = "Too many wrong codes for this enrolment: start it again (POST /users/{user_id}/mfa/totp)."
 
 
 class MfaToken(Token):
@@ -53,6 +63,7 @@ class MfaToken(Token):
 
 
 # --- Enrolment and management --------------------------------------------------------------------
+@sensitive_variables("proof", "secret", "uri")
 def totp_enrol_start(*, user: User, ip: str | None = None, **proof: str | None) -> tuple[str, str]:
     """Store a new TOTP secret for `user`, inactive until confirmed; return it and its
     `otpauth://` URI. Starting again before confirming replaces the pending secret. 409 when
@@ -66,7 +77,7 @@ def totp_enrol_start(*, user: User, ip: str | None = None, **proof: str | None) 
         TotpDevice._get_collection().update_one(
             {"user": user.id, "confirmed": False},
             {
-                "$set": {"secret": factors.secret_encrypt(secret), "last_step": 0, "recovery_codes": [], "created_at": now()},
+                "$set": {"secret": factors.secret_encrypt(secret), "last_step": 0, "recovery_codes": [], "confirm_attempts": 0, "created_at": now()},
                 "$setOnInsert": {"confirmed": False},
             },
             upsert=True,
@@ -77,17 +88,28 @@ def totp_enrol_start(*, user: User, ip: str | None = None, **proof: str | None) 
     return secret, uri
 
 
+@sensitive_variables("code", "secret", "device", "codes", "hashes")
 def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[str]:
     """Turn two-factor on with a code from the pending secret; return the ten recovery codes
-    (only their hashes are kept). 400 for a wrong code or no pending enrolment, 409 when on."""
+    (only their hashes are kept). 400 for a wrong code or no pending enrolment, 409 when on.
+
+    A pending enrolment takes at most MFA_ENROL_CONFIRM_ATTEMPTS codes: each attempt is counted
+    on the device with one atomic `$inc` before its code is checked, and the attempt past the
+    limit deletes the pending secret (400: start again, which passes the re-authentication gate,
+    counted by the lock-out). So a stolen access token cannot brute-force an enrolment."""
     if user.mfa_enabled:
         raise Conflict(ALREADY_ON)
     collection = TotpDevice._get_collection()
-    device = collection.find_one({"user": user.id})
+    device = collection.find_one_and_update(
+        {"user": user.id, "confirmed": False}, {"$inc": {"confirm_attempts": 1}}, return_document=ReturnDocument.AFTER
+    )
     if device is None:
-        raise ValidationError({"code": ["Start the enrolment first (POST /users/{user_id}/mfa/totp)."]})
-    if device["confirmed"]:  # a concurrent confirm won
-        raise Conflict(ALREADY_ON)
+        if collection.count_documents({"user": user.id, "confirmed": True}, limit=1):  # a concurrent confirm won
+            raise Conflict(ALREADY_ON)
+        raise ValidationError({"code": [START_FIRST]})
+    if device["confirm_attempts"] > settings.MFA_ENROL_CONFIRM_ATTEMPTS:
+        collection.delete_one({"_id": device["_id"], "confirmed": False})
+        raise ValidationError({"code": [TOO_MANY_CODES]})
     secret = factors.secret_decrypt(device["secret"])
     step = factors.matching_step(secret, code) if secret else None
     if step is None:
@@ -103,6 +125,7 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
     user.mfa_enabled = True
     audit_record(action="mfa_enabled", actor=user, target=user, ip=ip, method="totp")
     event_emit("mfa.enabled", user_id=user.id, data={"method": "totp"})
+    notices.security_notice_send(user=user, event=notices.MFA_ENABLED)
     return codes
 
 
@@ -114,20 +137,30 @@ def _mfa_off(user: User) -> None:
     event_emit("mfa.disabled", user_id=user.id)
 
 
+@sensitive_variables("proof")
 def totp_disable(*, user: User, ip: str | None = None, **proof: str | None) -> None:
     """Turn two-factor off (the secret and recovery codes are deleted), past the
     re-authentication gate. Safe to repeat."""
     reauth.reauthenticate(user=user, action="totp_disable", ip=ip, **proof)
     _mfa_off(user)
     audit_record(action="mfa_disabled", actor=user, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.MFA_DISABLED)
 
 
-def mfa_reset(*, user: User, actor: User, ip: str | None = None) -> None:
-    """An admin turns a user's two-factor off (a lost phone and lost codes). Audited."""
+@sensitive_variables("proof")
+def mfa_reset(*, user: User, actor: User, ip: str | None = None, **proof: str | None) -> None:
+    """An admin turns a user's two-factor off (a lost phone and lost codes). Audited, and the user
+    is mailed a notice. An admin's own is turned off by the owner's rules (`totp_disable`: the
+    re-authentication gate with `proof`), never by the access token alone (issue 21)."""
+    if actor.id == user.id:
+        totp_disable(user=user, ip=ip, **proof)
+        return
     _mfa_off(user)
     audit_record(action="mfa_reset", actor=actor, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.MFA_RESET)
 
 
+@sensitive_variables("proof", "codes", "hashes")
 def recovery_codes_regenerate(*, user: User, ip: str | None = None, **proof: str | None) -> list[str]:
     """Ten new recovery codes, shown once; the old ones stop working (past the re-authentication
     gate). 409 when two-factor is off."""
@@ -137,6 +170,7 @@ def recovery_codes_regenerate(*, user: User, ip: str | None = None, **proof: str
     if not (user.mfa_enabled and replaced.matched_count):
         raise Conflict(NOT_ON)
     audit_record(action="mfa_recovery_codes_regenerated", actor=user, target=user, ip=ip)
+    notices.security_notice_send(user=user, event=notices.RECOVERY_CODES)
     return codes
 
 
@@ -148,30 +182,54 @@ def mfa_token_issue(*, user: User) -> str:
     return str(token)
 
 
+def _mfa_token_claim(token: MfaToken, user: User) -> None:
+    """Claim the mfa_token before anything else is done with it: its jti inserted into the spent
+    tokens (the unique index decides races). 401 when it is spent already, or claimed by a
+    request still running: a spent token costs the account nothing (no recovery code, no TOTP
+    step, no failure counted; issue 21)."""
+    expires_at = datetime.fromtimestamp(token["exp"], tz=timezone.utc)
+    try:
+        RevokedToken(jti=token["jti"], user=user.id, expires_at=expires_at).save(force_insert=True)
+    except NotUniqueError:
+        raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
+
+
+def _mfa_token_unclaim(token: MfaToken) -> None:
+    """Give a claimed mfa_token back (a wrong code or a refusal): a typo does not send the person
+    back to the password. A crash before this leaves it spent, the safe side."""
+    RevokedToken._get_collection().delete_one({"jti": token["jti"]})
+
+
+@sensitive_variables("raw_token", "code", "recovery_code", "token")
 def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str) -> User:
     """The second step of a two-factor login: with a right code (or unused recovery code), spend
     the mfa_token and return its user, for whom login then begins a session.
 
-    401 for a bad, expired or spent mfa_token; 429 past the failed-login limit; 400 for a wrong,
-    replayed or used code, counted as a failed login."""
+    In this order, each before anything costlier or visible: the token's signature, expiry and
+    user, with its `ver` claim against the user's `token_version` (a password change or reset
+    raises it, so a token taken with the old password is a 401); the token claimed (401 if spent:
+    nothing counted, nothing used up); the lock-out (429); then the code, whose check first
+    reserves one of the account's wrong second factors for the day (`factors.second_factor_accept`,
+    429 past MFA_FAILURE_LIMIT_PER_DAY). A wrong, replayed or used code is a 400 counted as a
+    failed login, and the token is given back; a right one keeps it spent."""
     try:
         token = MfaToken(raw_token)
     except TokenError as exc:
         raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
     user = user_for_token(token, session_required=False)
-    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+    _mfa_token_claim(token, user)
     factor = "totp" if code else "recovery_code"
-    accepted = factors.second_factor_accept(user=user, code=code, recovery_code=recovery_code)
+    try:
+        counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+        accepted = factors.second_factor_accept(user=user, code=code, recovery_code=recovery_code)
+    except Throttled:
+        _mfa_token_unclaim(token)
+        raise
     if not accepted:
         lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
+        _mfa_token_unclaim(token)
         audit_record(action="login_failed", target=user, ip=ip, factor=factor)
         raise ValidationError({"code" if code else "recovery_code": [INVALID_CODE]})
-    try:
-        RevokedToken(jti=token["jti"], user=user.id, expires_at=datetime.fromtimestamp(token["exp"], tz=timezone.utc)).save(
-            force_insert=True
-        )
-    except NotUniqueError:
-        raise AuthenticationFailed("Token is revoked.", code="token_not_valid") from None
     lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
     return user

@@ -19,6 +19,7 @@ from accounts.mfa import two_factor
 from accounts.openapi import BodyOnDeleteSchema
 from accounts.users.permissions import IsAdmin, IsOwnerOrAdmin
 from accounts.users.serializers import LoginOutput, ReauthInput
+from accounts.users.throttles import ReauthThrottle
 from accounts.mfa.serializers import MfaLoginInput, RecoveryCodesOutput, TotpConfirmInput, TotpStartOutput
 from accounts.users.public_views import PublicMixin, login_body
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
@@ -38,6 +39,17 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     def get_serializer_class(self):
         return self.serializers.get(self.action, ReauthInput)
+
+    def get_throttles(self):
+        # Every request that asks for the person again, or guesses an enrolment's code, counts
+        # against the caller's `reauth` rate (issue 21): so does an admin's reset of their own.
+        if self.action in ("totp", "totp_confirm", "recovery_codes") or self._resets_own():
+            return [ReauthThrottle()]
+        return super().get_throttles()
+
+    def _resets_own(self) -> bool:
+        caller = getattr(self.request, "user", None)
+        return self.action == "reset" and caller is not None and self.kwargs.get("user_id") == str(caller.pk)
 
     def get_permissions(self):
         if self.action == "reset":
@@ -79,10 +91,19 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
         codes = two_factor.recovery_codes_regenerate(user=user, ip=client_ip(request), **data)
         return Response({"recovery_codes": codes})
 
-    @extend_schema(request=None, responses={204: None, 401: Detail, 403: Detail, 404: Detail})
+    @extend_schema(
+        request=ReauthInput,
+        responses={204: None, 400: ValidationErrors, 401: Detail, 403: Detail, 404: Detail, 429: Detail},
+        description="An admin turns another user's two-factor off with no body. Their own goes by the "
+        "owner's rules (as DELETE /users/{user_id}/mfa/totp): a proof is required (`current_password`, "
+        "or `code` / `recovery_code`), counted by the lock-out.",
+    )
     @action(detail=True, methods=["delete"], url_path="mfa")
     def reset(self, request, user_id: str):
-        two_factor.mfa_reset(user=self.get_object(), actor=request.user, ip=client_ip(request))
+        # The owner's rules for one's own two-factor, whoever one is: an admin's access token alone
+        # must not turn off that admin's second factor (issue 21).
+        proof = validated(ReauthInput, request.data) if self._resets_own() else {}
+        two_factor.mfa_reset(user=self.get_object(), actor=request.user, ip=client_ip(request), **proof)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

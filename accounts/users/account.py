@@ -1,4 +1,5 @@
 """Changing an existing account: username, email and (admins only) role."""
+from django.views.decorators.debug import sensitive_variables
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import PermissionDenied
 
@@ -13,6 +14,7 @@ from accounts.users.registration import email_stored_form, unique_conflict
 PROOF_FOR_EMAIL = "The current password is required to change the email."
 
 
+@sensitive_variables("current_password", "code", "recovery_code", "proof")
 def user_update(
     *,
     user: User,
@@ -32,7 +34,8 @@ def user_update(
     password without limit, nor ask which addresses are taken. The new address is unverified;
     once the change is saved (the unique index on the address decided it: no two accounts ever
     hold one address, pending or not), it is mailed a verification link and the old one a notice
-    (`email_verification.email_changed`). A change of letter case only is no change."""
+    (`email_verification.email_changed`). A change of the letter case of ASCII letters only is no
+    change; a change that keeps only the case-folded key (`\u212aate@` for `kate@`) is one."""
     if "role" in fields and not actor.is_admin:
         raise PermissionDenied("Only an admin may change a role.")
     if fields.get("role", user.role) != user.role and actor.id == user.id:
@@ -40,7 +43,9 @@ def user_update(
         raise PermissionDenied("Admins cannot change their own role; ask another admin.")
     old_email = user.email
     new_email = email_stored_form(fields["email"]) if "email" in fields else user.email
-    email_changes = casefold_key(new_email) != user.email_key
+    # Letter case in ASCII alone is no change; anything else is, even when the case-folded keys
+    # agree (a KELVIN SIGN for a K): it is what later mail is sent to (identity.same_but_ascii_case).
+    email_changes = not identity.same_but_ascii_case(user.email, new_email)
     if email_changes and actor.id == user.id:
         # The re-authentication gate: a wrong guess counts as a failed login (no way around the lock-out).
         proof = {"current_password": current_password, "code": code, "recovery_code": recovery_code}

@@ -129,3 +129,13 @@ def email_keys_for_lookup(value: str) -> list[str]:
     except EmailError:
         return [legacy]
     return [current] if current == legacy else [current, legacy]
+
+
+def same_but_ascii_case(old: str, new: str) -> bool:
+    """True when `new` is `old` byte for byte, or differs from it only in the letter case of
+    ASCII letters (`kate@` and `Kate@`). An email change of that kind may skip re-verification,
+    the password and the notice. Not so when only the case-folded keys agree: `\u212aate@` (a
+    KELVIN SIGN) folds to `kate@` too, yet is another string to mail to (issue 21)."""
+    return len(old) == len(new) and all(
+        a == b or (a.isascii() and b.isascii() and a.lower() == b.lower()) for a, b in zip(old, new)
+    )

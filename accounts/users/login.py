@@ -2,6 +2,7 @@
 or, for a user with two-factor on, with a request for the second factor."""
 from dataclasses import dataclass
 
+from django.views.decorators.debug import sensitive_variables
 from django.contrib.auth.hashers import check_password, make_password
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -28,6 +29,7 @@ class LoginOutcome:
     mfa_token: str | None = None
 
 
+@sensitive_variables("password", "outcome")
 def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> LoginOutcome:
     """Check a password and begin a session (or, with two-factor on, ask for the second factor).
 
@@ -68,6 +70,7 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
 
 
+@sensitive_variables("raw_token", "code", "recovery_code")
 def mfa_login(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str, user_agent: str = "") -> LoginOutcome:
     """The second step of a two-factor login (see accounts/mfa/two_factor.py): with a right
     code or unused recovery code, the mfa_token is spent and a session begins."""

@@ -28,3 +28,18 @@ class IdentityChangeThrottle(ClientAddressMixin, SharedRateThrottle):
             return None
         ident = request.user.pk if getattr(request.user, "is_authenticated", False) else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class ReauthThrottle(ClientAddressMixin, SharedRateThrottle):
+    """The `reauth` rate (THROTTLE_REAUTH) of the endpoints that ask for the person again (the
+    password change, TOTP on and off, new recovery codes, an admin's reset of their own
+    two-factor) and of the enrolment's confirm, per signed-in caller (issue 21). The lock-out
+    already counts every wrong proof of the re-authentication gate; this bounds the requests
+    themselves, so a stolen access token is no faster a guesser here than anywhere else, even
+    from many addresses, and a confirm is no oracle for an enrolment's codes."""
+
+    scope = "reauth"
+
+    def get_cache_key(self, request, view):
+        ident = request.user.pk if getattr(request.user, "is_authenticated", False) else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -10,7 +10,7 @@ from accounts.users import selectors
 from accounts.users.documents import User
 from accounts.openapi import LAST_ADMIN_409
 from accounts.admin.pagination import EnvelopePagination
-from accounts.users.throttles import IdentityChangeThrottle
+from accounts.users.throttles import IdentityChangeThrottle, ReauthThrottle
 from accounts.users.permissions import IsAdmin, IsOwnerOrAdmin
 from accounts.users.serializers import LinkIdInput, LinkIdOutput, PasswordChangeInput, UserOutput, UserUpdateInput
 from accounts.admin.serializers import OptionalReasonQuery, ReasonQuery, UserQuery
@@ -45,6 +45,8 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_throttles(self):
         if self.action == "partial_update":
             return [IdentityChangeThrottle()]
+        if self.action == "password":
+            return [ReauthThrottle()]
         return super().get_throttles()
 
     def get_permissions(self):

@@ -193,6 +193,9 @@ REST_FRAMEWORK = {
         # Reset requests per client address, and verification resends per user.
         "password_reset": env("THROTTLE_PASSWORD_RESET", default="5/min"),
         "email_resend": env("THROTTLE_EMAIL_RESEND", default="5/hour"),
+        # Requests that ask for the person again (password change, TOTP on/off, recovery codes) or
+        # confirm an enrolment, per caller (accounts/users/throttles.py ReauthThrottle).
+        "reauth": env("THROTTLE_REAUTH", default="20/hour"),
     },
 }
 
@@ -264,6 +267,11 @@ SESSIONS_MAX_PER_USER = env.int("SESSIONS_MAX_PER_USER", default=50)
 MFA_ENCRYPTION_KEYS = env.list("MFA_ENCRYPTION_KEYS", default=[])
 # How long the mfa_token of a password-checked login waits for its second factor.
 MFA_TOKEN_SECONDS = env.int("MFA_TOKEN_SECONDS", default=300)
+# Codes a pending TOTP enrolment takes before its secret is dropped (start again, with the password).
+MFA_ENROL_CONFIRM_ATTEMPTS = env.int("MFA_ENROL_CONFIRM_ATTEMPTS", default=5)
+# Wrong second-factor codes an account may receive in 24 hours from all addresses together; past
+# it the second step is a 429 until the window ends or a password reset (accounts/mfa/guess_cap.py).
+MFA_FAILURE_LIMIT_PER_DAY = env.int("MFA_FAILURE_LIMIT_PER_DAY", default=30)
 # The name an authenticator app shows beside the account.
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="User service")
 
