@@ -10,6 +10,7 @@ from accounts.emails.views import EmailResendViewSet, EmailTokenViewSet
 from accounts.users.public_views import AuthViewSet, RegisterViewSet
 from accounts.sessions.views import SessionViewSet
 from accounts.admin.views import TrashViewSet
+from accounts.mfa.passkeys.views import PasskeyLoginViewSet, PasskeyViewSet
 from accounts.mfa.views import MfaLoginViewSet, TwoFactorViewSet
 from accounts.users.views import UserViewSet
 from accounts.sessions.wellknown import discovery_view, jwks_view
@@ -25,11 +26,13 @@ router.register("users", ProfileViewSet, basename="profile")
 router.register("users", UserViewSet, basename="user")
 router.register("users", SessionViewSet, basename="session")
 router.register("users", TwoFactorViewSet, basename="two-factor")
+router.register("users", PasskeyViewSet, basename="passkey")
 router.register("trash", TrashViewSet, basename="trash")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register("deletions", DeletionViewSet, basename="deletion")
 router.register("", AuthViewSet, basename="auth")
 router.register("", MfaLoginViewSet, basename="mfa-login")
+router.register("", PasskeyLoginViewSet, basename="passkey-login")
 router.register("", EmailTokenViewSet, basename="email-token")
 router.register("", EmailResendViewSet, basename="email-resend")
 

@@ -27,9 +27,10 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_service(log_path: Path, workers: int = 1, port: int | None = None, **settings: str):
     """Yields the base URL of a fresh service of `workers` granian processes; `settings` are extra
-    environment variables. A `port` given keeps the URL across restarts (a key rotation: the
-    issuer stays the same)."""
+    environment variables (a `{port}` in one is the service's port, for settings that name its
+    origin). A `port` given keeps the URL across restarts (a key rotation: the issuer stays the same)."""
     port = port or free_port()
+    settings = {name: value.replace("{port}", str(port)) for name, value in settings.items()}
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TEST_MONGODB_URI")}
     db_dir = Path(tempfile.mkdtemp(prefix="live-db-"))
     env.update(DEBUG="true", MONGODB_URI="", LOG_LEVEL="INFO", EMBEDDED_MONGODB_PORT=str(free_port()), EMBEDDED_MONGODB_DIR=str(db_dir / "mongodb"))

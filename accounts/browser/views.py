@@ -27,9 +27,9 @@ from common.exceptions import database_unavailable
 DEFAULT_NEXT = "/users/me"
 
 
-def _next_url(request: HttpRequest) -> str:
-    """The `next` of the form or query if it is a path on this site, else DEFAULT_NEXT."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
+def _next_url(request: HttpRequest, candidate: str | None = None) -> str:
+    """`candidate`, or the `next` of the form or query, if it is a path on this site, else DEFAULT_NEXT."""
+    candidate = candidate if isinstance(candidate, str) else request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return candidate
     return DEFAULT_NEXT
@@ -48,6 +48,23 @@ def _second_factor(request: HttpRequest, form: LoginForm, outcome) -> "login_ser
         return login_service.mfa_login(raw_token=outcome.mfa_token, ip=client_ip(request), user_agent=user_agent(request), **factor)
     except exceptions.ValidationError:
         raise exceptions.AuthenticationFailed(two_factor.INVALID_CODE) from None
+
+
+def session_cookie_set(request: HttpRequest, response: HttpResponse, refresh) -> HttpResponse:
+    """Sign the browser in: the session's access token in the HttpOnly, SameSite=Lax cookie, and
+    a new CSRF token for the new identity (as django.contrib.auth.login does). The password form
+    and the passkey sign-in (accounts/mfa/passkeys/browser.py) both end here."""
+    response.set_cookie(
+        ACCESS_COOKIE,
+        str(refresh.access_token),
+        max_age=int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+        path="/",
+        secure=not settings.DEBUG,
+        httponly=True,
+        samesite="Lax",
+    )
+    rotate_token(request)
+    return response
 
 
 @sensitive_post_parameters("password", "code")
@@ -85,19 +102,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(unavailable.detail))
             status = unavailable.status_code
         else:
-            response = HttpResponseRedirect(next_url)
-            response.set_cookie(
-                ACCESS_COOKIE,
-                str(refresh.access_token),
-                max_age=int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
-                path="/",
-                secure=not settings.DEBUG,
-                httponly=True,
-                samesite="Lax",
-            )
-            # A new CSRF token for the new identity, as django.contrib.auth.login does.
-            rotate_token(request)
-            return response
+            return session_cookie_set(request, HttpResponseRedirect(next_url), refresh)
     elif request.method == "POST":
         status = 400
     return render(request, "accounts/browser_login.html", {"form": form, "next": next_url}, status=status)

@@ -1,6 +1,7 @@
 """Input and output shapes of the two-factor endpoints (accounts/mfa/views.py)."""
 from rest_framework import serializers
 
+from accounts.mfa.passkeys.credentials import AuthenticationCredentialInput, CeremonyField
 from accounts.mfa.codes import NOT_A_CODE, totp_code_parse
 
 
@@ -34,13 +35,19 @@ class RecoveryCodesOutput(serializers.Serializer):
 
 
 class MfaLoginInput(serializers.Serializer):
-    """`mfa_token` from the login, with either a TOTP `code` or a `recovery_code`."""
+    """`mfa_token` from the login, with one second factor: a TOTP `code`, a `recovery_code`, or
+    a passkey's answer (`ceremony` from POST /auth/mfa/webauthn/options and `credential`)."""
 
     mfa_token = serializers.CharField(max_length=4096)
     code = TotpCodeField(required=False)
     recovery_code = serializers.CharField(required=False, max_length=64)
+    ceremony = CeremonyField(required=False)
+    credential = AuthenticationCredentialInput(required=False)
 
     def validate(self, attrs):
-        if ("code" in attrs) == ("recovery_code" in attrs):
-            raise serializers.ValidationError({"code": ["Give either `code` or `recovery_code`."]})
+        passkey = "ceremony" in attrs or "credential" in attrs
+        if ("code" in attrs) + ("recovery_code" in attrs) + passkey != 1:
+            raise serializers.ValidationError({"code": ["Give either `code`, `recovery_code`, or `ceremony` with `credential`."]})
+        if passkey and not ("ceremony" in attrs and "credential" in attrs):
+            raise serializers.ValidationError({"credential": ["A passkey's answer needs both `ceremony` and `credential`."]})
         return attrs

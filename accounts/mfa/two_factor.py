@@ -47,6 +47,7 @@ from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
 from accounts.users import lockout, reauth
 from accounts.users.audit import audit_record
 from accounts.users.documents import User, now
+from accounts.mfa.passkeys.sign_in import passkey_second_factor_accept
 from common.exceptions import Conflict
 
 ALREADY_ON = "Two-factor authentication is already on; turn it off first."
@@ -201,9 +202,10 @@ def _mfa_token_unclaim(token: MfaToken) -> None:
 
 
 @sensitive_variables("raw_token", "code", "recovery_code", "token")
-def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str) -> User:
-    """The second step of a two-factor login: with a right code (or unused recovery code), spend
-    the mfa_token and return its user, for whom login then begins a session.
+def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str, webauthn=None) -> User:
+    """The second step of a two-factor login: with a right code, unused recovery code or passkey
+    answer (`webauthn=(ceremony, credential)`, accounts/mfa/passkeys/sign_in.py), spend the
+    mfa_token and return its user, for whom login then begins a session.
 
     In this order, each before anything costlier or visible: the token's signature, expiry and
     user, with its `ver` claim against the user's `token_version` (a password change or reset
@@ -218,11 +220,13 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
         raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
     user = user_for_token(token, session_required=False)
     _mfa_token_claim(token, user)
-    factor = "totp" if code else "recovery_code"
+    factor = "totp" if code else "webauthn" if webauthn else "recovery_code"
     try:
         counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
-        accepted = factors.second_factor_accept(user=user, code=code, recovery_code=recovery_code)
-    except Throttled:
+        accepted = webauthn is not None or factors.second_factor_accept(user=user, code=code, recovery_code=recovery_code)
+        if webauthn:  # a passkey's answer, refused with its own 400 (its failure counted and audited there)
+            passkey_second_factor_accept(user=user, mfa_jti=token["jti"], ceremony=webauthn[0], credential=webauthn[1], ip=ip)
+    except (Throttled, ValidationError):
         _mfa_token_unclaim(token)
         raise
     if not accepted:

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.mfa.passkeys.credentials import credential_json
 from accounts.users import login as login_service
 from accounts.mfa import two_factor
 from accounts.openapi import BodyOnDeleteSchema
@@ -122,6 +123,7 @@ class MfaLoginViewSet(PublicMixin, viewsets.GenericViewSet):
             raw_token=data["mfa_token"],
             code=data.get("code"),
             recovery_code=data.get("recovery_code"),
+            webauthn=(data["ceremony"], credential_json(data["credential"])) if "ceremony" in data else None,
             ip=client_ip(request),
             user_agent=user_agent(request),
         )

@@ -97,6 +97,12 @@ def login_failure_record(*, email_key: str, ip: str, user_id=None) -> None:
         LoginFailure._get_collection().delete_one({"key": account_key, "user": user_id})
 
 
+def address_failure_record(*, ip: str) -> None:
+    """Count one failure for the address alone: a login attempt that names no account (a
+    passkey this service does not know)."""
+    _count(_keys("", ip)[2], {"count": 1}, {})
+
+
 def login_failures_clear(*, email_key: str, ip: str, counts: dict) -> None:
     """After a successful login, forget this address's failures for the account (only if there
     were any). The account-wide count stays: the owner's success must not reset an attack

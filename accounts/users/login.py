@@ -1,5 +1,5 @@
 """Logging in: one password check, counted by the lock-out, answered with a session's token pair
-or, for a user with two-factor on, with a request for the second factor."""
+or, for a user with two-factor on, with a request for the second factor; or a passkey alone."""
 from dataclasses import dataclass
 
 from django.views.decorators.debug import sensitive_variables
@@ -11,6 +11,7 @@ from accounts.users import lockout
 from accounts.users.documents import User
 from accounts.users.identity import email_keys_for_lookup
 from accounts.mfa import two_factor
+from accounts.mfa.passkeys.sign_in import passkey_login_check
 from accounts.users.audit import audit_record
 from accounts.emails.email_verification import login_verification_check
 from accounts.users.passwords import dummy_hash
@@ -27,6 +28,14 @@ class LoginOutcome:
     user: User
     refresh: RefreshToken | None = None
     mfa_token: str | None = None
+    # The second factors the user can answer with (`totp`, `webauthn`, `recovery_code`).
+    mfa_methods: list[str] | None = None
+
+
+def mfa_methods(*, user: User) -> list[str]:
+    """The second factors of a user with two-factor on: the TOTP code, a passkey if they have
+    one (accounts/mfa/passkeys), a recovery code."""
+    return ["totp", *(["webauthn"] if getattr(user, "passkeys_count", 0) else []), "recovery_code"]
 
 
 @sensitive_variables("password", "outcome")
@@ -64,15 +73,29 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     login_verification_check(user=user)  # EMAIL_VERIFICATION=mandatory: 403 past the right password
     if user.mfa_enabled:
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
-        return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user))
+        return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user), mfa_methods=mfa_methods(user=user))
     lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
 
 
+def passkey_login(*, ceremony: str, credential: dict, ip: str, user_agent: str = "") -> LoginOutcome:
+    """Sign in with a passkey alone (accounts/mfa/passkeys/sign_in.py checks the passkey, with the
+    lock-out), then as a password login: EMAIL_VERIFICATION=mandatory (403), the lock-out's
+    count of this address cleared, audit, a session. No second factor even with two-factor on:
+    a passkey with user verification is two factors already."""
+    user, counts = passkey_login_check(ceremony=ceremony, credential=credential, ip=ip)
+    login_verification_check(user=user)
+    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    audit_record(action="login", actor=user, target=user, ip=ip, factor="passkey")
+    return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))
+
+
 @sensitive_variables("raw_token", "code", "recovery_code")
-def mfa_login(*, raw_token: str, code: str | None = None, recovery_code: str | None = None, ip: str, user_agent: str = "") -> LoginOutcome:
+def mfa_login(
+    *, raw_token: str, code: str | None = None, recovery_code: str | None = None, webauthn: tuple[str, dict] | None = None, ip: str, user_agent: str = ""
+) -> LoginOutcome:
     """The second step of a two-factor login (see accounts/mfa/two_factor.py): with a right
-    code or unused recovery code, the mfa_token is spent and a session begins."""
-    user = two_factor.mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, ip=ip)
+    code, an unused recovery code or a passkey's answer, the mfa_token is spent and a session begins."""
+    user = two_factor.mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, webauthn=webauthn, ip=ip)
     return LoginOutcome(user=user, refresh=token_pair_for(user, ip=ip, user_agent=user_agent))

@@ -26,7 +26,12 @@ from common.validation import validated
 def login_body(outcome: "login_service.LoginOutcome") -> dict:
     """The answer of a login (API.md): tokens, or the request for a second factor."""
     if outcome.mfa_token is not None:
-        return {"message": "Two-factor code required.", "mfa_required": True, "mfa_token": outcome.mfa_token}
+        return {
+            "message": "Two-factor code required.",
+            "mfa_required": True,
+            "mfa_token": outcome.mfa_token,
+            "mfa_methods": outcome.mfa_methods or [],
+        }
     refresh = outcome.refresh
     return {"message": "Login successful", "user_id": str(outcome.user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
 

@@ -101,6 +101,10 @@ class MfaRequiredOutput(serializers.Serializer):
     message = serializers.CharField()
     mfa_required = serializers.BooleanField()
     mfa_token = serializers.CharField(help_text="Present it with a code at POST /auth/mfa within 5 minutes; it works once.")
+    mfa_methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=["totp", "webauthn", "recovery_code"]),
+        help_text="The second factors this account has: `totp` (a code), `webauthn` (a passkey: POST /auth/mfa/webauthn/options first), `recovery_code`.",
+    )
 
 
 class RefreshInput(serializers.Serializer):

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     # For its `embedded_db` command (config/management/commands/); it has no models.
     "config",
     "accounts",
+    # Passkeys (WebAuthn): sign-in and second factor (accounts/mfa/passkeys).
+    "accounts.mfa.passkeys",
     "profiles",
 ]
 
@@ -274,6 +276,28 @@ MFA_ENROL_CONFIRM_ATTEMPTS = env.int("MFA_ENROL_CONFIRM_ATTEMPTS", default=5)
 MFA_FAILURE_LIMIT_PER_DAY = env.int("MFA_FAILURE_LIMIT_PER_DAY", default=30)
 # The name an authenticator app shows beside the account.
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="User service")
+
+# --- Passkeys (WebAuthn; accounts/mfa/passkeys) ------------------------------------------------
+# The relying party: the domain the passkeys are made for (no scheme, no port). Browsers accept a
+# ceremony only on a page whose host is this domain or under it, so a passkey made for
+# example.com works on app.example.com and api.example.com alike. It cannot change later without
+# every passkey becoming useless. An IP address is not a valid one; use localhost locally.
+WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID", default="localhost")
+# The name authenticators show for the service.
+WEBAUTHN_RP_NAME = env("WEBAUTHN_RP_NAME", default="User service")
+# The origins (scheme://host[:port]) of the pages that run the ceremonies, comma-separated: the
+# browser writes the page's origin into what the authenticator signs, and an assertion from any
+# other origin is refused. When the web app (https://app.example.com) calls the API
+# (https://api.example.com), list the app's origin here (and in CORS_ALLOWED_ORIGINS), with
+# WEBAUTHN_RP_ID=example.com; add the API's own origin if its browser login page is used too.
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=["http://localhost:8000"])
+# Attestation asked of authenticators: `none` (the default; any authenticator, nothing about it
+# is kept but its model id) or `direct` (its statement is verified against the known roots).
+WEBAUTHN_ATTESTATION = env("WEBAUTHN_ATTESTATION", default="none")
+if WEBAUTHN_ATTESTATION not in ("none", "direct"):
+    raise ImproperlyConfigured("WEBAUTHN_ATTESTATION is none or direct.")
+# How long a ceremony's challenge waits for its answer (it is used once in any case).
+WEBAUTHN_CHALLENGE_SECONDS = env.int("WEBAUTHN_CHALLENGE_SECONDS", default=300)
 
 # --- Avatars ----------------------------------------------------------------------------------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)

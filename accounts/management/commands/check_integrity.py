@@ -3,10 +3,12 @@
 Such orphans appear when a chain delete was interrupted between its steps, or when data was
 written by something other than this service. `--fix` removes them (and their stored files).
 It also checks that the users' lists of live sessions and the Session documents agree
-(accounts/sessions/session_integrity.py); `--fix` mends those too.
+(accounts/sessions/session_integrity.py), and that each user's `passkeys_count` is the number of
+their passkeys (accounts/mfa/passkeys/services.py); `--fix` mends those too.
 """
 
 from accounts.management.errors import ServiceCommand
+from accounts.mfa.passkeys.services import passkeys_integrity_find, passkeys_integrity_fix
 from accounts.sessions.session_integrity import sessions_integrity_find, sessions_integrity_fix
 from accounts.user_data.services import orphans_delete, orphans_find
 
@@ -21,6 +23,7 @@ class Command(ServiceCommand):
         found = orphans_find()
         # Session ids on users without their document, and Session documents on no user's list.
         found.update(sessions_integrity_find())
+        found.update(passkeys_integrity_find())  # a count left behind by a crash between two writes
         if not any(found.values()):
             self.stdout.write(self.style.SUCCESS("No orphaned documents."))
             return
@@ -28,7 +31,7 @@ class Command(ServiceCommand):
             shown = ", ".join(str(i) for i in ids[:5]) + (" ..." if len(ids) > 5 else "")
             self.stdout.write(f"{name:<24} {len(ids)} orphaned   {shown}")
         if fix:
-            removed = orphans_delete(found) | sessions_integrity_fix(found)
+            removed = orphans_delete(found) | sessions_integrity_fix(found) | passkeys_integrity_fix(found)
             for name, count in removed.items():
                 self.stdout.write(self.style.SUCCESS(f"removed {count} from {name}"))
         else:

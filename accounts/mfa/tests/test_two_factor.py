@@ -18,7 +18,7 @@ from accounts.mfa.documents import TotpDevice
 from tests.conftest import PASSWORD
 from tests.two_factor_helpers import code_at, enrol
 
-MFA_KEYS = {"message", "mfa_required", "mfa_token"}
+MFA_KEYS = {"message", "mfa_required", "mfa_token", "mfa_methods"}  # mfa_methods: added with passkeys (API.md)
 LOGIN_KEYS = {"message", "user_id", "access", "refresh"}
 
 

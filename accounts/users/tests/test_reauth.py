@@ -22,6 +22,7 @@ GATED = [
     ("totp start", "post", "/users/{id}/mfa/totp", {}, False),
     ("totp off", "delete", "/users/{id}/mfa/totp", {}, True),
     ("recovery codes", "post", "/users/{id}/mfa/recovery_codes", {}, True),
+    ("passkey options", "post", "/users/{id}/passkeys/options", {}, False),
 ]
 IDS = [case[0] for case in GATED]
 

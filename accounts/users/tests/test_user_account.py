@@ -4,7 +4,7 @@ import pytest
 from accounts.users.documents import AuditEvent, User
 from tests.conftest import PASSWORD
 
-USER_KEYS = {"id", "username", "email", "role", "email_verified", "linked_ids", "mfa_enabled", "avatar_url", "created_at", "updated_at"}
+USER_KEYS = {"id", "username", "email", "role", "email_verified", "linked_ids", "mfa_enabled", "passkeys_count", "avatar_url", "created_at", "updated_at"}
 
 
 def test_me_is_the_join_of_the_caller(client_for, user):

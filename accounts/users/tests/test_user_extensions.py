@@ -17,7 +17,7 @@ def test_a_contributed_field_is_stored_loaded_and_queried(user):
 
 def test_the_user_representation_keeps_its_key_order(client_for, user):
     keys = list(client_for(user).get(f"/users/{user.id}").json())
-    assert keys == ["id", "username", "email", "role", "email_verified", "linked_ids", "avatar_url", "mfa_enabled", "created_at", "updated_at"]
+    assert keys == ["id", "username", "email", "role", "email_verified", "linked_ids", "avatar_url", "mfa_enabled", "passkeys_count", "created_at", "updated_at"]
 
 
 def test_a_taken_name_is_refused():
