@@ -16,6 +16,7 @@ class AccountsConfig(AppConfig):
         from accounts.user_data import documents  # noqa: F401, F811
         from accounts.users import api_docs, documents  # noqa: F401, F811
         from accounts.events import api_docs, documents  # noqa: F401, F811
+        from accounts.users import hashers, linked_ids  # noqa: F401  (the Argon2 parameters' system check; the linked ids' copy for check_integrity)
         from accounts.sessions.keys import token_backend_install
         from config import mongo
 

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Where the time goes on the hot paths: pyinstrument over N in-process requests through the
-WSGI application (the same `config.wsgi.application` gunicorn serves), with the production
-settings and hashers and the in-memory store, as bench/run.py starts the server.
+WSGI application (the same `config.wsgi.application` the server runs), with the production
+settings and hashers, on a SecantusDB server of its own (started here on a free loopback port,
+in memory, stopped at the end), or on the server BENCH_MONGODB_URI names.
 
     python bench/profile_join.py                       # join, /users/me and login
     python bench/profile_join.py --op join -n 2000 --html bench/results/join.html
     BENCH_MONGODB_URI=mongodb://127.0.0.1:27017/bench_profile python bench/profile_join.py --op join
+
+On its own server it also reads that server's CPU time from /proc around the unprofiled pass, so
+each operation prints the database's CPU per request next to the service's.
 
 For each operation it prints the share of time per layer (our code, Django, DRF, MongoEngine,
 mongomock, JWT, ...) and the functions with the most time of their own, then pyinstrument's
@@ -24,12 +28,37 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
 os.environ["DEBUG"] = "true"
-# The in-memory store, or a real server (SecantusDB, MongoDB) when BENCH_MONGODB_URI names one.
+# A SecantusDB server of its own (never the developer's embedded database), or the server
+# BENCH_MONGODB_URI names (SecantusDB or MongoDB).
 os.environ.pop("MONGODB_URI", None)
+DB_SERVER = None
 if os.environ.get("BENCH_MONGODB_URI"):
     os.environ["MONGODB_URI"] = os.environ["BENCH_MONGODB_URI"]
+else:
+    import atexit
+    import signal
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    secantusd = Path(sys.executable).parent / "secantusd-py"
+    DB_SERVER = subprocess.Popen(
+        [str(secantusd), "--host", "127.0.0.1", "--port", str(port), "--storage-path", ":memory:"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    atexit.register(lambda: DB_SERVER.poll() is None and os.killpg(DB_SERVER.pid, signal.SIGTERM))
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    os.environ["MONGODB_URI"] = f"mongodb://127.0.0.1:{port}/bench_profile"
 os.environ.setdefault("THROTTLE_LOGIN", "1000000/s")
 os.environ.setdefault("THROTTLE_REGISTER", "1000000/s")
+os.environ.setdefault("EMAIL_URL", "dummymail://")  # the sign-ups' verification mail goes nowhere
 
 try:
     from pyinstrument import Profiler
@@ -59,6 +88,14 @@ LAYERS = [
     ("logging (the request log)", "/logging/"),
     ("json (rendering, parsing)", "/json/"),
 ]
+
+
+def db_cpu_seconds() -> float:
+    """CPU time (user + system) used so far by the database server this script started; 0 otherwise."""
+    if DB_SERVER is None:
+        return 0.0
+    fields = Path(f"/proc/{DB_SERVER.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def layer(path: str, caller: str) -> str:
@@ -181,7 +218,9 @@ def main() -> None:
                 handler.setStream(devnull)
 
     call = WSGI(application)
-    print(f"hasher: {settings.PASSWORD_HASHERS[0]}; store: {'mongomock' if not settings.MONGODB_URI else 'MongoDB'}")
+    from config import mongo
+
+    print(f"hasher: {settings.PASSWORD_HASHERS[0]}; database: {mongo.describe()}")
     started = time.perf_counter()
     users = seed(call, args.users)
     print(f"seeded {len(users)} users through the API in {time.perf_counter() - started:.1f} s")
@@ -231,10 +270,11 @@ def main() -> None:
                 victims.append({"id": str(user.id), "token": str(token_pair_for(user).access_token)})
         for i in range(min(20, n) if name not in ("login", "delete") else 0):
             fn(i)  # warm-up
-        t = time.perf_counter()
+        t, cpu, db = time.perf_counter(), time.process_time(), db_cpu_seconds()
         for i in range(n):
             fn(i + n)
         plain = time.perf_counter() - t
+        cpu, db = time.process_time() - cpu, db_cpu_seconds() - db
         profiler = Profiler(interval=0.0002)
         t = time.perf_counter()
         profiler.start()
@@ -245,8 +285,9 @@ def main() -> None:
                 raise RuntimeError(f"{name}: {status} {body[:300]!r}")
         profiler.stop()
         elapsed = time.perf_counter() - t
+        db_text = f", database {db / n * 1e6:,.0f} µs" if DB_SERVER is not None else ""
         print(f"\n=== {name}: {plain / n * 1e6:,.0f} µs per request without the profiler ({n / plain:,.0f} req/s in one thread); "
-              f"{elapsed / n * 1e6:,.0f} µs under it")
+              f"CPU per request: service {cpu / n * 1e6:,.0f} µs{db_text}; {elapsed / n * 1e6:,.0f} µs under the profiler")
         print(summarize(profiler, args.top))
         if args.tree:
             print(profiler.output_text(unicode=True, color=False, show_all=False))

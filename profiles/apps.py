@@ -8,4 +8,4 @@ class ProfilesConfig(AppConfig):
         # Declaring the documents registers their CASCADE rules on User (the chain delete, the
         # export and the orphan check reach them from the moment the app is loaded) and adds
         # `has_avatar` to User; the serializers add `avatar_url` to the user representation.
-        from profiles import api_docs, documents, serializers  # noqa: F401  (api_docs: the OpenAPI words of its operations)
+        from profiles import api_docs, documents, serializers, services  # noqa: F401  (api_docs: the OpenAPI words of its operations; services: the details copy's integrity check)

@@ -23,6 +23,16 @@ AVATAR_CONTENT_TYPES = ("image/jpeg", "image/png")
 # `avatar_url` costs no query. Written by profiles.services only.
 user_field_add("has_avatar", BooleanField(default=False))
 
+# A copy of the user's Details document, kept on the user so that the join (`/users/me`,
+# `/users/user_with_details/{id}`) costs the one read of the user that authentication makes
+# anyway: {"v": the copied Details' `version`, "doc": that document as stored, or None}. The
+# Details document is the truth; the copy is written only by profiles.services.details_upsert, after
+# it and conditioned on a higher version, so the last write wins on both (README, "Performance").
+# Users stored before the copy existed have no such field: their join reads the Details document
+# ($lookup) until `check_integrity --fix` makes their copy. Not exported: the Details document is.
+DETAILS_COPY = "details_copy"
+user_field_add(DETAILS_COPY, DictField(default=lambda: {"v": 0, "doc": None}), export=False)
+
 
 def avatar_path(user_id) -> str:
     return f"/users/{user_id}/avatar"
@@ -37,8 +47,13 @@ class Details(Document):
     preferences = DictField()
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
+    # Raised by one on every write (atomically, with it): the copy on the user holds the version it
+    # copied, so that of two racing writers the later copy wins and a stale one can be recognised.
+    version = IntField(default=0)
 
     meta = {"collection": "details"}
+    # Bookkeeping, not the user's data.
+    export_exclude = ("version",)
 
 
 class Avatar(Document):

@@ -5,8 +5,9 @@ from mongoengine.connection import get_db
 from rest_framework.exceptions import NotFound
 
 from accounts.users.documents import LinkedId, User
+from accounts.users.linked_ids import LINKS_COPY
 from accounts.users.selectors import NO_USER, user_visible
-from profiles.documents import AVATAR_BUCKET, Avatar, Details
+from profiles.documents import AVATAR_BUCKET, DETAILS_COPY, Avatar, Details
 
 NO_AVATAR = "This user has no avatar."
 
@@ -14,33 +15,61 @@ USER_FIELDS = {"username": 1, "email": 1, "role": 1, "email_verified": 1, "creat
 
 
 def join_lookups() -> list[dict]:
-    """The `$lookup` stages of the join: the user's linked ids and details."""
+    """The `$lookup` stages of the join: the user's linked ids and details (users without the
+    copies, stored before they existed)."""
     return [
         {"$lookup": {"from": LinkedId._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "links"}},
         {"$lookup": {"from": Details._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "details"}},
     ]
 
 
+def _row_from_copies(son: dict) -> dict | None:
+    """The join's row from the user's document alone: its fields and the copies it carries of its
+    LinkedId and Details documents (kept exact by their writers; see accounts.users.linked_ids
+    and profiles.services.details_upsert). None when the document has no copies yet."""
+    links, details = son.get(LINKS_COPY), son.get(DETAILS_COPY)
+    if links is None or details is None:
+        return None
+    row = {key: son[key] for key in ("_id", *USER_FIELDS) if key in son}
+    row["links"] = links
+    row["details"] = [details["doc"]] if details.get("doc") is not None else []
+    return row
+
+
 def user_with_details(*, user_id: str, caller: User) -> dict:
-    """The user joined with their linked ids and details: one aggregation, one round trip, or
-    none when the caller reads themselves and authentication has already run these lookups
-    with the caller's document (`ProfileViewSet.caller_lookups`).
+    """The user joined with their linked ids and details. No round trip when the caller reads
+    themselves (authentication has just read their document, copies included); one `find_one` by
+    `_id` for another user. A user stored before the copies existed is read with one aggregation
+    ($lookup of the LinkedId and Details documents) instead, with the same result.
 
     `linked_id` is the most recently linked id (None if none), `linked_ids` all of them, oldest
     first. A trashed account is a 404 to everybody but admins."""
     if not ObjectId.is_valid(user_id):
         raise NotFound(NO_USER)
-    prefetched = getattr(caller, "prefetched", None)
-    if prefetched is not None and caller.id == ObjectId(user_id):
-        son = prefetched["_son"]  # authentication refused the caller if trashed or inactive
-        row = {key: son[key] for key in ("_id", *USER_FIELDS) if key in son}
-        row["links"], row["details"] = prefetched["links"], prefetched["details"]
-    else:
-        pipeline = [{"$match": {"_id": ObjectId(user_id)}}, {"$project": USER_FIELDS}, *join_lookups()]
-        rows = list(User._get_collection().aggregate(pipeline))
-        if not rows or not user_visible(in_trash=bool(rows[0].get("in_trash")), caller=caller):
+    son = getattr(caller, "son", None)
+    if son is None or caller.id != ObjectId(user_id):
+        son = User._get_collection().find_one({"_id": ObjectId(user_id)}, {**USER_FIELDS, LINKS_COPY: 1, DETAILS_COPY: 1})
+        if son is None or not user_visible(in_trash=bool(son.get("in_trash")), caller=caller):
             raise NotFound(NO_USER)
-        row = rows[0]
+    # (the caller's own document: authentication refused the caller if trashed or inactive)
+    row = _row_from_copies(son)
+    if row is None:
+        row = user_with_details_read(user_id=ObjectId(user_id))
+    return join_render(row)
+
+
+def user_with_details_read(*, user_id: ObjectId) -> dict:
+    """The join's row from the LinkedId and Details documents themselves: one aggregation. For
+    users without copies, and to check the copies (tests, check_integrity)."""
+    pipeline = [{"$match": {"_id": user_id}}, {"$project": USER_FIELDS}, *join_lookups()]
+    rows = list(User._get_collection().aggregate(pipeline))
+    if not rows:
+        raise NotFound(NO_USER)
+    return rows[0]
+
+
+def join_render(row: dict) -> dict:
+    """The join's row as the nested serializer takes it."""
     row.setdefault("email_verified", True)  # stored before verification existed: verified
     links = sorted(row.pop("links"), key=lambda link: (link["created_at"], link["_id"]))
     row["linked_ids"] = [link["linked_id"] for link in links]

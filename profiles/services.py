@@ -10,22 +10,31 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from rest_framework.exceptions import NotFound
 
+from accounts.user_data.dependents import owner_remains
 from accounts.users.documents import User, now
 from accounts.users.selectors import NO_USER
-from accounts.user_data.dependents import owner_remains
+from accounts.users.user_extensions import user_copy_add
 from common.exceptions import PayloadTooLarge
 from profiles.avatar_image import avatar_image_clean
-from profiles.documents import AVATAR_BUCKET, Avatar, Details
+from profiles.documents import AVATAR_BUCKET, DETAILS_COPY, Avatar, Details
 
 
 def details_upsert(*, user: User, **fields) -> None:
     """Create the user's details or update the fields given; the others are kept.
 
     One atomic upsert keyed on the user (a unique index), so concurrent first writes for one
-    user leave one document. 404 when the user is being chain-deleted meanwhile; the document is
-    then removed again, so no orphan is left (accounts/user_data/dependents.py)."""
+    user leave one document; it raises the document's `version`. Then the document is read back,
+    with the version of whatever write came last so far, and put on the user as its copy
+    (`User.details_copy`, what the join reads), only over a copy of a lower version: of racing
+    writers, the one that read last writes the latest state, so the copy ends as the document
+    does. Three round trips. (Not one findAndModify returning the new document: SecantusDB's
+    returns a stale one under concurrency, README "The embedded database".) 404 when the user is
+    being chain-deleted meanwhile; the document is then removed again, so no orphan is left
+    (accounts/user_data/dependents.py): the copy's write matches only a user not being deleted,
+    so it is the owner check as well. A crash between the writes leaves a copy older than its
+    document, which `check_integrity` finds and `--fix` mends."""
     stamp = now()
-    update = {"$set": {**fields, "updated_at": stamp}, "$setOnInsert": {"created_at": stamp}}
+    update = {"$set": {**fields, "updated_at": stamp}, "$setOnInsert": {"created_at": stamp}, "$inc": {"version": 1}}
     if "preferences" not in fields:
         update["$setOnInsert"]["preferences"] = {}
     collection = Details._get_collection()
@@ -34,9 +43,50 @@ def details_upsert(*, user: User, **fields) -> None:
     except DuplicateKeyError:
         # Two first upserts raced; the document exists now, so this one updates it.
         collection.update_one({"user": user.id}, update, upsert=True)
-    if not owner_remains(user_id=user.id):
+    doc = collection.find_one({"user": user.id})
+    if not details_copy_write(user_id=user.id, doc=doc) and not owner_remains(user_id=user.id):
         collection.delete_one({"user": user.id})
         raise NotFound(NO_USER)
+
+
+def details_copy_write(*, user_id: ObjectId, doc: dict | None, repair: bool = False) -> bool:
+    """Put `doc` (the user's Details document as stored, or None) on the user as its copy, unless
+    the copy there is of the same or a later version (with `repair`, check_integrity's: of a later
+    version only, so a copy that differs at the same version is replaced, a newer one never).
+    True when written; False when the copy was newer or the user is gone or being deleted."""
+    version = doc.get("version", 0) if doc else 0
+    query: dict = {
+        "_id": user_id,
+        "deleting": {"$ne": True},
+        "$or": [{f"{DETAILS_COPY}.v": {"$lte" if repair else "$lt": version}}, {DETAILS_COPY: {"$exists": False}}],
+    }
+    written = User._get_collection().update_one(query, {"$set": {DETAILS_COPY: {"v": version, "doc": doc}}})
+    return written.matched_count == 1
+
+
+def details_copy_differing() -> list[ObjectId]:
+    """Users whose `details_copy` is missing or differs from their Details document (check_integrity).
+    One aggregation over the users, streamed."""
+    pipeline = [
+        {"$project": {DETAILS_COPY: 1}},
+        {"$lookup": {"from": Details._get_collection_name(), "localField": "_id", "foreignField": "user", "as": "details"}},
+    ]
+    differing = []
+    for row in User._get_collection().aggregate(pipeline):
+        copy, doc = row.get(DETAILS_COPY), (row["details"] or [None])[0]
+        if copy is None or copy.get("doc") != doc or copy.get("v") != (doc.get("version", 0) if doc else 0):
+            differing.append(row["_id"])
+    return differing
+
+
+def details_copy_fix(user_ids: list[ObjectId]) -> int:
+    """Rewrite these users' `details_copy` from their Details documents (never over a newer copy).
+    Returns the users written."""
+    collection = Details._get_collection()
+    return sum(details_copy_write(user_id=user_id, doc=collection.find_one({"user": user_id}), repair=True) for user_id in user_ids)
+
+
+user_copy_add(DETAILS_COPY, find=details_copy_differing, fix=details_copy_fix)
 
 
 # --- Avatars ----------------------------------------------------------------------------------

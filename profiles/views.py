@@ -67,14 +67,6 @@ class ProfileViewSet(UserRouteMixin, viewsets.GenericViewSet):
     body_user_actions = ("add_details",)
     caller_actions = ("me",)
 
-    def caller_lookups(self, caller_id: str) -> list[dict] | None:
-        """Asked by authentication: the join's lookups when this request reads the caller's own
-        join, so that loading the caller and the join are one round trip (see
-        accounts.sessions.authentication)."""
-        if self.action == "me" or (self.action == "user_with_details" and self.kwargs.get("user_id", "").lower() == caller_id):
-            return selectors.join_lookups()
-        return None
-
     def get_serializer_class(self):
         return {"add_details": AddDetailsInput, "avatar": AvatarInput}.get(self.action, UserWithDetailsOutput)
 

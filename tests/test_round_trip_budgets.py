@@ -34,9 +34,11 @@ CASES = [
     ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 7),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 3),
     ("logout", None, "post", "/auth/logout", "REFRESH", 5),
-    ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 3),
-    ("add_details", "user", "post", "/users/add_details", {"user_id": "{id}", "phone": "+15551234567"}, 3),
-    # One: authentication reads the caller together with the join's lookups (issue 16).
+    # The LinkedId, its copy on the user (the owner check too), and the re-check against a racing unlink (issue 26).
+    ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 4),
+    # The Details document, read back, then its copy on the user (the owner check too).
+    ("add_details", "user", "post", "/users/add_details", {"user_id": "{id}", "phone": "+15551234567"}, 4),
+    # One: authentication reads the caller, whose document carries the join's copies (issue 26).
     ("user_with_details", "user", "get", "/users/user_with_details/{id}", None, 1),
     ("user_with_details (admin)", "admin", "get", "/users/user_with_details/{id}", None, 2),
     ("me", "user", "get", "/users/me", None, 1),
@@ -47,7 +49,7 @@ CASES = [
     # documents go after, and a pending reset token is voided.
     ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 9),
     ("export", "user", "get", "/users/{id}/export", None, 15),
-    ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 2),
+    ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 3),
     # 6: + voiding the pending email tokens (a reset link must not work after a restore).
     ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 8),
     ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 23),

@@ -10,10 +10,10 @@ session (`sid` claim) has ended: the ids of the user's live sessions are on the 
 The caller is read from the database on every request, never from a cache, so a revoked,
 trashed or deleted user is refused on the very next request. What is remembered across requests
 is only that a given token's signature and claims were checked (`_checked_token`): its expiry is
-checked again on every use, and everything about its user is read afresh. A view that is about
-to read the caller's own data anyway may ask for it in that same round trip (`caller_lookups`,
-below): the caller's document then comes from one aggregation with the view's `$lookup` stages,
-and the looked-up arrays travel with the user as `user.prefetched`.
+checked again on every use, and everything about its user is read afresh, in one `find_one` by
+`_id`. The document as read travels with the user as `user.son`: a view that renders the caller
+from what is stored on it (the join, from the copies of the linked ids and details that the user
+document carries) then needs no other read.
 
 A browser sends a cookie whoever made the page that sends it, so `CookieJWTAuthentication`
 accepts the cookie on an unsafe method only when the request also passes Django's CSRF check,
@@ -32,6 +32,7 @@ from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.users.documents import User
+from accounts.users.user_extensions import USER_COPIES
 
 TOKEN_VERSION_CLAIM = "ver"
 SESSION_CLAIM = "sid"
@@ -46,45 +47,30 @@ def _token_user_id(token) -> ObjectId:
     return ObjectId(user_id)
 
 
-def user_for_token(token, *, lookups: list[dict] | None = None, session_required: bool = True) -> User:
+def user_for_token(token, *, session_required: bool = True) -> User:
     """The live user a validated token names, or AuthenticationFailed (401). One round trip.
     Unless `session_required` is off (the second step of a two-factor login, which has no session
     yet), the token must also belong to one of the user's live sessions (`session_ids`, on the
-    document read anyway).
-
-    With `lookups` (`$lookup` stages), the user's document is read by an aggregation that also
-    runs them, still one round trip; each stage's `as` array is kept in `user.prefetched`."""
+    document read anyway). The stored document is kept as `user.son`."""
     user_id = _token_user_id(token)
-    collection = User._get_collection()
-    prefetched = None
-    if lookups:
-        son = next(iter(collection.aggregate([{"$match": {"_id": user_id}}, *lookups])), None)
-        if son is not None:
-            prefetched = {stage["$lookup"]["as"]: son.pop(stage["$lookup"]["as"], []) for stage in lookups}
-    else:
-        # Straight from the collection: the same document, without building a QuerySet per request.
-        son = collection.find_one({"_id": user_id})
-    user = User._from_son(son) if son is not None else None
-    if user is None or not user.is_active or user.in_trash:
+    # Straight from the collection: the same document, without building a QuerySet per request.
+    son = User._get_collection().find_one({"_id": user_id})
+    # The checks read the stored document (with the fields' defaults), so a refused token costs no
+    # `User`; building one is a tenth of a signed-in read (issue 26, bench/profile_join.py).
+    if son is None or not son.get("is_active", True) or son.get("in_trash", False):
         raise AuthenticationFailed("User not found or not active.", code="user_not_found")
-    if token.get(TOKEN_VERSION_CLAIM) != user.token_version:
+    if token.get(TOKEN_VERSION_CLAIM) != son.get("token_version", 0):
         raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
     if session_required:
         sid = token.get(SESSION_CLAIM)
-        if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (user.session_ids or ()):
+        if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (son.get("session_ids") or ()):
             raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
-    if prefetched is not None:
-        prefetched["_son"] = son
-        user.prefetched = prefetched
+    # The copies the user carries for the join (user_copy_add) are read from `son` by the join
+    # alone: the `User` is built without them. (MongoEngine saves only the fields a request
+    # changes, so their defaults on this instance are never written back.)
+    user = User._from_son({key: value for key, value in son.items() if key not in USER_COPIES})
+    user.son = son
     return user
-
-
-def caller_lookups(request, user_id: ObjectId) -> list[dict] | None:
-    """The `$lookup` stages the view handling `request` wants run with the caller's document:
-    its `caller_lookups(caller_id)` answer, or None (a plain `find_one`)."""
-    view = (getattr(request, "parser_context", None) or {}).get("view")
-    ask = getattr(view, "caller_lookups", None)
-    return ask(str(user_id)) if ask is not None else None
 
 
 # Tokens whose signature and claims have been verified, by their exact bytes. Verifying one costs
@@ -114,14 +100,8 @@ class MongoJWTAuthentication(JWTAuthentication):
             return super().get_validated_token(raw_token)
         return token
 
-    def authenticate(self, request):
-        self._request = request  # authenticators are made per request: get_user reads it
-        return super().authenticate(request)
-
     def get_user(self, validated_token) -> User:
-        request = getattr(self, "_request", None)
-        lookups = caller_lookups(request, _token_user_id(validated_token)) if request is not None else None
-        return user_for_token(validated_token, lookups=lookups)
+        return user_for_token(validated_token)
 
 
 class CookieJWTAuthentication(MongoJWTAuthentication):

@@ -67,6 +67,11 @@ class User(Document):
     mfa_enabled = BooleanField(default=False)
     # Set by the chain delete before it deletes anything (accounts/user_data/dependents.py).
     deleting = BooleanField(default=False)
+    # A copy of the user's LinkedId documents ({_id, linked_id, created_at} each), kept here so that
+    # the join reads no other collection (README, "Performance"). The LinkedId documents are the
+    # truth; accounts/users/linked_ids.py writes the copy after them, and check_integrity compares
+    # the two. Users stored before the copy existed have none until `check_integrity --fix`.
+    links_copy = ListField(DictField())
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
 
@@ -80,7 +85,7 @@ class User(Document):
     }
 
     # Never in an export (accounts.user_data.services reads this on every document class).
-    export_exclude = ("password",)
+    export_exclude = ("password", "links_copy")  # the copy: exported as the LinkedId documents
 
     # What DRF and simplejwt ask of request.user.
     is_authenticated = True

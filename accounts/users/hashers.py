@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 from django.conf import settings
+from django.core import checks
 from django.contrib.auth.hashers import Argon2PasswordHasher, BasePasswordHasher, mask_hash
 from django.utils.crypto import constant_time_compare
 
@@ -97,14 +98,64 @@ def _hashing_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+# OWASP's Password Storage Cheat Sheet: Argon2id with any one of these (memory KiB, passes), p=1;
+# they cost about the same. More memory or more passes than a row is at least as strong.
+OWASP_ARGON2_FLOOR = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+
+
+def argon2_meets_owasp_floor(*, time_cost: int, memory_kib: int) -> bool:
+    return any(memory_kib >= m and time_cost >= t for m, t in OWASP_ARGON2_FLOOR)
+
+
 class LowPriorityArgon2PasswordHasher(Argon2PasswordHasher):
-    """Django's Argon2 hasher (same algorithm name, parameters and stored hashes, so either reads
-    the other's), run on a few threads of low CPU priority: a login still costs one full hash,
-    but while logins are hashed, requests that need little CPU are served first. At most
-    PASSWORD_HASHING_THREADS hashes run at once (each takes ~100 MiB), the rest wait their turn."""
+    """Django's Argon2id hasher (same algorithm name and stored form, so either reads the other's)
+    with its parameters from the settings (PASSWORD_ARGON2_TIME_COST, _MEMORY_KIB, _PARALLELISM),
+    run on a few threads of low CPU priority: a login still costs one full hash, but while
+    logins are hashed, requests that need little CPU are served first.
+
+    Memory is bounded: at most PASSWORD_HASHING_THREADS hashes run at once (the pool's threads),
+    the rest wait their turn, so hashing holds at most PASSWORD_HASHING_THREADS x
+    PASSWORD_ARGON2_MEMORY_KIB however many logins arrive together. A stored hash made with other
+    parameters (Django's defaults, 100 MiB, t=2, p=8, before these settings) still verifies,
+    since its parameters are in it, and `must_update` then makes the login re-hash it with these.
+    """
+
+    @property
+    def time_cost(self) -> int:
+        return settings.PASSWORD_ARGON2_TIME_COST
+
+    @property
+    def memory_cost(self) -> int:
+        return settings.PASSWORD_ARGON2_MEMORY_KIB
+
+    @property
+    def parallelism(self) -> int:
+        return settings.PASSWORD_ARGON2_PARALLELISM
 
     def encode(self, password, salt):
         return _hashing_pool().submit(super().encode, password, salt).result()
 
     def verify(self, password, encoded):
         return _hashing_pool().submit(super().verify, password, encoded).result()
+
+
+@checks.register(checks.Tags.security)
+def argon2_parameters_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """A warning when the preferred hasher is ours and its parameters are below OWASP's floor."""
+    if not settings.PASSWORD_HASHERS or settings.PASSWORD_HASHERS[0] != f"{__name__}.LowPriorityArgon2PasswordHasher":
+        return []
+    t, m, p = settings.PASSWORD_ARGON2_TIME_COST, settings.PASSWORD_ARGON2_MEMORY_KIB, settings.PASSWORD_ARGON2_PARALLELISM
+    problems = []
+    if t < 1 or m < 8 * p or p < 1:
+        problems.append(checks.Error(
+            f"PASSWORD_ARGON2_*: time cost {t}, memory {m} KiB, parallelism {p} is not a valid Argon2 setting.",
+            hint="Time cost and parallelism at least 1, memory at least 8 KiB per lane.",
+            id="accounts.E001",
+        ))
+    elif not argon2_meets_owasp_floor(time_cost=t, memory_kib=m):
+        problems.append(checks.Warning(
+            f"Argon2id at {m} KiB and {t} passes is below OWASP's floor for password storage.",
+            hint="OWASP: 19456 KiB (19 MiB) and 2 passes, or 47104 KiB and 1 pass (README, Performance).",
+            id="accounts.W001",
+        ))
+    return problems

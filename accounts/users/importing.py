@@ -4,6 +4,7 @@ from pymongo.errors import BulkWriteError
 
 from accounts.users.documents import LinkedId, User, casefold_key
 from accounts.users.identity import username_skeleton
+from accounts.users.linked_ids import link_copy_entry
 
 
 def _problems(rows: list[dict]) -> list[str]:
@@ -62,7 +63,12 @@ def users_import(*, rows: list[dict], dry_run: bool = False) -> int:
         )
         user.id = row.get("id") or ObjectId()
         users.append(user)
-    links = [LinkedId(linked_id=r["linked_id"], user=u.id) for r, u in zip(rows, users) if r.get("linked_id")]
+    links = []
+    for row, user in zip(rows, users):
+        user.links_copy = []  # the copy the join reads (accounts/users/linked_ids.py), written with the user
+        if row.get("linked_id"):
+            links.append(LinkedId(id=ObjectId(), linked_id=row["linked_id"], user=user.id))
+            user.links_copy = [link_copy_entry(links[-1])]
     user_ids = [u.id for u in users]
     try:
         User._get_collection().insert_many([u.to_mongo() for u in users], ordered=True)

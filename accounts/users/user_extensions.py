@@ -6,8 +6,15 @@
 - `user_output_field_add(name, field, after=...)`: a key in the user representation
   (`UserOutput`, every endpoint that renders a user), at a fixed place (a URL derived from
   that flag). Call it from the app's `ready()` or a module imported there.
-Both refuse a name that is taken, so two apps cannot silently overwrite each other.
+- `user_copy_add(name, find=..., fix=...)`: a copy of other documents kept on the user (as the
+  join's copies of the linked ids and details), so that `manage.py check_integrity` compares
+  it with what it copies (`find`: the ids of users whose copy differs or is missing) and, with
+  `--fix`, rewrites it from them (`fix`). Call it where the app declares its documents.
+Each refuses a name that is taken, so two apps cannot silently overwrite each other.
 """
+from collections.abc import Callable
+
+from bson import ObjectId
 from mongoengine.base import BaseField
 from rest_framework import serializers
 
@@ -15,9 +22,10 @@ from accounts.users.documents import User
 from accounts.users.serializers import UserOutput
 
 
-def user_field_add(name: str, field: BaseField) -> None:
+def user_field_add(name: str, field: BaseField, *, export: bool = True) -> None:
     """Declare `field` on `User` as if it were written in the class (MongoEngine's metaclass
-    does the same for the `id` field it adds)."""
+    does the same for the `id` field it adds). `export=False` leaves it out of the user's export
+    (a copy of data that the export holds in its own collection)."""
     if name in User._fields:
         raise ValueError(f"User already has a field {name!r}.")
     field.name = name
@@ -28,6 +36,8 @@ def user_field_add(name: str, field: BaseField) -> None:
     User._reverse_db_field_map[field.db_field] = name
     User._fields_ordered += (name,)
     setattr(User, name, field)
+    if not export:
+        User.export_exclude = (*User.export_exclude, name)
 
 
 def user_output_field_add(name: str, field: serializers.Field, *, after: str) -> None:
@@ -39,3 +49,16 @@ def user_output_field_add(name: str, field: serializers.Field, *, after: str) ->
     items.insert([key for key, _ in items].index(after) + 1, (name, field))
     declared.clear()
     declared.update(items)
+
+
+# name -> (find, fix): see user_copy_add.
+USER_COPIES: dict[str, tuple[Callable[[], list[ObjectId]], Callable[[list[ObjectId]], int]]] = {}
+
+
+def user_copy_add(name: str, *, find: Callable[[], list[ObjectId]], fix: Callable[[list[ObjectId]], int]) -> None:
+    """Register a copy kept on the user for check_integrity: `find()` lists the users whose copy
+    differs from its documents (or who have none yet), `fix(ids)` rewrites theirs and returns
+    how many it wrote."""
+    if name in USER_COPIES:
+        raise ValueError(f"A copy named {name!r} is registered already.")
+    USER_COPIES[name] = (find, fix)

@@ -144,13 +144,21 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 # --- Passwords (OWASP Password Storage Cheat Sheet: Argon2id first) --------------------------
 PASSWORD_HASHERS = [
-    # Django's Argon2 with its default parameters, hashed at low CPU priority (accounts/users/hashers.py).
+    # Argon2id with the parameters below, hashed at low CPU priority (accounts/users/hashers.py).
     "accounts.users.hashers.LowPriorityArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "accounts.users.hashers.LegacyBcryptPasswordHasher",
 ]
-# Hashes run at once (more wait their turn) and their niceness (0-19; 19 yields the most).
+# Argon2id's parameters, chosen by measurement (README "Performance", bench/hashcheck.py --grid):
+# OWASP's floor (19 MiB, 2 passes, 1 lane) costs ~40 ms of CPU a hash here, so a core does more
+# than Keycloak's planned 15 logins a second. A stored hash with other parameters is re-hashed
+# with these at its owner's next login. `manage.py check` warns below OWASP's floor.
+PASSWORD_ARGON2_TIME_COST = env.int("PASSWORD_ARGON2_TIME_COST", default=2)
+PASSWORD_ARGON2_MEMORY_KIB = env.int("PASSWORD_ARGON2_MEMORY_KIB", default=19456)
+PASSWORD_ARGON2_PARALLELISM = env.int("PASSWORD_ARGON2_PARALLELISM", default=1)
+# Hashes run at once (more wait their turn) and their niceness (0-19; 19 yields the most). The
+# memory hashing can hold is bounded by PASSWORD_HASHING_THREADS x PASSWORD_ARGON2_MEMORY_KIB.
 PASSWORD_HASHING_THREADS = env.int("PASSWORD_HASHING_THREADS", default=4)
 PASSWORD_HASHING_NICE = env.int("PASSWORD_HASHING_NICE", default=19)
 AUTH_PASSWORD_VALIDATORS = [
@@ -178,6 +186,8 @@ REST_FRAMEWORK = {
         # DRF's, with forms where it would show a 405, in the service's words (common/browsable.py).
         "common.browsable.ServiceBrowsableAPIRenderer",
     ],
+    # DRF's, answering a request that states no preference without the full negotiation (common/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.negotiation.ContentNegotiation",
     "VIEW_NAME_FUNCTION": "common.browsable.view_name",
     "VIEW_DESCRIPTION_FUNCTION": "common.browsable.view_description",
     "UNAUTHENTICATED_USER": None,

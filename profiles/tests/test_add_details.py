@@ -100,7 +100,7 @@ def test_unknown_fields_are_ignored(client_for, user):
     assert r.status_code == 200, r.content
     assert User.objects.get(id=user.id).role == "user"
     doc = Details._get_collection().find_one({"user": user.id})
-    assert set(doc) <= {"_id", "user", "address", "phone", "preferences", "created_at", "updated_at"}
+    assert set(doc) <= {"_id", "user", "address", "phone", "preferences", "created_at", "updated_at", "version"}
 
 
 # --- phone ------------------------------------------------------------------------------------
