@@ -19,6 +19,3 @@ class UserRouteMixin:
         user = selectors.user_get(user_id=self.kwargs[self.lookup_url_kwarg], caller=self.request.user)
         self.check_object_permissions(self.request, user)
         return user
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'

@@ -56,6 +56,7 @@ upright. The answer's `avatar_url` is where to read it.
                 404: NO_USER,
                 413: "Larger than `AVATAR_MAX_BYTES`.",
                 415: "The body is not `multipart/form-data`.",
+                503: "Too many images are being decoded at once; try again after `Retry-After` seconds.",
             },
         ),
         documented(

@@ -4,6 +4,7 @@ from bson import ObjectId
 from mongoengine.connection import get_db
 from rest_framework.exceptions import NotFound
 
+from accounts.sessions.prefetch import caller_document
 from accounts.users.documents import LinkedId, User
 from accounts.users.linked_ids import LINKS_COPY
 from accounts.users.selectors import NO_USER, user_visible
@@ -38,16 +39,17 @@ def _row_from_copies(son: dict) -> dict | None:
 
 def user_with_details(*, user_id: str, caller: User) -> dict:
     """The user joined with their linked ids and details. No round trip when the caller reads
-    themselves (authentication has just read their document, copies included); one `find_one` by
-    `_id` for another user. A user stored before the copies existed is read with one aggregation
-    ($lookup of the LinkedId and Details documents) instead, with the same result.
+    themselves (authentication has just read their document, copies included:
+    accounts/sessions/prefetch.py); one `find_one` by `_id` for another user. A user stored before
+    the copies existed is read with one aggregation ($lookup of the LinkedId and Details
+    documents) instead, with the same result.
 
     `linked_id` is the most recently linked id (None if none), `linked_ids` all of them, oldest
     first. A trashed account is a 404 to everybody but admins."""
     if not ObjectId.is_valid(user_id):
         raise NotFound(NO_USER)
-    son = getattr(caller, "son", None)
-    if son is None or caller.id != ObjectId(user_id):
+    son = caller_document(caller, user_id)
+    if son is None:
         son = User._get_collection().find_one({"_id": ObjectId(user_id)}, {**USER_FIELDS, LINKS_COPY: 1, DETAILS_COPY: 1})
         if son is None or not user_visible(in_trash=bool(son.get("in_trash")), caller=caller):
             raise NotFound(NO_USER)

@@ -96,6 +96,58 @@ def test_nothing_imports_the_entry_points():
     assert importers <= {"browser", "management"}
 
 
+def module_graph() -> dict[str, set[str]]:
+    """Module -> the modules of `accounts` it imports (at the top or inside a function)."""
+    names = {}
+    for path in modules("accounts"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        names[name.removesuffix(".__init__")] = path
+    graph = {}
+    for name, path in names.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("accounts"):
+                targets.update(f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in names else node.module for a in node.names)
+            elif isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names if a.name.startswith("accounts"))
+        graph[name] = {target for target in targets if target in names and target != name and name != "accounts.apps"}
+    return graph
+
+
+def test_no_module_of_accounts_is_imported_back_by_what_it_imports():
+    """One-way at the level of modules too: the import graph has no cycle, so a request never goes
+    from a module into another and back (login <-> two_factor, say)."""
+    graph, state, cycles = module_graph(), {}, []
+
+    def visit(name, path):
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                cycles.append(" -> ".join(path[path.index(target):] + [name, target]))
+            elif target not in state:
+                visit(target, path + [name])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+    assert cycles == []
+
+
+def test_no_views_module_imports_another():
+    views = {name for name in module_graph() if name.rsplit(".", 1)[-1] in ("views", "public_views")}
+    assert {(name, target) for name in views for target in module_graph()[name] & views} == set()
+
+
+def test_services_never_call_the_authentication_layer():
+    """Only the entry points (the browser pages, the public views' challenge, the root page) import
+    `accounts.sessions.authentication`; which user a token names is a selector
+    (accounts/sessions/selectors.py) that authentication and services both use."""
+    importers = {str(p.relative_to(ROOT)) for package in ("accounts", "common", "config", "profiles") for p in modules(package)
+                 if "accounts.sessions.authentication" in imported(p)}
+    assert {path for path in importers if not path.startswith("accounts/browser/")} <= {"common/public.py", "config/root.py"}
+
+
 @pytest.mark.parametrize("path", [p for package in ("accounts", "common", "profiles") for p in modules(package)], ids=str)
 def test_every_module_reads_in_one_sitting(path):
     assert len(path.read_text().splitlines()) <= MAX_LINES

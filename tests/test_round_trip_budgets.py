@@ -20,10 +20,12 @@ from accounts.emails import email_tokens
 from accounts.users.linked_ids import linked_id_add
 from accounts.sessions.tokens import token_pair_for
 from accounts.admin.trash import user_trash
+from accounts.mfa import two_factor
 from accounts.user_data.services import users_chain_delete
 from profiles import services as profile_services
 from profiles.services import avatar_replace, details_upsert
 from tests.conftest import PASSWORD
+from tests.two_factor_helpers import code_at, enrol
 
 # (name, caller, method, path, body, budget). `{id}` is the user's id, `{other}` a trashed user's.
 # A throttled endpoint (register, login, refresh, logout, a PATCH naming a username or email, the
@@ -69,6 +71,9 @@ CASES = [
     ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
     ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 8),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 7),
+    ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 8),
+    ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 5),
+    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 12),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.
     ("jwks", None, "get", "/.well-known/jwks.json", None, 0),
@@ -119,6 +124,15 @@ def test_round_trips_within_budget(name, caller, method, path, body, budget, use
         purpose = email_tokens.VERIFY if body == "VERIFY_TOKEN" else email_tokens.RESET
         token = email_tokens.token_issue(user_id=user.id, purpose=purpose, email=user.email, lifetime=timedelta(hours=1))
         body = {"token": token} if body == "VERIFY_TOKEN" else {"token": token, "new_password": "fresh river stone"}
+    elif body == "TOTP_PENDING":
+        secret, _ = two_factor.totp_enrol_start(user=user, current_password=PASSWORD)
+        body = {"code": code_at(secret, steps=-1)}
+    elif body == "MFA_ON":
+        enrol(user)
+        body = {"current_password": PASSWORD}
+    elif body == "MFA_TOKEN":
+        secret, _ = enrol(user)
+        body = {"mfa_token": two_factor.mfa_token_issue(user=user), "code": code_at(secret)}
     elif body == "WITH_AVATAR":
         avatar_replace(user=user, upload=png())
         body = None

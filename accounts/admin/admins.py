@@ -5,7 +5,7 @@ from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
 from accounts.users.documents import ROLE_ADMIN, ROLE_USER, User, now
-from accounts.users.identity import email_keys_for_lookup
+from accounts.users.selectors import user_by_email
 from accounts.admin.admin_guard import active_admin_filter
 from accounts.users.audit import audit_record
 from accounts.users.registration import user_register
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 def admin_create(*, username: str, email: str, password: str | None) -> tuple[User, bool]:
     """Make the user with this email an admin, or create one. Returns (user, created)."""
-    user = User.objects(email_key__in=email_keys_for_lookup(email)).first()
+    user = user_by_email(email)
     if user is not None:
         User.objects(id=user.id).update_one(set__role=ROLE_ADMIN, set__updated_at=now())
         user.reload()

@@ -10,9 +10,8 @@ from accounts.openapi import LAST_ADMIN_409
 from accounts.admin.pagination import EnvelopePagination
 from accounts.users.permissions import IsAdmin
 from accounts.admin.serializers import BulkTrashInput, BulkTrashOutput, TrashEntryOutput
-from accounts.users.serializers import UserOutput
+from accounts.users.serializers import UserOutput, user_rendered
 from accounts.admin import trash as trash_service
-from accounts.users.views import user_rendered
 from common.client_ip import client_ip
 from common.openapi import Detail, ValidationErrors
 from common.routes import UserRouteMixin

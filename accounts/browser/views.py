@@ -17,7 +17,8 @@ from accounts.mfa.codes import totp_code_parse
 from accounts.users import login as login_service
 from accounts.users.audit import audit_record
 from accounts.users.throttles import LoginPageThrottle
-from accounts.sessions.authentication import SESSION_CLAIM
+from accounts.sessions.selectors import SESSION_CLAIM
+from accounts.sessions.tokens import LoginOutcome
 from accounts.mfa import two_factor
 from accounts.sessions.services import user_sessions_end
 from common.client_ip import client_ip, user_agent
@@ -36,7 +37,7 @@ def _next_url(request: HttpRequest, candidate: str | None = None) -> str:
 
 
 @sensitive_variables("given", "code", "factor", "outcome")
-def _second_factor(request: HttpRequest, form: LoginForm, outcome) -> "login_service.LoginOutcome":
+def _second_factor(request: HttpRequest, form: LoginForm, outcome: LoginOutcome) -> LoginOutcome:
     """A user with two-factor on gives the code in the same form: the login's mfa_token is
     spent here at once, with the same rules as POST /auth/mfa."""
     given = "".join(form.cleaned_data.get("code", "").split())
@@ -45,7 +46,7 @@ def _second_factor(request: HttpRequest, form: LoginForm, outcome) -> "login_ser
     code = totp_code_parse(given)  # the one reading of a code (six ASCII digits), as the API's
     factor = {"code": code} if code is not None else {"recovery_code": given}
     try:
-        return login_service.mfa_login(raw_token=outcome.mfa_token, ip=client_ip(request), user_agent=user_agent(request), **factor)
+        return two_factor.mfa_login(raw_token=outcome.mfa_token, ip=client_ip(request), user_agent=user_agent(request), **factor)
     except exceptions.ValidationError:
         raise exceptions.AuthenticationFailed(two_factor.INVALID_CODE) from None
 

@@ -1,4 +1,5 @@
-"""Tokens sent by email (address verification, password reset): issued, looked up, spent.
+"""Tokens sent by email (address verification, password reset): issued, looked up, spent; and
+the link and lifetime a mail shows for one (`link_for`, `duration_text`), shared by both flows.
 
 Guarantees:
 - A token is 256 random bits (`secrets.token_urlsafe(32)`). Only its SHA-256 is stored: the
@@ -26,6 +27,8 @@ from accounts.users.documents import now
 VERIFY, RESET = EMAIL_TOKEN_PURPOSES
 # Longer input cannot be one of ours; refusing it early keeps hashing cheap.
 TOKEN_MAX_LENGTH = 128
+# The one answer for a token that is wrong, expired or spent, whatever its purpose.
+INVALID_TOKEN = "This token is invalid, expired or already used."
 
 
 def _hash(token: str) -> str:
@@ -76,3 +79,19 @@ def tokens_void(*, user_id, purpose: str | None = None) -> None:
 def tokens_void_for_users(*, user_ids: list) -> None:
     """Void every token of these users (a trash move, a restore). One round trip."""
     EmailToken._get_collection().delete_many({"user": {"$in": list(user_ids)}})
+
+
+# --- What the mail says about its token ----------------------------------------------------------
+def duration_text(delta: timedelta) -> str:
+    """`3 days`, `1 hour`, `90 minutes`: how long a link lives, for the mail's text."""
+    minutes = int(delta.total_seconds() // 60)
+    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
+        if minutes % size == 0 and minutes >= size:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{minutes} minutes"
+
+
+def link_for(template: str, token: str) -> str:
+    """The front-end link of a mail: the configured URL with `{token}` replaced."""
+    return template.replace("{token}", token)

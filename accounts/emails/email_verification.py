@@ -2,8 +2,8 @@
 email change sets off.
 
 Guarantees:
-- A new account (`user_sign_up`) starts unverified and, unless `EMAIL_VERIFICATION` is `none`,
-  is mailed a link holding a token (`email_tokens`: hashed, single use, expiring after
+- A new account (`registration.user_sign_up`) starts unverified and, unless `EMAIL_VERIFICATION`
+  is `none`, is mailed a link holding a token (`email_tokens`: hashed, single use, expiring after
   `EMAIL_VERIFICATION_HOURS`, voided by the next one). The mail is queued after the writes.
 - `email_verify` marks the address verified only if it is still the account's address: a link
   sent to an address the account has left since verifies nothing.
@@ -22,12 +22,11 @@ from accounts.emails import mail
 from accounts.events.webhooks import event_emit
 from accounts.users.documents import User, casefold_key, now
 from accounts.emails import email_tokens
+from accounts.emails.email_tokens import INVALID_TOKEN, duration_text, link_for
 from accounts.users.audit import audit_record
-from accounts.users.registration import user_register
 from common.exceptions import Conflict
 from common.throttling import limit_hit
 
-INVALID_TOKEN = "This token is invalid, expired or already used."
 # How often a refused login may mail a fresh verification link to one account.
 LOGIN_RESEND_SECONDS = 600
 
@@ -41,21 +40,6 @@ class EmailNotVerified(PermissionDenied):
     def __init__(self):
         super().__init__()
         self.extra = {"code": self.default_code}  # rendered beside "detail" (config.exceptions)
-
-
-def duration_text(delta: timedelta) -> str:
-    """`3 days`, `1 hour`, `90 minutes`: how long a link lives, for the mail's text."""
-    minutes = int(delta.total_seconds() // 60)
-    for unit, size in (("day", 1440), ("hour", 60), ("minute", 1)):
-        if minutes % size == 0 and minutes >= size:
-            count = minutes // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"{minutes} minutes"
-
-
-def link_for(template: str, token: str) -> str:
-    """The front-end link of a mail: the configured URL with `{token}` replaced."""
-    return template.replace("{token}", token)
 
 
 def verification_mail(*, user: User, send) -> None:
@@ -76,16 +60,6 @@ def verification_send(*, user: User) -> None:
     """Write the verification mail's job to the outbox (one round trip); a worker issues the
     token and sends it."""
     mail.mail_enqueue(mail.VERIFY, user_id=user.id)
-
-
-def user_sign_up(*, username: str, email: str, password: str) -> User:
-    """Register an account (`registration.user_register`: the same checks and uniqueness) whose
-    address is unverified, and mail it a verification link unless EMAIL_VERIFICATION is none.
-    Two round trips: the jobs (the user.created event and the mail), then the user."""
-    mails = None if settings.EMAIL_VERIFICATION == "none" else (lambda user_id: [mail.mail_job(mail.VERIFY, user_id=user_id)])
-    # The mail's job is written with the user.created event, before the user (registration.py):
-    # a crash between the two leaves a job whose user never came, which the outbox cancels.
-    return user_register(username=username, email=email, password=password, email_verified=False, jobs=mails)
 
 
 def verification_resend(*, user: User) -> None:

@@ -27,11 +27,11 @@ from rest_framework.exceptions import ValidationError
 from accounts.users import lockout
 from accounts.emails import mail
 from accounts.users.documents import User, casefold_key, now
-from accounts.users.identity import email_keys_for_lookup
+from accounts.users.selectors import user_by_email
 from accounts.emails import email_tokens, notices
 from accounts.sessions.services import sessions_documents_delete, sessions_end_all_set
 from accounts.users.audit import audit_record
-from accounts.emails.email_verification import INVALID_TOKEN, duration_text, link_for
+from accounts.emails.email_tokens import INVALID_TOKEN, duration_text, link_for
 from accounts.users.passwords import password_validate
 from common.throttling import limit_hit
 
@@ -52,7 +52,7 @@ def _mail_allowed(user_id) -> bool:
 def password_reset_mail(*, email: str, ip: str | None, send) -> None:
     """The worker's part (accounts/events/mail_jobs.py): look the address up and `send` a live
     account a token. A failed send raises, and the job is retried."""
-    user = User.objects(email_key__in=email_keys_for_lookup(email)).first()  # as login finds it
+    user = user_by_email(email)  # as login finds it
     if user is None or not user.is_active or user.in_trash:
         return
     if not _mail_allowed(user.id):

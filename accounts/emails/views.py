@@ -18,9 +18,9 @@ from rest_framework.response import Response
 from accounts.users.serializers import PasswordField
 from accounts.emails import email_verification, password_reset
 from accounts.emails.email_tokens import TOKEN_MAX_LENGTH
-from accounts.users.public_views import PublicMixin
 from common.client_ip import ScopedClientThrottle, client_ip
 from common.openapi import Detail, MessageOutput, ValidationErrors
+from common.public import PublicMixin
 from common.validation import validated
 
 
@@ -82,9 +82,6 @@ class EmailResendViewSet(viewsets.GenericViewSet):
     throttle_classes = [ScopedClientThrottle]
     throttle_scope = "email_resend"  # per user: DRF keys the count by the caller's id
     serializer_class = MessageOutput
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'
 
     @extend_schema(request=None, responses={202: MessageOutput, 401: Detail, 409: Detail, 429: Detail})
     @action(detail=False, methods=["post"], url_path="auth/email/resend")

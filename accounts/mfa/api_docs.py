@@ -62,12 +62,20 @@ ten recovery codes, shown this once: keep them somewhere safe. Each works once, 
     reset=documented(
         "mfa_reset",
         "Reset a user's two-factor login (admin)",
-        """
+        f"""
 Admins only. Turns the user's two-factor login off (a lost phone and lost recovery codes); the
-user logs in with the password alone until they turn it on again. Recorded in the audit log.
+user logs in with the password alone until they turn it on again. Recorded in the audit log. No
+body for another user's. An admin's own goes by the owner's rules (as `DELETE
+/users/{{user_id}}/mfa/totp`): {REAUTH}
 """,
         tag="admin",
-        statuses={204: "Off.", 403: "Not an admin.", 404: NO_USER},
+        statuses={
+            204: "Off.",
+            400: f"For an admin's own: {WRONG_PROOF}",
+            403: "Not an admin.",
+            404: NO_USER,
+            429: f"{LOCKED_OUT} Or too many re-authentications by this caller (`THROTTLE_REAUTH`).",
+        },
     ),
 )(TwoFactorViewSet)
 

@@ -6,10 +6,11 @@ from accounts.users.documents import User, now
 
 
 class RevokedToken(Document):
-    """A refresh token that can no longer be used (logged out, or spent by a rotation).
-
-    The unique `jti` decides races: of many concurrent rotations of one token, exactly one
-    insert succeeds. MongoDB's TTL monitor drops the record once the token has expired anyway.
+    """A spent mfa_token (the second step of a two-factor login): it is claimed by inserting its
+    `jti`, whose unique index decides races (of two concurrent second steps with one token,
+    exactly one goes on), and given back if the code turns out wrong. MongoDB's TTL monitor drops
+    the record once the token has expired anyway. (Refresh tokens are not kept here: a session
+    holds the one refresh token it accepts next, accounts/sessions/documents.py.)
     """
 
     jti = StringField(required=True, unique=True)
@@ -23,7 +24,8 @@ class RevokedToken(Document):
 
 
 class TotpDevice(Document):
-    """A user's TOTP authenticator (RFC 6238) and recovery codes (accounts/mfa/two_factor.py).
+    """A user's TOTP authenticator (RFC 6238) and recovery codes (the rules in
+    accounts/mfa/two_factor.py, the codes in accounts/mfa/factors.py).
 
     `secret` is encrypted (Fernet, key from MFA_ENCRYPTION_KEYS); `last_step` is the time step of
     the last accepted code, raised atomically so that no code (or an older one) is accepted twice;

@@ -43,7 +43,8 @@ from accounts.emails import notices
 from accounts.mfa import factors
 from accounts.mfa.factors import INVALID_CODE
 from accounts.mfa.documents import RevokedToken, TotpDevice
-from accounts.sessions.authentication import TOKEN_VERSION_CLAIM, user_for_token
+from accounts.sessions.selectors import TOKEN_VERSION_CLAIM, user_for_token
+from accounts.sessions.tokens import LoginOutcome, login_outcome
 from accounts.users import lockout, reauth
 from accounts.users.audit import audit_record
 from accounts.users.documents import User, now
@@ -237,3 +238,31 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
     lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
     return user
+
+
+def mfa_token_user(*, raw_token: str) -> tuple[User, str]:
+    """The user and jti of a login's pending mfa_token; 401 when it is bad, expired or spent."""
+    try:
+        token = MfaToken(raw_token)
+    except TokenError as exc:
+        raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+    user = user_for_token(token, session_required=False)
+    if RevokedToken._get_collection().find_one({"jti": token["jti"]}, {"_id": 1}) is not None:
+        raise AuthenticationFailed("Token is revoked.", code="token_not_valid")
+    return user, token["jti"]
+
+
+def mfa_methods(*, user: User) -> list[str]:
+    """The second factors of a user with two-factor on: the TOTP code, a passkey if they have
+    one (accounts/mfa/passkeys), a recovery code."""
+    return ["totp", *(["webauthn"] if getattr(user, "passkeys_count", 0) else []), "recovery_code"]
+
+
+@sensitive_variables("raw_token", "code", "recovery_code")
+def mfa_login(
+    *, raw_token: str, code: str | None = None, recovery_code: str | None = None, webauthn: tuple[str, dict] | None = None, ip: str, user_agent: str = ""
+) -> LoginOutcome:
+    """The second step of a two-factor login: with a right code, an unused recovery code or a
+    passkey's answer, the mfa_token is spent and a session begins (its token pair is the outcome)."""
+    user = mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, webauthn=webauthn, ip=ip)
+    return login_outcome(user, ip=ip, user_agent=user_agent)

@@ -15,16 +15,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.mfa.passkeys.credentials import credential_json
-from accounts.users import login as login_service
 from accounts.mfa import two_factor
 from accounts.openapi import BodyOnDeleteSchema
-from accounts.users.permissions import IsAdmin, IsOwnerOrAdmin
-from accounts.users.serializers import LoginOutput, ReauthInput
+from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin, owner_only
+from accounts.users.serializers import LoginOutput, ReauthInput, login_body
 from accounts.users.throttles import ReauthThrottle
 from accounts.mfa.serializers import MfaLoginInput, RecoveryCodesOutput, TotpConfirmInput, TotpStartOutput
-from accounts.users.public_views import PublicMixin, login_body
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
+from common.public import PublicMixin
 from common.routes import UserRouteMixin
 from common.validation import validated
 
@@ -37,6 +36,8 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     schema = BodyOnDeleteSchema()  # DELETE /users/{user_id}/mfa/totp takes {current_password}
 
     serializers = {"totp": ReauthInput, "totp_confirm": TotpConfirmInput, "recovery_codes": ReauthInput}
+    # Not even an admin: whoever holds the second factor must be the person (decided before the body is read).
+    owner_actions = dict.fromkeys(("totp", "totp_confirm", "recovery_codes"), OWNER_ONLY)
 
     def get_serializer_class(self):
         return self.serializers.get(self.action, ReauthInput)
@@ -55,21 +56,16 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_permissions(self):
         if self.action == "reset":
             return [IsAuthenticated(), IsAdmin()]
+        if owner_only(self):
+            return [IsAuthenticated(), IsOwner()]
         return [IsAuthenticated(), IsOwnerOrAdmin()]
-
-    def _owner(self, request):
-        user = self.get_object()
-        if user.id != request.user.id:
-            # Not even an admin: whoever holds the second factor must be the person.
-            self.permission_denied(request, message=OWNER_ONLY)
-        return user
 
     @extend_schema(methods=["POST"], request=ReauthInput, responses={200: TotpStartOutput, 409: Detail, **ERRORS})
     @extend_schema(methods=["DELETE"], request=ReauthInput, responses={204: None, **ERRORS})
     @action(detail=True, methods=["post", "delete"], url_path="mfa/totp")
     def totp(self, request, user_id: str):
         data = validated(ReauthInput, request.data)
-        user = self._owner(request)
+        user = request.user
         if request.method == "DELETE":
             two_factor.totp_disable(user=user, ip=client_ip(request), **data)
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -80,7 +76,7 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="mfa/totp/confirm")
     def totp_confirm(self, request, user_id: str):
         data = validated(TotpConfirmInput, request.data)
-        user = self._owner(request)
+        user = request.user
         codes = two_factor.totp_enrol_confirm(user=user, code=data["code"], ip=client_ip(request))
         return Response({"recovery_codes": codes})
 
@@ -88,16 +84,13 @@ class TwoFactorViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="mfa/recovery_codes")
     def recovery_codes(self, request, user_id: str):
         data = validated(ReauthInput, request.data)
-        user = self._owner(request)
+        user = request.user
         codes = two_factor.recovery_codes_regenerate(user=user, ip=client_ip(request), **data)
         return Response({"recovery_codes": codes})
 
     @extend_schema(
         request=ReauthInput,
         responses={204: None, 400: ValidationErrors, 401: Detail, 403: Detail, 404: Detail, 429: Detail},
-        description="An admin turns another user's two-factor off with no body. Their own goes by the "
-        "owner's rules (as DELETE /users/{user_id}/mfa/totp): a proof is required (`current_password`, "
-        "or `code` / `recovery_code`), counted by the lock-out.",
     )
     @action(detail=True, methods=["delete"], url_path="mfa")
     def reset(self, request, user_id: str):
@@ -119,7 +112,7 @@ class MfaLoginViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="auth/mfa")
     def mfa(self, request):
         data = validated(MfaLoginInput, request.data)
-        outcome = login_service.mfa_login(
+        outcome = two_factor.mfa_login(
             raw_token=data["mfa_token"],
             code=data.get("code"),
             recovery_code=data.get("recovery_code"),

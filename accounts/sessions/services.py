@@ -35,7 +35,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.events.outbox import outbox_write
 from accounts.events.webhooks import event_emit, event_job
 from accounts.users.audit import audit_record
-from accounts.sessions.authentication import SESSION_CLAIM, TOKEN_VERSION_CLAIM, user_for_token
+from accounts.sessions.selectors import SESSION_CLAIM, TOKEN_VERSION_CLAIM, user_for_token
 from accounts.sessions.documents import Session
 from accounts.users.documents import User, now
 

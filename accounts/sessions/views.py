@@ -12,7 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.sessions import services as sessions
-from accounts.sessions.authentication import SESSION_CLAIM
+from accounts.sessions.selectors import SESSION_CLAIM
 from accounts.users.permissions import IsOwnerOrAdmin
 from accounts.sessions.serializers import SESSION_ID, SessionOutput
 from common.client_ip import client_ip

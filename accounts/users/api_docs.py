@@ -2,7 +2,7 @@
 operationId, tag, and what each status means), in one place so the API reads as one voice.
 
 The views declare the shapes (request and response serializers); this module adds the words,
-through `config.openapi.documented`. It is applied when the app is ready (accounts/apps.py).
+through `common.openapi.documented`. It is applied when the app is ready (accounts/apps.py).
 Descriptions are written for callers: who may call, what happens, what each answer means. A
 test (tests/test_openapi_docs.py) fails for an operation without them.
 """

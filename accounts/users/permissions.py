@@ -11,6 +11,11 @@ learns nothing (403 first).
 - OPTIONS (DRF's `metadata` action) and a method the viewset has no handler for (405) act on
   nobody.
 Anything else is a 403: an action that does not say where its user comes from is refused.
+
+`IsOwner` is for what only the person may do, not even an admin (changing the password, their
+two-factor): the view lists such actions in `owner_actions`, with the words of the 403, and
+`get_permissions()` gives them `IsOwner`. It too decides before the body is read, so an admin
+sending a bad body to such a route gets 403, never a 400 that tells them about the body.
 """
 from rest_framework.permissions import BasePermission
 
@@ -51,3 +56,25 @@ class IsOwnerOrAdmin(BasePermission):
         serializer = view.get_serializer_class()(data=request.data)
         serializer.is_valid(raise_exception=True)
         return is_owner_or_admin(request.user, serializer.validated_data["user_id"])
+
+
+def owner_only(view) -> str | None:
+    """The 403's words when the view's action is one only the owner may take, else None. A view
+    lists them in `owner_actions`, by action or, when the methods of one action differ, by
+    (action, METHOD)."""
+    actions = getattr(view, "owner_actions", {})
+    action, request = getattr(view, "action", None), getattr(view, "request", None)
+    return actions.get((action, request.method if request is not None else None)) or actions.get(action)
+
+
+class IsOwner(BasePermission):
+    """The URL's `{user_id}` is the caller's own. The 403's message is `owner_only(view)`'s."""
+
+    message = "Only the account's owner may do this."
+
+    def has_permission(self, request, view) -> bool:
+        user_id = view.kwargs.get("user_id")
+        if user_id is not None and request.user and str(request.user.id) == str(user_id):
+            return True
+        self.message = owner_only(view) or self.message
+        return False

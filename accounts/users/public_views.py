@@ -2,7 +2,6 @@
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.openapi import EmailNotVerifiedOutput, UsernameConflict
@@ -14,37 +13,15 @@ from accounts.users.serializers import (
     RegisterInput,
     RegisterOutput,
     TokenPairOutput,
+    login_body,
 )
-from accounts.emails import email_verification
 from accounts.sessions import tokens
 from accounts.users import login as login_service
+from accounts.users import registration
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
+from common.public import PublicMixin
 from common.openapi import Detail, ValidationErrors
 from common.validation import validated
-
-
-def login_body(outcome: "login_service.LoginOutcome") -> dict:
-    """The answer of a login (API.md): tokens, or the request for a second factor."""
-    if outcome.mfa_token is not None:
-        return {
-            "message": "Two-factor code required.",
-            "mfa_required": True,
-            "mfa_token": outcome.mfa_token,
-            "mfa_methods": outcome.mfa_methods or [],
-        }
-    refresh = outcome.refresh
-    return {"message": "Login successful", "user_id": str(outcome.user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
-
-
-class PublicMixin:
-    """Endpoints anyone may call. They authenticate nobody, yet a bad token they are given is a
-    401 with a `WWW-Authenticate` header (DRF would otherwise turn it into a 403)."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'
 
 
 class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
@@ -68,7 +45,6 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
             429: Detail,
         },
         auth=[],
-        description="With two-factor on, the answer carries no tokens but an `mfa_token` for POST /auth/mfa.",
     )
     @action(detail=False, methods=["post"], url_path="login")
     def login(self, request):
@@ -102,5 +78,5 @@ class RegisterViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="register")
     def register(self, request):
         data = validated(RegisterInput, request.data)
-        user = email_verification.user_sign_up(**data)
+        user = registration.user_sign_up(**data)
         return Response({"message": "User registered successfully", "user_id": str(user.id)}, status=status.HTTP_201_CREATED)

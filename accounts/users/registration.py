@@ -3,11 +3,13 @@ import secrets
 from collections.abc import Callable
 
 from bson import ObjectId
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import ValidationError
 
 from accounts.events.outbox import outbox_forget, outbox_write
+from accounts.events.mail_jobs import VERIFY, mail_job
 from accounts.events.webhooks import event_job
 from accounts.users import identity
 from accounts.users.documents import ROLE_USER, User, casefold_key
@@ -59,7 +61,7 @@ def user_register(
     email's domain in one form) and of the username's look (its skeleton) is decided by MongoDB's
     unique indexes, so of two concurrent registrations of one email exactly one succeeds, and a
     look-alike of a stored username is a 409 like the name itself. Sends no mail: sign-up goes
-    through `email_verification.user_sign_up`, which passes its mail as `jobs`.
+    through `user_sign_up`, which passes its mail as `jobs`.
 
     The user.created event (and the caller's `jobs`) is written to the outbox first, under the
     user's id chosen here, and the user second: a crash between the two leaves jobs whose user
@@ -86,3 +88,13 @@ def user_register(
         outbox_forget(written)
         raise unique_conflict(email_key=user.email_key, username=username) from None
     return user
+
+
+def user_sign_up(*, username: str, email: str, password: str) -> User:
+    """Register an account (`user_register`: the same checks and uniqueness) whose
+    address is unverified, and mail it a verification link unless EMAIL_VERIFICATION is none.
+    Two round trips: the jobs (the user.created event and the mail), then the user."""
+    mails = None if settings.EMAIL_VERIFICATION == "none" else (lambda user_id: [mail_job(VERIFY, user_id=user_id)])
+    # The mail's job is written with the user.created event, before the user (user_register):
+    # a crash between the two leaves a job whose user never came, which the outbox cancels.
+    return user_register(username=username, email=email, password=password, email_verified=False, jobs=mails)

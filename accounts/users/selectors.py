@@ -6,6 +6,7 @@ from bson import ObjectId
 from rest_framework.exceptions import NotFound
 
 from accounts.users.documents import LinkedId, User, casefold_key
+from accounts.users.identity import email_keys_for_lookup
 
 NO_USER = "No user with this id."
 
@@ -63,3 +64,11 @@ def user_by_linked_id(*, linked_id: str) -> User:
     if link is None:
         raise NotFound("No user holds this linked id.")
     return linked_ids_attach([link.user])[0]
+
+
+def user_by_email(email: str) -> User | None:
+    """The user holding `email`, found as the login finds them: under the address's normalised key,
+    or the plain case folding that accounts stored before the email rules hold
+    (`identity.email_keys_for_lookup`). Trashed and inactive accounts too: each caller decides
+    about those. The one lookup by email (login, password reset, admins, createadmin). One query."""
+    return User.objects(email_key__in=email_keys_for_lookup(email)).first()

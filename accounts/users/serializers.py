@@ -7,6 +7,7 @@ from rest_framework import serializers
 from accounts.mfa.serializers import TotpCodeField
 from accounts.users import identity
 from accounts.users.documents import ROLES
+from accounts.users.selectors import linked_ids_attach
 
 USERNAME_VALIDATOR = RegexValidator(
     r"^[\w .-]{3,150}\Z", "3-150 characters: letters, digits, spaces and . _ - only."
@@ -185,3 +186,22 @@ class ImportUserInput(serializers.Serializer):
         if not LegacyBcryptPasswordHasher.is_raw_bcrypt(value):
             raise serializers.ValidationError("Expected a bcrypt hash ($2b$...).")
         return value
+
+
+def login_body(outcome) -> dict:
+    """The answer of a login (API.md) for a `sessions.tokens.LoginOutcome`: tokens (`LoginOutput`),
+    or the request for a second factor (`MfaRequiredOutput`)."""
+    if outcome.mfa_token is not None:
+        return {
+            "message": "Two-factor code required.",
+            "mfa_required": True,
+            "mfa_token": outcome.mfa_token,
+            "mfa_methods": outcome.mfa_methods or [],
+        }
+    refresh = outcome.refresh
+    return {"message": "Login successful", "user_id": str(outcome.user.id), "access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def user_rendered(request, user) -> dict:
+    """The user representation, with their linked ids (one query)."""
+    return UserOutput(linked_ids_attach([user])[0], context={"request": request}).data

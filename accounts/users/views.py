@@ -7,12 +7,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.users import selectors
-from accounts.users.documents import User
 from accounts.openapi import LAST_ADMIN_409
 from accounts.admin.pagination import EnvelopePagination
 from accounts.users.throttles import IdentityChangeThrottle, ReauthThrottle
-from accounts.users.permissions import IsAdmin, IsOwnerOrAdmin
-from accounts.users.serializers import LinkIdInput, LinkIdOutput, PasswordChangeInput, UserOutput, UserUpdateInput
+from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin, owner_only
+from accounts.users.serializers import LinkIdInput, LinkIdOutput, PasswordChangeInput, UserOutput, UserUpdateInput, user_rendered
 from accounts.admin.serializers import OptionalReasonQuery, ReasonQuery, UserQuery
 from accounts.user_data.serializers import UserExportOutput
 from accounts.users import account, linked_ids, passwords
@@ -24,15 +23,12 @@ from common.routes import LINKED_ID, USER_ID, UserRouteMixin
 from common.validation import validated
 
 
-def user_rendered(request, user: User) -> dict:
-    """The user representation, with their linked ids (one query)."""
-    return UserOutput(selectors.linked_ids_attach([user])[0], context={"request": request}).data
-
-
 class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     pagination_class = EnvelopePagination
     # The user acted on comes from the body's `user_id` (IsOwnerOrAdmin checks it; see permissions.py).
     body_user_actions = ("link_id",)
+    # Only the owner: an admin who could set passwords could become anybody.
+    owner_actions = {"password": "Only the account's owner may change its password."}
     serializer_classes = {
         "link_id": LinkIdInput,
         "partial_update": UserUpdateInput,
@@ -52,6 +48,8 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_permissions(self):
         if self.action in ("list", "by_linked_id"):
             return [IsAuthenticated(), IsAdmin()]
+        if owner_only(self):
+            return [IsAuthenticated(), IsOwner()]
         return [IsAuthenticated(), IsOwnerOrAdmin()]
 
     # --- seed-compatible ------------------------------------------------------------------
@@ -105,9 +103,6 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="password")
     def password(self, request, user_id: str):
         data = validated(PasswordChangeInput, request.data)
-        if str(request.user.id) != user_id:
-            # Only the owner: an admin who could set passwords could become anybody.
-            self.permission_denied(request, message="Only the account's owner may change its password.")
         passwords.user_password_change(user=request.user, ip=client_ip(request), **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

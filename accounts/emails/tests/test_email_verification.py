@@ -224,7 +224,7 @@ def test_swagger_and_the_browsable_api_show_the_email_endpoints(api):
 
 @pytest.mark.parametrize("delta,text", [(timedelta(hours=72), "3 days"), (timedelta(hours=1), "1 hour"), (timedelta(minutes=90), "90 minutes"), (timedelta(seconds=30), "0 minutes")])
 def test_how_long_a_link_lives_reads_naturally(delta, text):
-    assert email_verification.duration_text(delta) == text
+    assert email_tokens.duration_text(delta) == text
 
 
 def test_concurrent_issues_leave_one_live_token(user):

@@ -25,10 +25,9 @@ class Command(ServiceCommand):
         if no_input:
             password = settings.ADMIN_PASSWORD or None
         else:
-            from accounts.users.documents import User
-            from accounts.users.identity import email_keys_for_lookup
+            from accounts.users.selectors import user_by_email
 
-            if not User.objects(email_key__in=email_keys_for_lookup(email)).only("id").first():
+            if user_by_email(email) is None:
                 if not sys.stdin or not sys.stdin.isatty():
                     raise CommandError(
                         "No terminal to ask for the password on: set ADMIN_PASSWORD and add --no-input."

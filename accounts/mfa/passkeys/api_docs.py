@@ -1,4 +1,4 @@
-"""What the API's users read about the passkey operations (see accounts/api_docs.py for the
+"""What the API's users read about the passkey operations (see accounts/users/api_docs.py for the
 convention). Applied when the app is ready (accounts/mfa/passkeys/apps.py)."""
 from drf_spectacular.utils import extend_schema_view
 

@@ -86,25 +86,6 @@ def passkey_login_options(*, email: str | None = None) -> dict:
     )
 
 
-def mfa_token_user(*, raw_token: str) -> tuple[User, str]:
-    """The user and jti of a login's pending mfa_token; 401 when it is bad, expired or spent."""
-    from rest_framework.exceptions import AuthenticationFailed
-    from rest_framework_simplejwt.exceptions import TokenError
-
-    from accounts.sessions.authentication import user_for_token
-    from accounts.mfa.documents import RevokedToken
-    from accounts.mfa.two_factor import MfaToken
-
-    try:
-        token = MfaToken(raw_token)
-    except TokenError as exc:
-        raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
-    user = user_for_token(token, session_required=False)
-    if RevokedToken._get_collection().find_one({"jti": token["jti"]}, {"_id": 1}) is not None:
-        raise AuthenticationFailed("Token is revoked.", code="token_not_valid")
-    return user, token["jti"]
-
-
 def passkey_mfa_options(*, user: User, mfa_jti: str) -> dict:
     """Options for answering a two-factor login with one of `user`'s passkeys, bound to the
     login's mfa_token (by its jti). 400 when the user has no passkey."""

@@ -15,7 +15,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.sessions.authentication import SESSION_CLAIM
+from accounts.sessions.selectors import SESSION_CLAIM
+from accounts.mfa import two_factor
 from accounts.mfa.passkeys import selectors, services, sign_in
 from accounts.mfa.passkeys.serializers import (
     CeremonyOptionsOutput,
@@ -28,10 +29,11 @@ from accounts.mfa.passkeys.serializers import (
     RegistrationOptionsInput,
     credential_json,
 )
-from accounts.users.permissions import IsOwnerOrAdmin
+from accounts.users.permissions import IsOwner, IsOwnerOrAdmin, owner_only
 from accounts.users.serializers import LoginOutput
 from accounts.users.login import passkey_login
-from accounts.users.public_views import PublicMixin, login_body
+from accounts.users.serializers import login_body
+from common.public import PublicMixin
 from common.client_ip import ScopedClientThrottle, client_ip, user_agent
 from common.openapi import ERRORS, Detail, ValidationErrors
 from common.routes import UserRouteMixin
@@ -48,8 +50,15 @@ def _passkey_row(passkey) -> dict:
 class PasskeyViewSet(UserRouteMixin, viewsets.GenericViewSet):
     """A user's passkeys: added and renamed by the owner, listed and removed by the owner or an admin."""
 
-    permission_classes = [IsAuthenticated, IsOwnerOrAdmin]
     serializers = {"options_create": RegistrationOptionsInput, "passkey": PasskeyRenameInput}
+    # Not even an admin adds or renames one: a passkey is a way into the account for whoever holds
+    # it (decided before the body is read; listing and removing are the owner's or an admin's).
+    owner_actions = {"options_create": OWNER_ONLY, ("passkeys", "POST"): OWNER_ONLY, ("passkey", "PATCH"): OWNER_ONLY}
+
+    def get_permissions(self):
+        if owner_only(self):
+            return [IsAuthenticated(), IsOwner()]
+        return [IsAuthenticated(), IsOwnerOrAdmin()]
 
     def get_serializer_class(self):
         if self.action == "passkeys":
@@ -59,18 +68,11 @@ class PasskeyViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return []  # for the browsable API's list pages; the passkeys come from the selector
 
-    def _owner(self, request):
-        user = self.get_object()
-        if user.id != request.user.id:
-            # Not even an admin: a passkey is a way into the account for whoever holds it.
-            self.permission_denied(request, message=OWNER_ONLY)
-        return user
-
     @extend_schema(request=RegistrationOptionsInput, responses={200: CeremonyOptionsOutput, 409: Detail, **ERRORS})
     @action(detail=True, methods=["post"], url_path="passkeys/options")
     def options_create(self, request, user_id: str):
         data = validated(RegistrationOptionsInput, request.data)
-        user = self._owner(request)
+        user = request.user
         session_id = request.auth.get(SESSION_CLAIM, "")
         return Response(services.passkey_registration_options(user=user, session_id=session_id, ip=client_ip(request), **data))
 
@@ -82,7 +84,7 @@ class PasskeyViewSet(UserRouteMixin, viewsets.GenericViewSet):
             user = self.get_object()
             return Response(PasskeyOutput([_passkey_row(p) for p in selectors.passkeys_list(user=user)], many=True).data)
         data = validated(PasskeyRegisterInput, request.data)
-        user = self._owner(request)
+        user = request.user
         passkey = services.passkey_register(
             user=user,
             session_id=request.auth.get(SESSION_CLAIM, ""),
@@ -102,7 +104,7 @@ class PasskeyViewSet(UserRouteMixin, viewsets.GenericViewSet):
             services.passkey_remove(user=user, passkey_id=passkey_id.lower(), actor=request.user, ip=client_ip(request))
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = validated(PasskeyRenameInput, request.data)
-        user = self._owner(request)
+        user = request.user
         return Response(PasskeyOutput(_passkey_row(services.passkey_rename(user=user, passkey_id=passkey_id.lower(), name=data["name"]))).data)
 
 
@@ -135,5 +137,5 @@ class PasskeyLoginViewSet(PublicMixin, viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], url_path="auth/mfa/webauthn/options")
     def mfa_options(self, request):
         data = validated(MfaWebAuthnOptionsInput, request.data)
-        user, jti = sign_in.mfa_token_user(raw_token=data["mfa_token"])
+        user, jti = two_factor.mfa_token_user(raw_token=data["mfa_token"])
         return Response(sign_in.passkey_mfa_options(user=user, mfa_jti=jti))
