@@ -72,7 +72,7 @@ CASES = [
     ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 8),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 7),
     ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 8),
-    ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 5),
+    ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 6),
     ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 12),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.

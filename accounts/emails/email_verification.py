@@ -104,3 +104,6 @@ def email_changed(*, user: User, old_email: str, actor: User, ip: str | None = N
         verification_send(user=user)
     mail.mail_enqueue(mail.CHANGED, user_id=user.id, to=old_email, context={"changed_at": now()})
     audit_record(action="email_change", actor=actor, target=user, ip=ip)
+
+
+mail.mail_composer_register(mail.VERIFY, lambda payload, user, send: verification_mail(user=user, send=send))

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from accounts.events.mail_jobs import CHANGED, NOTICE, RESET, VERIFY, mail_enqueue, mail_job  # noqa: F401  (the kinds, for callers)
+from accounts.events.mail_jobs import CHANGED, NOTICE, RESET, VERIFY, mail_enqueue, mail_composer_register, mail_job, mail_transport_register  # noqa: F401  (the kinds, for callers)
 
 
 def mail_render(*, kind: str, to: str, context: dict) -> EmailMultiAlternatives:
@@ -29,3 +29,11 @@ def mail_render(*, kind: str, to: str, context: dict) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
     message.attach_alternative(html, "text/html")
     return message
+
+
+def mail_send(*, kind: str, to: str, context: dict) -> None:
+    """Render and send one message (an outbox worker calls this); raises when it was not sent."""
+    mail_render(kind=kind, to=to, context=context).send()
+
+
+mail_transport_register(mail_send)

@@ -87,3 +87,6 @@ def password_reset_confirm(*, token: str, new_password: str, ip: str | None = No
     lockout.login_lockout_clear(email_key=user.email_key, user_id=user.id)
     audit_record(action="password_reset", actor=user, target=user, ip=ip)
     notices.security_notice_send(user=user, event=notices.PASSWORD_RESET)
+
+
+mail.mail_composer_register(mail.RESET, lambda payload, user, send: password_reset_mail(email=payload["email"], ip=payload.get("ip"), send=send))

@@ -19,6 +19,8 @@ from bson import ObjectId
 
 from accounts.users.documents import User
 from accounts.events.documents import OutboxJob
+from accounts.events import outbox
+from accounts.events.documents import DELIVERED
 from accounts.events.outbox import Cancelled, Deferred, DeliveryError
 
 VERIFY, CHANGED, RESET, NOTICE = "verify_email", "email_changed", "password_reset", "security_notice"
@@ -34,32 +36,48 @@ def mail_enqueue(template: str, *, user_id: ObjectId | None = None, **fields) ->
     return OutboxJob._get_collection().insert_one(mail_job(template, user_id=user_id, **fields)).inserted_id
 
 
-def _send(*, kind: str, to: str, context: dict) -> None:
-    from accounts.emails import mail
+# Registered by accounts/emails (which imports this module, never the other way round): how a
+# message is rendered and sent, and the mails that need a token made when they leave.
+_transport: list = []
+_composers: dict = {}
 
+
+def mail_transport_register(send) -> None:
+    """`send(kind=, to=, context=)` renders and sends one message, raising when it was not sent."""
+    _transport[:] = [send]
+
+
+def mail_composer_register(template: str, compose) -> None:
+    """`compose(job_payload, user, send)` makes what a mail of `template` needs (a token) and sends it."""
+    _composers[template] = compose
+
+
+def _send(*, kind: str, to: str, context: dict) -> None:
     try:
-        mail.mail_render(kind=kind, to=to, context=context).send()
+        _transport[0](kind=kind, to=to, context=context)
     except Exception as exc:  # noqa: BLE001 - SMTP, socket, TLS: one failed attempt, retried
         # The class says what went wrong; the text may quote the server, never our message.
         raise DeliveryError(f"not sent: {type(exc).__name__}") from None
 
 
-def mail_job_handle(job: dict) -> None:
+def mail_job_handle(job: dict) -> str:
     payload = job["payload"]
     template = payload["template"]
     if template == RESET:
-        from accounts.emails.password_reset import password_reset_mail
+        _composers[RESET](payload, None, _send)
+    else:
+        user = User.objects(id=job["user"]).first() if job.get("user") else None
+        if user is None:
+            raise Deferred()  # not inserted yet (sign-up writes the job first), or never
+        if template == VERIFY:
+            if user.email_verified:
+                raise Cancelled("the address is verified already")
+            _composers[VERIFY](payload, user, _send)
+        else:  # a mail with no token or link: its context was written with the job
+            _send(kind=template, to=payload.get("to") or user.email, context=payload.get("context") or {})
+    # Sent: the addresses and fields go, the kind of mail stays for the log.
+    outbox.job_finish(OutboxJob, job, extra={"payload": {"template": template}})
+    return DELIVERED
 
-        password_reset_mail(email=payload["email"], ip=payload.get("ip"), send=_send)
-        return
-    user = User.objects(id=job["user"]).first() if job.get("user") else None
-    if user is None:
-        raise Deferred()  # not inserted yet (sign-up writes the job first), or never
-    if template == VERIFY:
-        from accounts.emails.email_verification import verification_mail
 
-        if user.email_verified:
-            raise Cancelled("the address is verified already")
-        verification_mail(user=user, send=_send)
-    else:  # a mail with no token or link: its context was written with the job
-        _send(kind=template, to=payload.get("to") or user.email, context=payload.get("context") or {})
+outbox.kind_handler_register("mail", mail_job_handle)

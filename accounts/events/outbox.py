@@ -119,23 +119,29 @@ def outbox_forget(ids: list) -> None:
         OutboxJob._get_collection().delete_many({"_id": {"$in": ids}, "status": PENDING})
 
 
-# --- Handlers, by queue ----------------------------------------------------------------------
+# --- Handlers, by queue: registered by the modules that do the work (mail_jobs, webhooks), so
+# this module imports none of them ----------------------------------------------------------------
+_KIND_HANDLERS: dict = {}  # OutboxJob.kind -> handler(job)
+_QUEUES: dict = {}  # another claimable collection (WebhookDelivery) -> (handler, given_up)
+
+
+def kind_handler_register(kind: str, handler) -> None:
+    """`handler(job)` does an OutboxJob of `kind` (raise to fail the attempt, Deferred, Cancelled)."""
+    _KIND_HANDLERS[kind] = handler
+
+
+def queue_register(cls, handler, given_up=None) -> None:
+    """Workers also claim `cls` documents and do them with `handler`; `given_up(job, exc)` runs
+    when one fails for good."""
+    _QUEUES[cls] = (handler, given_up)
+
+
+def _outbox_handle(job: dict):
+    return _KIND_HANDLERS[job["kind"]](job)
+
+
 def _handlers():
-    from accounts.events import mail_jobs, webhooks
-
-    return [(OutboxJob, _outbox_handle(mail_jobs, webhooks)), (WebhookDelivery, webhooks.delivery_handle)]
-
-
-def _outbox_handle(mail_jobs, webhooks):
-    def handle(job: dict) -> str | None:
-        if job["kind"] == "event":
-            return webhooks.event_fan_out(job)
-        mail_jobs.mail_job_handle(job)
-        # Sent: the addresses and fields go, the kind of mail stays for the log.
-        job_finish(OutboxJob, job, extra={"payload": {"template": job["payload"].get("template")}})
-        return DELIVERED
-
-    return handle
+    return [(OutboxJob, _outbox_handle), *((cls, handler) for cls, (handler, _) in _QUEUES.items())]
 
 
 def job_run(cls, handler, job: dict) -> str:
@@ -162,10 +168,9 @@ def job_run(cls, handler, job: dict) -> str:
 
 
 def _given_up(cls, job: dict, exc: Exception) -> None:
-    if cls is WebhookDelivery:
-        from accounts.events import webhooks
-
-        webhooks.delivery_given_up(job, exc)
+    given_up = _QUEUES.get(cls, (None, None))[1]
+    if given_up is not None:
+        given_up(job, exc)
 
 
 class DeliveryError(Exception):

@@ -40,6 +40,7 @@ from standardwebhooks.webhooks import Webhook
 
 from accounts.users.documents import User, now
 from accounts.events.documents import DELIVERED, FAILED, PENDING, OutboxJob, WebhookDelivery, WebhookEndpoint
+from accounts.events import outbox
 from accounts.events.outbox import Cancelled, Deferred, DeliveryError
 
 logger = logging.getLogger(__name__)
@@ -312,12 +313,10 @@ def delivery_handle(delivery: dict) -> str | None:
         raise DeliveryError(f"HTTP {status}", extra={"last_status_code": status})
     at = now()
     WebhookEndpoint._get_collection().update_one({"_id": endpoint["_id"]}, {"$set": {"last_success_at": at, "failing_since": None}})
-    from accounts.events.outbox import job_finish
-
     final = {"last_status_code": status, "delivered_at": at, "attempts": delivery.get("attempts", 0) + 1, "last_error": None}
     if delivery["type"] == USER_DELETED:
         final["data"] = None  # the receipt stays; the linked ids go
-    job_finish(WebhookDelivery, delivery, status=DELIVERED, keep=delivery["type"] == USER_DELETED, extra=final)
+    outbox.job_finish(WebhookDelivery, delivery, status=DELIVERED, keep=delivery["type"] == USER_DELETED, extra=final)
     return DELIVERED
 
 
@@ -337,3 +336,7 @@ def delivery_given_up(delivery: dict, exc: Exception) -> None:
         {"$set": {"enabled": False, "disabled_reason": reason}},
     )
 
+
+
+outbox.kind_handler_register("event", event_fan_out)
+outbox.queue_register(WebhookDelivery, delivery_handle, delivery_given_up)

@@ -27,9 +27,7 @@ def handled(monkeypatch):
         if isinstance(action, Exception):
             raise action
 
-    from accounts.events import mail_jobs
-
-    monkeypatch.setattr(mail_jobs, "mail_job_handle", handle)
+    monkeypatch.setitem(outbox._KIND_HANDLERS, "mail", handle)
     return calls, plan
 
 
