@@ -15,6 +15,9 @@ import pytest
 from bson import ObjectId
 from PIL import Image
 
+from accounts.events import outbox
+from accounts.events.documents import OutboxJob
+from accounts.events.webhooks import webhook_create
 from accounts.mfa.passkeys.tests import round_trip_cases as passkey_cases
 from accounts.emails import email_tokens
 from accounts.users.linked_ids import linked_id_add
@@ -86,6 +89,14 @@ CASES = [
     # account's reset-mail cap and writes the token.
     ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 2),
     ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 10),
+    # Webhooks and erasure receipts (admin; accounts/events/).
+    ("webhook create", "admin", "post", "/webhooks", {"url": "https://93.184.215.14/hooks", "events": ["*"]}, 2),
+    ("webhooks list", "admin", "get", "/webhooks", None, 2),
+    ("webhook get", "admin", "get", "/webhooks/{webhook}", None, 2),
+    ("webhook change", "admin", "patch", "/webhooks/{webhook}", {"description": "the CRM"}, 4),
+    ("webhook delete", "admin", "delete", "/webhooks/{webhook}", None, 5),
+    ("webhook deliveries", "admin", "get", "/webhooks/{webhook}/deliveries", None, 3),
+    ("deletion receipts", "admin", "get", "/deletions/{deleted}", None, 4),
     *passkey_cases.CASES,  # accounts/mfa/passkeys/tests/round_trip_cases.py (bodies need a ceremony)
 ]
 BUDGET = {case[0]: case[-1] for case in CASES}
@@ -101,7 +112,8 @@ def png() -> io.BytesIO:
 
 def fill(text, ids):
     if isinstance(text, str):
-        return text.replace("{id}", ids["id"]).replace("{other}", ids["other"]).replace("{sid}", ids["sid"])
+        text = text.replace("{id}", ids["id"]).replace("{other}", ids["other"]).replace("{sid}", ids["sid"])
+        return text.replace("{webhook}", ids.get("webhook", "")).replace("{deleted}", ids.get("deleted", ""))
     if isinstance(text, dict):
         return {k: fill(v, ids) for k, v in text.items()}
     if isinstance(text, list):
@@ -110,11 +122,18 @@ def fill(text, ids):
 
 
 @pytest.mark.parametrize("name,caller,method,path,body,budget", CASES, ids=[c[0] for c in CASES])
-def test_round_trips_within_budget(name, caller, method, path, body, budget, user, other, admin, client_for, round_trips):
+def test_round_trips_within_budget(name, caller, method, path, body, budget, user, other, admin, client_for, round_trips, make_user):
     linked_id_add(user=user, linked_id="ext-1")
     details_upsert(user=user, address="somewhere")
     user_trash(user=other, actor=admin, reason="test")
     ids = {"id": str(user.id), "other": str(other.id), "sid": token_pair_for(user)["sid"]}
+    if "{webhook}" in path or "{deleted}" in path:  # an endpoint, and a chain-deleted user with its receipt
+        ids["webhook"] = str(webhook_create(url="https://93.184.215.14/hooks", events=["*"])[0].id)
+        gone = make_user("gone soon", "gone@example.com")
+        users_chain_delete(user_ids=[gone.id], actor_id=admin.id, reason="test")
+        while (job := outbox.job_claim(OutboxJob)) is not None:  # the fan-outs only: receipts, not yet tried
+            outbox.job_run(OutboxJob, outbox._outbox_handle, job)
+        ids["deleted"] = str(gone.id)
     kwargs = {"format": "json"}
     if body == "REFRESH":
         body = {"refresh": str(token_pair_for(user))}
