@@ -33,10 +33,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; h = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.').replace('*', 'localhost') or 'localhost'; u.urlopen(u.Request('http://127.0.0.1:8000/health', headers={'Host': h, 'X-Forwarded-Proto': 'https'}), timeout=4)"]
 # Granian serves the WSGI app (chosen by measurement over gunicorn's gthread worker: README,
-# "Performance"). One process by default; GRANIAN_WORKERS sets more (the compose file maps
-# WEB_CONCURRENCY to it; rate limits count in MongoDB, so they hold across processes). 16 threads per process: requests
-# wait on MongoDB and on the password hasher's pool, not on the CPU. No access log: the service
-# writes its own request line, without query strings or headers.
-ENV GRANIAN_WORKERS=1 \
-    GRANIAN_BLOCKING_THREADS=16
-CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--no-ws", "--respawn-failed-workers", "config.wsgi:application"]
+# "Performance"), started by config/serve.py: WEB_CONCURRENCY processes (unset: one per CPU the
+# container may use, measured in README "Processes"), 16 threads each (GRANIAN_BLOCKING_THREADS),
+# a graceful stop on SIGTERM (requests in flight finish), prometheus-client's multiprocess folder
+# emptied at each start. No access log: the service writes its own request line.
+CMD ["python", "-m", "config.serve"]

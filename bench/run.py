@@ -178,6 +178,15 @@ def server_command(server: str, port: int, workers: int, app: str = "config.wsgi
     raise ValueError(server)
 
 
+def _bench_signing_key() -> str:
+    """A fresh ES256 (P-256) private key in PEM, for this run only."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
 def ours_env(mongodb_uri: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "CACHE_URL", "DEBUG")}
     env.update(
@@ -190,6 +199,8 @@ def ours_env(mongodb_uri: str) -> dict:
         THROTTLE_LOGIN="1000000/s",
         THROTTLE_REGISTER="1000000/s",
         ACCESS_TOKEN_MINUTES="120",  # tokens issued while seeding outlive the run
+        # The production default, ES256, with a key made for this run (required with DEBUG off).
+        JWT_SIGNING_KEYS=os.environ.get("JWT_SIGNING_KEYS") or _bench_signing_key(),
         ADMIN_USERNAME=ADMIN["username"],
         ADMIN_EMAIL=ADMIN["email"],
         ADMIN_PASSWORD=ADMIN["password"],

@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,6 +178,10 @@ class EmbeddedServer:
                     "Set EMBEDDED_MONGODB_PORT / EMBEDDED_MONGODB_DIR, or MONGODB_URI to use another MongoDB."
                 )
             if self._answering_pid(timeout_ms=250) == process.pid:
+                # The server outlives its starter; while the starter (a runserver, say) runs, this
+                # thread reaps the server when `embedded_db stop` in another terminal ends it, so no
+                # `secantusd-py <defunct>` stays behind. Once the starter exits, init reaps it.
+                threading.Thread(target=process.wait, name="embedded-database-reaper", daemon=True).start()
                 return process.pid
             time.sleep(0.2)
         process.terminate()

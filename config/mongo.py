@@ -21,6 +21,7 @@ from pymongo.errors import ConnectionFailure
 from pymongo.uri_parser import parse_uri
 
 from config.embedded_mongodb import EmbeddedDatabaseError, EmbeddedServer
+from config.metrics import DATABASE_LISTENER
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ def connect(*, event_listeners: tuple = ()) -> None:
             **common,
         )
         return
-    options = {**common, **client_options(settings.MONGODB_URI), "event_listeners": list(event_listeners)}
+    # Every round trip is counted for /metrics (config/metrics.py), besides any listener given.
+    options = {**common, **client_options(settings.MONGODB_URI), "event_listeners": [DATABASE_LISTENER, *event_listeners]}
     if settings.MONGODB_URI:
         mongoengine.register_connection(DEFAULT_CONNECTION_NAME, db=settings.MONGODB_DB, host=settings.MONGODB_URI, **options)
         return

@@ -33,12 +33,18 @@ def _pascal(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_"))
 
 
+def _is_nested(field: dict) -> bool:
+    """A list or object field, or a nested serializer (a `$ref`, or `allOf` around one): its
+    errors may come keyed by item or by inner field."""
+    return field.get("type") in ("array", "object") or "$ref" in field or "allOf" in field
+
+
 def _validation_error_schema(fields: dict[str, dict], what: str) -> dict:
     """DRF's validation body for these input fields: every key optional, each a list of
     messages (a nested object for list and object fields, keyed by index or key)."""
     properties = {
         name: {
-            **(_MESSAGES if field.get("type") not in ("array", "object") else _NESTED_MESSAGES),
+            **(_NESTED_MESSAGES if _is_nested(field) else _MESSAGES),
             "description": f"What is wrong with `{name}`.",
         }
         for name, field in fields.items()

@@ -33,6 +33,7 @@ def process_ready() -> None:
         # os._exit: under runserver's autoreloader this runs in a thread, where SystemExit would
         # only end that thread and leave a process serving nothing.
         os._exit(DATABASE_UNAVAILABLE_EXIT)
+    _static_files_note()
     # The outbox's worker threads (mail, webhook events), unless OUTBOX_WORKERS_IN_PROCESS=0
     # because `manage.py outbox` runs elsewhere (accounts/events/outbox.py).
     from accounts.events.outbox import worker_start_in_process
@@ -40,3 +41,17 @@ def process_ready() -> None:
     worker_start_in_process()
     gc.collect()
     gc.freeze()
+
+
+def _static_files_note() -> None:
+    """With DEBUG off and no `collectstatic` run, the pages still work (settings: STATIC_COLLECTED),
+    but their files are not hashed nor compressed: say so once, at start-up."""
+    import logging
+
+    from django.conf import settings
+
+    if not settings.DEBUG and not settings.STATIC_COLLECTED:
+        logging.getLogger(__name__).warning(
+            "Static files are served from the apps' folders, uncompressed and briefly cached: run "
+            "`python manage.py collectstatic --noinput` before starting (the Dockerfile does)."
+        )

@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.events.views import DeletionViewSet, WebhookViewSet
+from accounts.providers.views import IdentityViewSet, ProviderViewSet
 from accounts.emails.views import EmailResendViewSet, EmailTokenViewSet
 from accounts.users.public_views import AuthViewSet, RegisterViewSet
 from accounts.sessions.views import SessionViewSet
@@ -16,6 +17,7 @@ from accounts.users.views import UserViewSet
 from accounts.sessions.wellknown import discovery_view, jwks_view
 from config.docs import RedocView, SwaggerView
 from config.health import health, ready
+from config.metrics import metrics
 from config.root import Root
 from config.routers import OptionalSlashRouter
 from profiles.views import ProfileViewSet
@@ -26,6 +28,7 @@ router.register("users", ProfileViewSet, basename="profile")
 router.register("users", UserViewSet, basename="user")
 router.register("users", SessionViewSet, basename="session")
 router.register("users", TwoFactorViewSet, basename="two-factor")
+router.register("users", IdentityViewSet, basename="identity")
 router.register("users", PasskeyViewSet, basename="passkey")
 router.register("trash", TrashViewSet, basename="trash")
 router.register("webhooks", WebhookViewSet, basename="webhook")
@@ -35,10 +38,12 @@ router.register("", MfaLoginViewSet, basename="mfa-login")
 router.register("", PasskeyLoginViewSet, basename="passkey-login")
 router.register("", EmailTokenViewSet, basename="email-token")
 router.register("", EmailResendViewSet, basename="email-resend")
+router.register("", ProviderViewSet, basename="provider")
 
 urlpatterns = [
     re_path(r"^$", Root.as_view(), name="root"),
     re_path(r"^health/?$", health, name="health"),
+    re_path(r"^metrics/?$", metrics, name="metrics"),
     re_path(r"^\.well-known/jwks\.json/?$", jwks_view, name="jwks"),
     re_path(r"^\.well-known/openid-configuration/?$", discovery_view, name="openid-configuration"),
     re_path(r"^ready/?$", ready, name="ready"),
@@ -65,7 +70,7 @@ def server_error(request):
     return JsonResponse({"detail": "A server error occurred."}, status=500)
 
 
-urlpatterns.append(re_path(r"^", not_found))
+urlpatterns.append(re_path(r"^", not_found, name="not-found"))
 
 handler400 = bad_request
 handler404 = not_found

@@ -10,9 +10,9 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from rest_framework.exceptions import NotFound
 
-from accounts.user_data.dependents import owner_remains
 from accounts.users.documents import User, now
 from accounts.users.selectors import NO_USER
+from accounts.users.guard import owner_guard
 from accounts.users.user_extensions import user_copy_add
 from common.exceptions import PayloadTooLarge
 from profiles.avatar_image import avatar_image_clean
@@ -43,10 +43,13 @@ def details_upsert(*, user: User, **fields) -> None:
     except DuplicateKeyError:
         # Two first upserts raced; the document exists now, so this one updates it.
         collection.update_one({"user": user.id}, update, upsert=True)
-    doc = collection.find_one({"user": user.id})
-    if not details_copy_write(user_id=user.id, doc=doc) and not owner_remains(user_id=user.id):
-        collection.delete_one({"user": user.id})
-        raise NotFound(NO_USER)
+    # The owner guard (accounts/users/guard.py): the copy's conditional update of the user proves
+    # the owner remains; without that match one read decides, and a user gone takes the details too.
+    with owner_guard(user.id) as guard:
+        guard.written(Details, {"user": user.id})
+        doc = collection.find_one({"user": user.id})
+        if details_copy_write(user_id=user.id, doc=doc):
+            guard.proven(True)
 
 
 def details_copy_write(*, user_id: ObjectId, doc: dict | None, repair: bool = False) -> bool:

@@ -16,6 +16,57 @@ def install() -> None:
     mongomock.gridfs.enable_gridfs_integration()
     _aggregate_match_first()
     _find_by_id_direct()
+    _bulk_update_sort_ignored()
+    _writes_atomic()
+
+
+def _writes_atomic() -> None:
+    """MongoDB applies each single-document write atomically (a conditional `$inc` or update
+    matches and changes the document as one step); mongomock 4.3 reads, tests and writes in
+    Python with no lock, so two threads can both match `count < 5` and both increment. One lock
+    around every write method makes the in-memory store keep MongoDB's promise, so the race tests
+    (50 parallel guesses against the lock-out, racing confirms) test the service, not the fake.
+    Idempotent."""
+    import threading
+
+    from mongomock.collection import Collection
+
+    if getattr(Collection, "_writes_atomic", False):
+        return
+    lock = threading.RLock()
+    names = (
+        "insert_one insert_many update_one update_many replace_one delete_one delete_many "
+        "find_one_and_update find_one_and_replace find_one_and_delete bulk_write"
+    ).split()
+    for name in names:
+        original = getattr(Collection, name)
+
+        def locked(self, *args, __original=original, **kwargs):
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        locked.__name__ = name
+        setattr(Collection, name, locked)
+    Collection._writes_atomic = True
+
+
+def _bulk_update_sort_ignored() -> None:
+    """pymongo 4.11+ hands every UpdateOne of a bulk_write a `sort` argument (None unless given)
+    that mongomock 4.3's bulk builder does not take: accept and drop it, so `bulk_write` (the
+    lock-out's one round trip for two counters) runs on the in-memory store. Idempotent."""
+    from mongomock.collection import BulkOperationBuilder
+
+    original = BulkOperationBuilder.add_update
+    if getattr(original, "sort_ignored", False):
+        return
+
+    def add_update(self, selector, doc, multi=False, upsert=False, collation=None, array_filters=None, hint=None, sort=None):
+        if sort is not None:
+            raise NotImplementedError("sort in a bulk update is not supported on the in-memory store")
+        return original(self, selector, doc, multi=multi, upsert=upsert, collation=collation, array_filters=array_filters, hint=hint)
+
+    add_update.sort_ignored = True
+    BulkOperationBuilder.add_update = add_update
 
 
 def _has_datetime(value) -> bool:

@@ -105,3 +105,46 @@ def test_pages_use_the_schema_words_never_docstrings(client_for, admin, user):
         assert not any(word in html for word in INTERNAL), path
     _, html = page(client_for(admin), "/users")
     assert "List and search users" in html
+
+
+def input_tag(html: str, name: str) -> str:
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
+    return match.group(0) if match else ""
+
+
+def test_the_register_page_is_a_form_with_a_field_per_input(api):
+    """A newcomer fills in three fields; the page's script posts them as JSON (json-forms.js)."""
+    _, html = page(api, "/users/register")
+    assert input_tag(html, "username") and input_tag(html, "email")
+    assert 'type="password"' in input_tag(html, "password")
+    assert "browsable/json-forms.js" in html
+    # The script's way: JSON with the form's fields, as DRF's ajax-form.js sends it.
+    r = api.post("/users/register", {"username": "form person", "email": "form@example.com", "password": "a long river stone"}, format="json", **HTML)
+    assert r.status_code == 201
+    # A form-encoded post is still refused: JSON is the API's one body.
+    assert api.post("/users/register", {"username": "x"}, format="multipart").status_code == 415
+
+
+def test_a_mail_links_page_has_its_token_filled_in(api):
+    _, html = page(api, "/auth/email/verify?token=AbC-123_x")
+    assert 'value="AbC-123_x"' in input_tag(html, "token")
+    assert "&quot;token&quot;: &quot;AbC-123_x&quot;" in raw_form_content(html, "POST")
+    _, html = page(api, "/auth/password/reset/confirm?token=Zz9")
+    assert 'value="Zz9"' in input_tag(html, "token") and input_tag(html, "new_password")
+
+
+def test_a_token_in_the_link_cannot_write_markup_into_the_page(api):
+    _, html = page(api, '/auth/email/verify?token="><script>alert(1)</script>')
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in input_tag(html, "token")
+
+
+def test_pages_with_a_json_box_get_no_form_script(client_for, user):
+    _, html = page(client_for(user), "/users/link_id")
+    assert "json-forms.js" not in html and not input_tag(html, "linked_id")
+
+
+def test_the_avatar_page_is_named_for_its_upload_form(client_for, user):
+    _, html = page(client_for(user), f"/users/{user.id}/avatar")
+    title = re.search(r"<title>(.*?)</title>", html, flags=re.S).group(1)
+    assert "Download" not in title and "pload" in title, title

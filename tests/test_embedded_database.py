@@ -252,3 +252,30 @@ def test_a_server_that_exited_but_was_not_reaped_counts_as_stopped():
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_a_server_stopped_from_another_process_leaves_no_zombie_under_its_running_starter(tmp_path):
+    """A runserver starts the server and keeps running; `embedded_db stop` in another terminal
+    ends it: the starter reaps it at once (no `secantusd-py <defunct>` in `ps`)."""
+    import time
+
+    port, data_dir = free_port(), tmp_path / "mongodb"
+    code = (
+        "import sys, time; from pathlib import Path; from config.embedded_mongodb import EmbeddedServer\n"
+        "print(EmbeddedServer(port=int(sys.argv[1]), data_dir=Path(sys.argv[2])).ensure_running()[0], flush=True)\n"
+        "time.sleep(120)"
+    )
+    starter = subprocess.Popen([sys.executable, "-c", code, str(port), str(data_dir)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(starter.stdout.readline())
+        assert EmbeddedServer(port=port, data_dir=data_dir).stop() == pid
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{pid}").exists():
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] if Path(f"/proc/{pid}/stat").exists() else "gone"
+            assert time.monotonic() < deadline, f"the stopped server is still in the process table (state {state})"
+            time.sleep(0.1)
+        assert starter.poll() is None  # its starter still runs
+    finally:
+        starter.kill()
+        starter.wait()
+        EmbeddedServer(port=port, data_dir=data_dir).wipe()

@@ -23,6 +23,9 @@ CAPABILITY_ARROWS = {
     "emails": {"users", "sessions", "events"},
     "admin": {"users", "sessions", "user_data", "emails", "events"},  # a trash move voids the mailed tokens
     "user_data": {"users", "admin", "events"},
+    # Provider sign-in ends as a login does: the user core, a session, the second factor, the
+    # verification rule; and hangs identities off a user under the owner-remains guard.
+    "providers": {"users", "sessions", "mfa", "emails", "user_data", "events"},
     "browser": {"users", "sessions", "mfa"},
     "management": {"users", "sessions", "mfa", "admin", "user_data", "events"},
     # The outbox, webhooks and erasure receipts (issue 22).
@@ -145,7 +148,9 @@ def test_services_never_call_the_authentication_layer():
     (accounts/sessions/selectors.py) that authentication and services both use."""
     importers = {str(p.relative_to(ROOT)) for package in ("accounts", "common", "config", "profiles") for p in modules(package)
                  if "accounts.sessions.authentication" in imported(p)}
-    assert {path for path in importers if not path.startswith("accounts/browser/")} <= {"common/public.py", "config/root.py"}
+    # The provider callback is a browser entry point too: like the browser pages, it sets the
+    # access cookie (accounts/providers/views.py).
+    assert {path for path in importers if not path.startswith("accounts/browser/")} <= {"common/public.py", "config/root.py", "accounts/providers/views.py"}
 
 
 @pytest.mark.parametrize("path", [p for package in ("accounts", "common", "profiles") for p in modules(package)], ids=str)

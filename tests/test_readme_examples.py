@@ -45,3 +45,17 @@ def test_the_readme_points_nowhere_outside_the_repository():
         if not target.startswith(("http://", "https://")):
             assert (ROOT / target).exists(), target
     assert (ROOT / "docs" / "API.md").exists()
+
+
+def test_a_file_the_tour_leaves_in_the_checkout_is_found(tmp_path):
+    """.ci/readme.py runs the tour twice, then refuses files that are neither tracked nor ignored."""
+    for name in ["README.md", "me.jpg", "users.json", "docs/new.md", ".venv/bin/python", ".data/mongodb/x", ".secret_key", "staticfiles/a.css"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert runner.leftovers(tmp_path, {"README.md"}) == ["docs/new.md", "me.jpg", "users.json"]
+
+
+def test_the_tour_writes_its_files_to_temporary_folders():
+    tour = "".join(code for _, code in runner.sh_blocks(README)[1:])
+    for name in ("me.jpg", "avatar.jpg", "ids.txt", "users.json"):
+        assert f" {name}" not in tour and f"'{name}'" not in tour and f"@{name}" not in tour, name

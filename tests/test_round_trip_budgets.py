@@ -28,6 +28,8 @@ from accounts.user_data.services import users_chain_delete
 from profiles import services as profile_services
 from profiles.services import avatar_replace, details_upsert
 from tests.conftest import PASSWORD
+from tests.oidc_provider.fixtures import CALLBACK, PERSON_PASSWORD, app_code
+from tests.oidc_provider.fixtures import person, provider, test_provider  # noqa: F401  (fixtures)
 from tests.two_factor_helpers import code_at, enrol
 
 # (name, caller, method, path, body, budget). `{id}` is the user's id, `{other}` a trashed user's.
@@ -35,10 +37,10 @@ from tests.two_factor_helpers import code_at, enrol
 # email endpoints) spends one round trip on its rate limit: one conditional write that counts the
 # hit in MongoDB, shared by every process (common/throttling.py).
 CASES = [
-    ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 3),
-    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 7),
+    ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 4),
+    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 8),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 3),
-    ("logout", None, "post", "/auth/logout", "REFRESH", 5),
+    ("logout", None, "post", "/auth/logout", "REFRESH", 6),
     # The LinkedId, its copy on the user (the owner check too), and the re-check against a racing unlink (issue 26).
     ("link_id", "user", "post", "/users/link_id", {"user_id": "{id}", "linked_id": "ext-2"}, 4),
     # The Details document, read back, then its copy on the user (the owner check too).
@@ -52,43 +54,56 @@ CASES = [
     # 7: the caller's `reauth` rate, then the lock-out's counters are read (a wrong current
     # password counts as a failed login); ending the sessions joins the password's write, their
     # documents go after, and a pending reset token is voided.
-    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 9),
-    ("export", "user", "get", "/users/{id}/export", None, 15),
+    ("password", "user", "post", "/users/{id}/password", {"current_password": PASSWORD, "new_password": "fresh river stone"}, 12),
+    ("export", "user", "get", "/users/{id}/export", None, 16),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 3),
     # 6: + voiding the pending email tokens (a reset link must not work after a restore).
-    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 8),
-    ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 23),
+    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 10),
+    ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 24),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
+    ("list users (cursor)", "admin", "get", "/users?cursor=&per_page=30", None, 11),
+    ("search users (starts_with)", "admin", "get", "/users?starts_with=ali", None, 5),
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
     ("trash list", "admin", "get", "/trash", None, 4),
     ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 9),
-    ("restore", "admin", "post", "/trash/{other}/restore", None, 8),
-    ("purge", "admin", "delete", "/trash/{other}", None, 25),
+    ("restore", "admin", "post", "/trash/{other}/restore", None, 9),
+    ("purge", "admin", "delete", "/trash/{other}", None, 26),
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
     ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
-    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 5),
-    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 5),
-    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 4),
-    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 8),
-    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 7),
-    ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 8),
-    ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 6),
-    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 12),
+    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 6),
+    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 6),
+    ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 7),
+    ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 11),
+    ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 8),
+    ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 9),
+    ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 9),
+    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 13),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.
     ("jwks", None, "get", "/.well-known/jwks.json", None, 0),
     ("openid configuration", None, "get", "/.well-known/openid-configuration", None, 0),
     # One durable write (an upsert waiting for the journal), never only a ping.
     ("ready", None, "get", "/ready", None, 1),
-    ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 6),
-    ("email resend", "user", "post", "/auth/email/resend", None, 3),
-    # The request costs its rate limit's hit and the outbox job; the worker (not counted here) looks the address up, counts the
+    ("email verify", None, "post", "/auth/email/verify", "VERIFY_TOKEN", 7),
+    ("email resend", "user", "post", "/auth/email/resend", None, 4),
+    # The request itself costs its rate limit's hit; the queued job looks the address up, counts the
     # account's reset-mail cap and writes the token.
     ("password reset", None, "post", "/auth/password/reset", {"email": "alice@example.com"}, 2),
-    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 10),
+    ("reset confirm", None, "post", "/auth/password/reset/confirm", "RESET_TOKEN", 11),
+    # Provider sign-in (accounts/providers), against the test provider: HTTP to the provider is
+    # not a round trip; each step that reaches the provider spends one on its rate limit. The
+    # sign-ins are a person's first (an account is made): register's writes and the login's, plus
+    # the identity's lookup and insert.
+    ("providers", None, "get", "/auth/providers", None, 0),
+    ("provider redirect", None, "get", "/auth/providers/{provider}/redirect", "PROVIDER", 2),
+    ("provider callback", None, "get", "/auth/providers/{provider}/callback", "PROVIDER_CALLBACK", 16),
+    ("provider token", None, "post", "/auth/providers/{provider}/token", "PROVIDER_CODE", 14),
+    ("identities", "user", "get", "/users/{id}/identities", None, 2),
+    ("connect identity", "user", "post", "/users/{id}/identities/{provider}", "PROVIDER_CODE", 6),
+    ("disconnect identity", "user", "delete", "/users/{id}/identities/{identity_id}", "IDENTITY", 6),
     # Webhooks and erasure receipts (admin; accounts/events/).
     ("webhook create", "admin", "post", "/webhooks", {"url": "https://93.184.215.14/hooks", "events": ["*"]}, 2),
     ("webhooks list", "admin", "get", "/webhooks", None, 2),
@@ -112,7 +127,7 @@ def png() -> io.BytesIO:
 
 def fill(text, ids):
     if isinstance(text, str):
-        text = text.replace("{id}", ids["id"]).replace("{other}", ids["other"]).replace("{sid}", ids["sid"])
+        text = text.replace("{id}", ids["id"]).replace("{other}", ids["other"]).replace("{sid}", ids["sid"]).replace("{identity_id}", ids.get("identity_id", "")).replace("{provider}", "test")
         return text.replace("{webhook}", ids.get("webhook", "")).replace("{deleted}", ids.get("deleted", ""))
     if isinstance(text, dict):
         return {k: fill(v, ids) for k, v in text.items()}
@@ -122,14 +137,14 @@ def fill(text, ids):
 
 
 @pytest.mark.parametrize("name,caller,method,path,body,budget", CASES, ids=[c[0] for c in CASES])
-def test_round_trips_within_budget(name, caller, method, path, body, budget, user, other, admin, client_for, round_trips, make_user):
+def test_round_trips_within_budget(name, caller, method, path, body, budget, user, other, admin, client_for, round_trips, request):
     linked_id_add(user=user, linked_id="ext-1")
     details_upsert(user=user, address="somewhere")
     user_trash(user=other, actor=admin, reason="test")
     ids = {"id": str(user.id), "other": str(other.id), "sid": token_pair_for(user)["sid"]}
     if "{webhook}" in path or "{deleted}" in path:  # an endpoint, and a chain-deleted user with its receipt
         ids["webhook"] = str(webhook_create(url="https://93.184.215.14/hooks", events=["*"])[0].id)
-        gone = make_user("gone soon", "gone@example.com")
+        gone = request.getfixturevalue("make_user")("gone soon", "gone@example.com")
         users_chain_delete(user_ids=[gone.id], actor_id=admin.id, reason="test")
         while (job := outbox.job_claim(OutboxJob)) is not None:  # the fan-outs only: receipts, not yet tried
             outbox.job_run(OutboxJob, outbox._outbox_handle, job)
@@ -155,13 +170,30 @@ def test_round_trips_within_budget(name, caller, method, path, body, budget, use
     elif body == "WITH_AVATAR":
         avatar_replace(user=user, upload=png())
         body = None
+    elif body == "IDENTITY":
+        from accounts.providers.documents import ProviderIdentity
+
+        ids["identity_id"] = str(ProviderIdentity(user=user.id, provider="test", issuer="http://issuer.example", subject="s").save().id)
+        body = None
+    elif body in ("PROVIDER", "PROVIDER_CODE", "PROVIDER_CALLBACK"):
+        test_provider = request.getfixturevalue("provider")
+        someone = request.getfixturevalue("person")()
+        body = app_code(test_provider, someone).body() if body == "PROVIDER_CODE" else None
     client = client_for({"user": user, "admin": admin, None: None}[caller])
     if isinstance(body, str) and body.startswith(("PASSKEY", "WITH_PASSKEY")):
         path, body = passkey_cases.passkey_case(body, path=path, user=user, client=client)
     client.get("/health")  # MongoEngine creates indexes on first use; keep that out of the count
+    if path.endswith("/callback"):  # the browser's way there: the service's redirect, the provider's form
+        started = client.get("/auth/providers/test/redirect")
+        back = test_provider.sign_in(started["Location"], username=someone.username, password=PERSON_PASSWORD, stop_at=CALLBACK)
+        path = back.split("testserver", 1)[1]
     with round_trips() as n:
         response = getattr(client, method)(fill(path, ids), fill(body, ids), **kwargs)
-    assert response.status_code < 300, (name, response.status_code, response.content[:300])
+    assert response.status_code < 300 or (response.status_code == 302 and "error" not in response["Location"]), (
+        name,
+        response.status_code,
+        response.content[:300],
+    )
     print(f"{name:<22} {n.count:>3}  (budget {budget})  {n.commands}")
     assert n.count <= budget, (name, n.count, n.commands)
 

@@ -3,8 +3,10 @@ reason every removal of an account carries."""
 import re
 
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+
+from accounts.users.serializers import UserOutput
 
 # Controls (C0, DEL, C1, line breaks included), zero-width and bidi marks, line and paragraph
 # separators, embeddings, overrides and isolates, word joiners, the BOM.
@@ -70,3 +72,33 @@ class TrashEntryOutput(serializers.Serializer):
 
 class UserQuery(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+@extend_schema_serializer(many=False)
+class UserListingOutput(serializers.Serializer):
+    """GET /users's envelope (API.md): with `page`, the numbered page (`total` exact); with
+    `cursor`, `page` is null, `next_cursor` leads on (null on the last page) and `total` is exact
+    when `total_exact`, else a lower bound (accounts/admin/listing.py)."""
+
+    total = serializers.IntegerField()
+    total_exact = serializers.BooleanField(required=False)
+    page = serializers.IntegerField(allow_null=True)
+    per_page = serializers.IntegerField()
+    has_next = serializers.BooleanField()
+    has_previous = serializers.BooleanField()
+    next_cursor = serializers.CharField(allow_null=True, required=False)
+    data = serializers.SerializerMethodField()
+
+    @extend_schema_field(UserOutput(many=True))
+    def get_data(self, obj):  # pragma: no cover - the schema's; the view renders the users
+        return obj["data"]
+
+
+LISTING_PARAMETERS = [
+    OpenApiParameter("page", int, required=False, description="The page, from 1 (default 1); not with `cursor`."),
+    OpenApiParameter("per_page", int, required=False, description="Users a page, 1-30 (default 10)."),
+    OpenApiParameter("cursor", str, required=False, description="Keyset paging: empty for the first page, then the last answer's `next_cursor`; not with `page`."),
+    OpenApiParameter("q", str, required=False, description="Part of a username or email, any case (reads every user: prefer `starts_with`)."),
+    OpenApiParameter("starts_with", str, required=False, description="The start of a username or email, any case (read through their indexes)."),
+    OpenApiParameter("total", str, required=False, enum=["exact"], description="With `cursor`: `exact` counts every user (slow on a large listing); otherwise `total` is a lower bound."),
+]

@@ -1,6 +1,5 @@
 """The browser login and logout pages (see the package docstring)."""
 from bson import ObjectId
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import rotate_token
 from django.shortcuts import render
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from rest_framework import exceptions
 
 from accounts.sessions.authentication import ACCESS_COOKIE, CookieJWTAuthentication
+from accounts.sessions.cookie import access_cookie_set
 from accounts.browser.forms import LoginForm
 from accounts.mfa.codes import totp_code_parse
 from accounts.users import login as login_service
@@ -55,15 +55,7 @@ def session_cookie_set(request: HttpRequest, response: HttpResponse, refresh) ->
     """Sign the browser in: the session's access token in the HttpOnly, SameSite=Lax cookie, and
     a new CSRF token for the new identity (as django.contrib.auth.login does). The password form
     and the passkey sign-in (accounts/mfa/passkeys/browser.py) both end here."""
-    response.set_cookie(
-        ACCESS_COOKIE,
-        str(refresh.access_token),
-        max_age=int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
-        path="/",
-        secure=not settings.DEBUG,
-        httponly=True,
-        samesite="Lax",
-    )
+    access_cookie_set(response, str(refresh.access_token))
     rotate_token(request)
     return response
 

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from accounts.users.guard import guarded
 from accounts.emails.documents import EMAIL_TOKEN_PURPOSES, EmailToken
 from accounts.users.documents import now
 
@@ -48,6 +49,7 @@ def token_issue(*, user_id, purpose: str, email: str, lifetime: timedelta) -> st
     except DuplicateKeyError:
         # Two first issues raced to insert; the document exists now, and the later write wins.
         collection.update_one(query, {"$set": fields})
+    guarded(user_id, EmailToken, {**query, "token_hash": fields["token_hash"]})  # no token for a user being deleted
     return token
 
 

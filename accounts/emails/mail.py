@@ -19,6 +19,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from accounts.events.mail_jobs import CHANGED, NOTICE, RESET, VERIFY, mail_enqueue, mail_composer_register, mail_job, mail_transport_register  # noqa: F401  (the kinds, for callers)
+from common import metrics
 
 
 def mail_render(*, kind: str, to: str, context: dict) -> EmailMultiAlternatives:
@@ -33,7 +34,12 @@ def mail_render(*, kind: str, to: str, context: dict) -> EmailMultiAlternatives:
 
 def mail_send(*, kind: str, to: str, context: dict) -> None:
     """Render and send one message (an outbox worker calls this); raises when it was not sent."""
-    mail_render(kind=kind, to=to, context=context).send()
+    try:
+        mail_render(kind=kind, to=to, context=context).send()
+    except Exception:
+        metrics.count_mail(kind, "failed")
+        raise
+    metrics.count_mail(kind, "sent")
 
 
 mail_transport_register(mail_send)

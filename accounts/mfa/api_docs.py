@@ -85,14 +85,17 @@ extend_schema_view(
         "Log in: the second factor",
         """
 Anyone holding an `mfa_token` from `POST /login` (a user with two-factor login on). With a
-six-digit `code` from the authenticator app, or one of the `recovery_code`s, answers the login
-body with the tokens. The `mfa_token` lives 5 minutes and works for one login; a code works once.
-A wrong code is a 400 and counts as a failed login: past the limit the answer is 429.
+six-digit `code` from the authenticator app, one of the `recovery_code`s, or a passkey's answer
+(`ceremony` from `POST /auth/mfa/webauthn/options` and the `credential` the browser's
+`navigator.credentials.get()` gave, as its `toJSON()` writes it), answers the login body with the
+tokens. Which of these the account has is listed in the login's `mfa_methods`. The `mfa_token`
+lives 5 minutes and works for one login; a code, and a passkey's answer, work once. A wrong code
+or a refused answer is a 400 and counts as a failed login: past the limit the answer is 429.
 """,
         tag="auth",
         statuses={
             200: "Logged in: the tokens and the user's id.",
-            400: "The code or recovery code is wrong or used already (or both or neither were given).",
+            400: "The code or recovery code is wrong or used already, the passkey's answer was refused (`credential`: why; `ceremony`: unknown, expired, used or another login's), or not exactly one factor was given.",
             401: "The `mfa_token` is invalid, expired or used already.",
             429: "Too many failed logins for this account or from this address: retry after `Retry-After` seconds.",
         },

@@ -34,7 +34,7 @@ from django.views.decorators.debug import sensitive_variables
 from mongoengine import NotUniqueError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
-from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled, ValidationError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
@@ -47,8 +47,11 @@ from accounts.sessions.selectors import TOKEN_VERSION_CLAIM, user_for_token
 from accounts.sessions.tokens import LoginOutcome, login_outcome
 from accounts.users import lockout, reauth
 from accounts.users.audit import audit_record
+from accounts.users.guard import owner_guard
+from accounts.users.guard import guarded
 from accounts.users.documents import User, now
 from accounts.mfa.passkeys.sign_in import passkey_second_factor_accept
+from common import metrics
 from common.exceptions import Conflict
 
 ALREADY_ON = "Two-factor authentication is already on; turn it off first."
@@ -86,6 +89,7 @@ def totp_enrol_start(*, user: User, ip: str | None = None, **proof: str | None) 
         )
     except DuplicateKeyError:  # a confirmed device exists (the unique index on user says so)
         raise Conflict(ALREADY_ON) from None
+    guarded(user.id, TotpDevice, {"user": user.id, "confirmed": False})  # no secret left for a user being deleted
     uri = factors.totp_for(secret).provisioning_uri(name=user.email, issuer_name=settings.MFA_TOTP_ISSUER)
     return secret, uri
 
@@ -223,7 +227,7 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
     _mfa_token_claim(token, user)
     factor = "totp" if code else "webauthn" if webauthn else "recovery_code"
     try:
-        counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+        counts = lockout.login_attempt_reserve(email_key=user.email_key, ip=ip, user_id=user.id)  # counted before the check
         accepted = webauthn is not None or factors.second_factor_accept(user=user, code=code, recovery_code=recovery_code)
         if webauthn:  # a passkey's answer, refused with its own 400 (its failure counted and audited there)
             passkey_second_factor_accept(user=user, mfa_jti=token["jti"], ceremony=webauthn[0], credential=webauthn[1], ip=ip)
@@ -231,11 +235,10 @@ def mfa_second_factor_check(*, raw_token: str, code: str | None = None, recovery
         _mfa_token_unclaim(token)
         raise
     if not accepted:
-        lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         _mfa_token_unclaim(token)
         audit_record(action="login_failed", target=user, ip=ip, factor=factor)
         raise ValidationError({"code" if code else "recovery_code": [INVALID_CODE]})
-    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    lockout.login_attempt_succeeded(counts)
     audit_record(action="login", actor=user, target=user, ip=ip, factor=factor)
     return user
 
@@ -258,11 +261,20 @@ def mfa_methods(*, user: User) -> list[str]:
     return ["totp", *(["webauthn"] if getattr(user, "passkeys_count", 0) else []), "recovery_code"]
 
 
+INVALID_MFA_LOGIN = "Invalid email or password."  # as login answers: the account is gone
+
+
 @sensitive_variables("raw_token", "code", "recovery_code")
 def mfa_login(
     *, raw_token: str, code: str | None = None, recovery_code: str | None = None, webauthn: tuple[str, dict] | None = None, ip: str, user_agent: str = ""
 ) -> LoginOutcome:
     """The second step of a two-factor login: with a right code, an unused recovery code or a
     passkey's answer, the mfa_token is spent and a session begins (its token pair is the outcome)."""
-    user = mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, webauthn=webauthn, ip=ip)
-    return login_outcome(user, ip=ip, user_agent=user_agent)
+    try:
+        # One owner guard for the lock-out's counter, the spent token, the audit event and the
+        # session: proven by the session's conditional update of the user (accounts/users/guard.py).
+        with owner_guard(None):
+            user = mfa_second_factor_check(raw_token=raw_token, code=code, recovery_code=recovery_code, webauthn=webauthn, ip=ip)
+            return login_outcome(user, ip=ip, user_agent=user_agent)
+    except NotFound:
+        raise AuthenticationFailed(INVALID_MFA_LOGIN) from None

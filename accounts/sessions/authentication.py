@@ -30,11 +30,10 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
+# The browser's cookie (an access token, HttpOnly), defined with its setter in cookie.py.
+from accounts.sessions.cookie import ACCESS_COOKIE
 from accounts.sessions.selectors import user_for_token
 from accounts.users.documents import User
-
-# The browser login's cookie (accounts/browser/views.py sets it): an access token, HttpOnly.
-ACCESS_COOKIE = "access_token"
 
 
 # Tokens whose signature and claims have been verified, by their exact bytes. Verifying one costs

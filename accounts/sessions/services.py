@@ -35,6 +35,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.events.outbox import outbox_write
 from accounts.events.webhooks import event_emit, event_job
 from accounts.users.audit import audit_record
+from accounts.users.guard import alive_filter, owner_guard
 from accounts.sessions.selectors import SESSION_CLAIM, TOKEN_VERSION_CLAIM, user_for_token
 from accounts.sessions.documents import Session
 from accounts.users.documents import User, now
@@ -67,27 +68,31 @@ def session_start(*, user: User, ip: str | None = None, user_agent: str = "") ->
     """
     session_id = ObjectId()
     refresh = _token_pair(user, session_id)
-    Session(
-        id=session_id,
-        user=user.id,
-        refresh_jti=refresh["jti"],
-        ip=ip,
-        user_agent=(user_agent or "")[:USER_AGENT_MAX],
-        expires_at=_expiry(refresh),
-    ).save(force_insert=True)
-    users = User._get_collection()
-    known = list(user.session_ids or [])
-    if known:
-        live = set(Session._get_collection().distinct("_id", {"_id": {"$in": known}, "expires_at": {"$gt": now()}}))
-        dead = [i for i in known if i not in live]
-        excess = len(live) + 1 - settings.SESSIONS_MAX_PER_USER
-        if excess > 0:  # ObjectIds grow with time: the smallest are the oldest logins
-            oldest = sorted(live)[:excess]
-            dead += oldest
-            Session._get_collection().delete_many({"_id": {"$in": oldest}})
-        if dead:
-            users.update_one({"_id": user.id}, {"$pull": {"session_ids": {"$in": dead}}})
-    users.update_one({"_id": user.id}, {"$addToSet": {"session_ids": session_id}})
+    # The document, then its id on the user by an update that matches only while the user
+    # remains (not being chain-deleted): that match proves the owner for the session document
+    # and whatever else the caller's owner guard holds; no match, and they are removed (404).
+    with owner_guard(user.id) as guard:
+        Session(
+            id=session_id,
+            user=user.id,
+            refresh_jti=refresh["jti"],
+            ip=ip,
+            user_agent=(user_agent or "")[:USER_AGENT_MAX],
+            expires_at=_expiry(refresh),
+        ).save(force_insert=True)
+        users = User._get_collection()
+        known = list(user.session_ids or [])
+        if known:
+            live = set(Session._get_collection().distinct("_id", {"_id": {"$in": known}, "expires_at": {"$gt": now()}}))
+            dead = [i for i in known if i not in live]
+            excess = len(live) + 1 - settings.SESSIONS_MAX_PER_USER
+            if excess > 0:  # ObjectIds grow with time: the smallest are the oldest logins
+                oldest = sorted(live)[:excess]
+                dead += oldest
+                Session._get_collection().delete_many({"_id": {"$in": oldest}})
+            if dead:
+                users.update_one({"_id": user.id}, {"$pull": {"session_ids": {"$in": dead}}})
+        guard.proven(users.update_one(alive_filter(user.id), {"$addToSet": {"session_ids": session_id}}).matched_count)
     return refresh
 
 

@@ -12,6 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.sessions import services as sessions
 from accounts.users.documents import User
+from common import metrics
 
 
 @dataclass
@@ -27,7 +28,9 @@ class LoginOutcome:
 
 
 def login_outcome(user: User, *, ip: str | None = None, user_agent: str = "") -> LoginOutcome:
-    """A login's end: a session begins for `user`, and its token pair is the outcome."""
+    """A login's end (by password, passkey, second factor or provider): a session begins for
+    `user`, and its token pair is the outcome; counted as a successful login in /metrics."""
+    metrics.count_login("success")
     return LoginOutcome(user=user, refresh=sessions.session_start(user=user, ip=ip, user_agent=user_agent))
 
 

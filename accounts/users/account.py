@@ -1,15 +1,33 @@
 """Changing an existing account: username, email and (admins only) role."""
 from django.views.decorators.debug import sensitive_variables
-from mongoengine import NotUniqueError
-from rest_framework.exceptions import PermissionDenied
+from pymongo.errors import DuplicateKeyError
+from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.events.webhooks import USER_FIELDS, event_emit
 from accounts.users import identity, reauth
 from accounts.users.documents import ROLE_ADMIN, User, casefold_key, now
 from accounts.admin.admin_guard import active_admins_kept
 from accounts.users.audit import audit_record
+from accounts.users.guard import NO_USER, alive_filter, owner_remains
 from accounts.emails.email_verification import email_changed
 from accounts.users.registration import email_stored_form, unique_conflict
+from common.exceptions import Conflict
+
+
+def _user_update_stored(*, user: User, old_role: str, changes: dict) -> None:
+    """One conditional update of the stored user, never an upsert (MongoEngine's `save()` on a
+    loaded document upserts: racing a chain delete, it re-created a user holding only the
+    changed fields). It applies only while the user exists, is not being chain-deleted, and
+    still has the role this change was decided on (the last-admin guard counted on it); else
+    404 for a user gone, 409 for a role changed meanwhile."""
+    query = alive_filter(user.id)
+    if "role" in changes:
+        query["role"] = old_role
+    if User._get_collection().update_one(query, {"$set": changes}).matched_count:
+        return
+    if owner_remains(user_id=user.id):
+        raise Conflict("The user changed meanwhile; read it again and retry.")
+    raise NotFound(NO_USER)
 
 PROOF_FOR_EMAIL = "The current password is required to change the email."
 
@@ -51,24 +69,28 @@ def user_update(
         proof = {"current_password": current_password, "code": code, "recovery_code": recovery_code}
         reauth.reauthenticate(user=user, action="email_change", ip=ip, missing=PROOF_FOR_EMAIL, **proof)
     old_role = user.role
+    # Decided on the user as stored before this change: the guard below must see an admin leave.
     demoted = [user] if old_role == ROLE_ADMIN and fields.get("role", old_role) != ROLE_ADMIN else []
+    changes: dict = {}
     if "username" in fields:
-        user.username = identity.username_normalize(fields["username"])
-        user.username_key = casefold_key(user.username)
-        user.username_skeleton = identity.username_skeleton(user.username)
+        username = identity.username_normalize(fields["username"])
+        changes.update(username=username, username_key=casefold_key(username), username_skeleton=identity.username_skeleton(username))
     if "email" in fields:
-        user.email = new_email
-        user.email_key = casefold_key(new_email)
+        changes.update(email=new_email, email_key=casefold_key(new_email))
     if email_changes:
-        user.email_verified = False
+        changes["email_verified"] = False
     if "role" in fields:
-        user.role = fields["role"]
-    user.updated_at = now()
+        changes["role"] = fields["role"]
+    changes["updated_at"] = now()
     try:
         with active_admins_kept(leaving=demoted):
-            user.save()
-    except NotUniqueError:
-        raise unique_conflict(email_key=user.email_key, username=user.username, exclude_id=user.id) from None
+            _user_update_stored(user=user, old_role=old_role, changes=changes)
+    except DuplicateKeyError:
+        raise unique_conflict(
+            email_key=changes.get("email_key", user.email_key), username=changes.get("username", user.username), exclude_id=user.id
+        ) from None
+    for name, value in changes.items():
+        setattr(user, name, value)
     if user.role != old_role:
         audit_record(action="role_change", actor=actor, target=user, ip=ip, old=old_role, new=user.role)
     if email_changes:

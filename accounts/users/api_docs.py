@@ -25,8 +25,10 @@ as `Authorization: Bearer <access>`; it lives `ACCESS_TOKEN_MINUTES`, 5 by defau
 
 Each login begins a session (see `GET /users/{user_id}/sessions`) that its tokens belong to. For
 a user with two-factor login on, the answer is `{"message": "Two-factor code required.",
-"mfa_required": true, "mfa_token"}` instead, with no tokens: send the `mfa_token` with a code to
-`POST /auth/mfa`.
+"mfa_required": true, "mfa_token", "mfa_methods"}` instead, with no tokens: send the `mfa_token`
+with a code (or a passkey's answer) to `POST /auth/mfa`. `mfa_methods` lists the second factors
+the account has: `totp`, `webauthn` (a passkey), `recovery_code`. To sign in with a passkey and no
+password at all, see `POST /auth/passkey` (it needs no second factor).
 
 A wrong password, an unknown email and a trashed or deactivated account get the same 401, in
 about the same time, so the answer does not tell whether an account exists. Repeated failures
@@ -203,7 +205,12 @@ working at once: log in again. {REAUTH}
         f"""
 {ADMIN_ONLY} Users newest first (by id on ties, so pages are stable), trashed ones left out,
 in pages of `per_page` (1-30, default 10). `q` matches part of the username or email, ignoring
-case, as plain text. The envelope says `total`, `page`, `per_page`, `has_next`, `has_previous`.
+case, as plain text; `starts_with` matches their start (fast at any size). The envelope says
+`total`, `page`, `per_page`, `has_next`, `has_previous`.
+
+For large listings page by cursor: `cursor=` (empty) is the first page, then each answer's
+`next_cursor` (null on the last page); `page` is then null, and `total` is a lower bound unless
+`total_exact` is true (`total=exact` counts every user).
 """,
         tag="admin",
         statuses={200: "One page of users.", 400: "`page` below 1 or past the end, or `per_page` outside 1-30.", 403: "The caller is not an admin."},

@@ -39,13 +39,27 @@ def _problems(rows: list[dict]) -> list[str]:
     return problems
 
 
-def users_import(*, rows: list[dict], dry_run: bool = False) -> int:
+IMPORT_BATCH = 1000
+
+
+def rows_existing(*, rows: list[dict]) -> list[dict]:
+    """The rows whose user is stored already: the same `_id`, or the same email (ignoring case).
+    `import_users --skip-existing` leaves them out, so a file can be imported again (or after a
+    partial earlier import); any other clash (a username or linked id held by somebody else)
+    is still refused."""
+    emails = set(User.objects(email_key__in=[casefold_key(r["email"]) for r in rows]).distinct("email_key"))
+    ids = set(User.objects(id__in=[r["id"] for r in rows if r.get("id")]).distinct("id"))
+    return [r for r in rows if casefold_key(r["email"]) in emails or (r.get("id") and r["id"] in ids)]
+
+
+def users_import(*, rows: list[dict], dry_run: bool = False, progress=None) -> int:
     """Insert checked users (`username`, `email`, wrapped legacy `password`, optional `id`
     and `linked_id`, and the file `line`), all or nothing.
 
     Refuses (ValueError listing every problem by line) duplicates within the rows and names,
     emails or linked ids already taken. There are no transactions to lean on, so if the
-    database refuses a write midway, what this call inserted is deleted again."""
+    database refuses a write midway, what this call inserted is deleted again. Inserted in
+    batches of IMPORT_BATCH; `progress(n)` is called after each with its number of users."""
     problems = _problems(rows)
     if problems:
         raise ValueError("\n".join(sorted(problems, key=lambda p: int(p.split(":")[0].split()[1]))))
@@ -63,17 +77,22 @@ def users_import(*, rows: list[dict], dry_run: bool = False) -> int:
         )
         user.id = row.get("id") or ObjectId()
         users.append(user)
-    links = []
+    links_of = {}  # user id -> the LinkedId written with that user's batch
     for row, user in zip(rows, users):
         user.links_copy = []  # the copy the join reads (accounts/users/linked_ids.py), written with the user
         if row.get("linked_id"):
-            links.append(LinkedId(id=ObjectId(), linked_id=row["linked_id"], user=user.id))
-            user.links_copy = [link_copy_entry(links[-1])]
+            links_of[user.id] = LinkedId(id=ObjectId(), linked_id=row["linked_id"], user=user.id)
+            user.links_copy = [link_copy_entry(links_of[user.id])]
     user_ids = [u.id for u in users]
     try:
-        User._get_collection().insert_many([u.to_mongo() for u in users], ordered=True)
-        if links:
-            LinkedId._get_collection().insert_many([link.to_mongo() for link in links], ordered=True)
+        for start in range(0, len(users), IMPORT_BATCH):
+            batch = users[start : start + IMPORT_BATCH]
+            User._get_collection().insert_many([u.to_mongo() for u in batch], ordered=True)
+            batch_links = [links_of[u.id].to_mongo() for u in batch if u.id in links_of]
+            if batch_links:
+                LinkedId._get_collection().insert_many(batch_links, ordered=True)
+            if progress is not None:
+                progress(len(batch))
     except BulkWriteError as exc:
         LinkedId._get_collection().delete_many({"user": {"$in": user_ids}})
         User._get_collection().delete_many({"_id": {"$in": user_ids}})

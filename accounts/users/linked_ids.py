@@ -12,8 +12,8 @@ from bson import ObjectId
 from mongoengine import NotUniqueError
 from rest_framework.exceptions import NotFound
 
-from accounts.user_data.dependents import owner_remains
 from accounts.users.documents import LinkedId, User
+from accounts.users.guard import owner_guard
 from accounts.users.user_extensions import user_copy_add
 from common.exceptions import Conflict
 
@@ -32,22 +32,24 @@ def linked_id_add(*, user: User, linked_id: str) -> LinkedId:
     another user is a 409 (decided by the unique index, so races have one winner). 404 when the
     user is being chain-deleted meanwhile; the link is then removed again, no orphan is left.
     Three round trips: the insert, the copy (whose match is the owner check), the re-check."""
-    try:
-        link = LinkedId(linked_id=linked_id, user=user.id).save(force_insert=True)
-    except NotUniqueError:
-        existing = LinkedId.objects(linked_id=linked_id).first()
-        if existing is not None and existing.user.id == user.id:
-            return existing
-        raise Conflict("This linked id belongs to another user.") from None
-    entry = link_copy_entry(link)  # stored as the document is: the same BSON, to the millisecond
-    users = User._get_collection()
-    copied = users.update_one({"_id": user.id, "deleting": {"$ne": True}, LINKS_COPY: {"$exists": True}}, {"$addToSet": {LINKS_COPY: entry}})
-    if copied.matched_count == 0 and not owner_remains(user_id=user.id):
-        LinkedId._get_collection().delete_one({"_id": link.id})
-        raise NotFound("No user with this id.")
-    if copied.matched_count and LinkedId._get_collection().find_one({"_id": link.id}, {"_id": 1}) is None:
-        # Removed between the insert and the copy: take it off the copy too.
-        users.update_one({"_id": user.id}, {"$pull": {LINKS_COPY: {"_id": link.id}}})
+    # The owner guard (accounts/users/guard.py): the copy's conditional update of the user proves
+    # the owner remains; without that match one read decides, and a user gone takes the link too.
+    with owner_guard(user.id) as guard:
+        try:
+            link = LinkedId(linked_id=linked_id, user=user.id).save(force_insert=True)
+        except NotUniqueError:
+            existing = LinkedId.objects(linked_id=linked_id).first()
+            if existing is not None and existing.user.id == user.id:
+                return existing
+            raise Conflict("This linked id belongs to another user.") from None
+        entry = link_copy_entry(link)  # stored as the document is: the same BSON, to the millisecond
+        users = User._get_collection()
+        copied = users.update_one({"_id": user.id, "deleting": {"$ne": True}, LINKS_COPY: {"$exists": True}}, {"$addToSet": {LINKS_COPY: entry}})
+        if copied.matched_count:
+            guard.proven(True)
+            if LinkedId._get_collection().find_one({"_id": link.id}, {"_id": 1}) is None:
+                # Removed between the insert and the copy: take it off the copy too.
+                users.update_one({"_id": user.id}, {"$pull": {LINKS_COPY: {"_id": link.id}}})
     return link
 
 

@@ -53,10 +53,10 @@ def reauthenticate(
     ip = ip or UNKNOWN
     if not (current_password or code or recovery_code):
         raise ValidationError({"current_password": [missing]})
-    counts = lockout.login_guard_check(email_key=user.email_key, ip=ip)
+    # The attempt is counted before the proof is checked (atomic: 5 means 5 under parallel guesses).
+    attempt = lockout.login_attempt_reserve(email_key=user.email_key, ip=ip, user_id=user.id)
     field, accepted = _proof_accepted(user, current_password=current_password, code=code, recovery_code=recovery_code)
     if not accepted:
-        lockout.login_failure_record(email_key=user.email_key, ip=ip, user_id=user.id)
         audit_record(action=f"{action}_failed", actor=user, target=user, ip=ip, factor=field)
         raise ValidationError({field: [WRONG_PASSWORD if field == "current_password" else factors.INVALID_CODE]})
-    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    lockout.login_attempt_succeeded(attempt)

@@ -8,7 +8,9 @@ from rest_framework.response import Response
 
 from accounts.users import selectors
 from accounts.openapi import LAST_ADMIN_409
+from accounts.admin import listing
 from accounts.admin.pagination import EnvelopePagination
+from accounts.admin.serializers import LISTING_PARAMETERS, UserListingOutput
 from accounts.users.throttles import IdentityChangeThrottle, ReauthThrottle
 from accounts.users.permissions import IsAdmin, IsOwner, IsOwnerOrAdmin, owner_only
 from accounts.users.serializers import LinkIdInput, LinkIdOutput, PasswordChangeInput, UserOutput, UserUpdateInput, user_rendered
@@ -24,7 +26,8 @@ from common.validation import validated
 
 
 class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
-    pagination_class = EnvelopePagination
+    # The listing builds its own envelope (accounts/admin/listing.py); nothing else here pages.
+    pagination_class = None
     # The user acted on comes from the body's `user_id` (IsOwnerOrAdmin checks it; see permissions.py).
     body_user_actions = ("link_id",)
     # Only the owner: an admin who could set passwords could become anybody.
@@ -114,14 +117,19 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     # --- admin ----------------------------------------------------------------------------
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, required=False, description="Part of a username or email, any case.")],
-        responses={200: UserOutput(many=True), 400: ValidationErrors, 401: Detail, 403: Detail},
+        parameters=LISTING_PARAMETERS,
+        responses={200: UserListingOutput, 400: ValidationErrors, 401: Detail, 403: Detail},
     )
     def list(self, request):
-        q = validated(UserQuery, request.query_params).get("q", "")
-        page = self.paginate_queryset(selectors.users_query(q=q))
-        users = selectors.linked_ids_attach(page)
-        return self.get_paginated_response(UserOutput(users, many=True, context={"request": request}).data)
+        params = validated(listing.ListingQuery, request.query_params)
+        query = selectors.users_query(q=params.get("q", ""))
+        envelope = listing.users_listing(params=params, substring_query=query)
+        if envelope is None:  # numbered pages, as API.md has them
+            paginator = EnvelopePagination()
+            users = selectors.linked_ids_attach(paginator.paginate_queryset(query, request, self))
+            return paginator.get_paginated_response(UserOutput(users, many=True, context={"request": request}).data)
+        users = selectors.linked_ids_attach(envelope.pop("users"))
+        return Response({**envelope, "data": UserOutput(users, many=True, context={"request": request}).data})
 
     @extend_schema(responses={200: UserOutput, 401: Detail, 403: Detail, 404: Detail})
     @action(detail=False, methods=["get"], url_path=rf"by_linked_id/(?P<linked_id>{LINKED_ID})")

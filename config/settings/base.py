@@ -3,7 +3,10 @@
 With DEBUG off (the default), SECRET_KEY and ALLOWED_HOSTS must be set: the process refuses to
 start otherwise, so a production deployment cannot run on a development key by accident.
 """
+import ipaddress
 import logging
+import urllib.parse
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,12 +51,12 @@ INSTALLED_APPS = [
     # For its `embedded_db` command (config/management/commands/); it has no models.
     "config",
     "accounts",
-    # Passkeys (WebAuthn): sign-in and second factor (accounts/mfa/passkeys).
-    "accounts.mfa.passkeys",
     "profiles",
 ]
 
 MIDDLEWARE = [
+    # First: counts and times every request, whatever answers it (config/metrics.py).
+    "config.metrics.RequestMetricsMiddleware",
     "config.logging.RequestIdMiddleware",
     # `Cache-Control: no-store` on every answer that sets no caching of its own (config/caching.py).
     "config.caching.NoStoreMiddleware",
@@ -78,9 +81,14 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # Our own pages outside any app (config/templates: the ReDoc page without web fonts), and
-        # the mails, kept with the email capability (accounts/emails/templates/email/).
-        "DIRS": [BASE_DIR / "config" / "templates", BASE_DIR / "accounts" / "emails" / "templates"],
+        # Our own pages outside any app (config/templates: the ReDoc page without web fonts), the
+        # mails, kept with the email capability (accounts/emails/templates/email/), and the
+        # passkeys page, kept with the passkeys (accounts/mfa/passkeys/templates/passkeys/).
+        "DIRS": [
+            BASE_DIR / "config" / "templates",
+            BASE_DIR / "accounts" / "emails" / "templates",
+            BASE_DIR / "accounts" / "mfa" / "passkeys" / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -100,20 +108,26 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # The browsable API's own script (config/static/browsable/).
-STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
-# https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off, hashed and compressed
-# files, cached for ever; run `manage.py collectstatic` first (the Dockerfile does). With DEBUG,
-# served from the apps' folders, no collectstatic needed. Decided from the environment here, not
-# from settings.DEBUG at start-up, which the test runner turns off.
+# config/static: the browsable API's scripts; the passkeys' page script stays with the passkeys.
+STATICFILES_DIRS = [BASE_DIR / "config" / "static", BASE_DIR / "accounts" / "mfa" / "passkeys" / "static"]
+# https://whitenoise.readthedocs.io/en/stable/django.html : with DEBUG off and `manage.py
+# collectstatic` run (the Dockerfile and the README's recipe do), hashed and compressed files,
+# cached for ever. Decision: without it (a recipe that skipped the step) the pages use the files'
+# plain names, served by WhiteNoise from the apps' folders, never a 500 for a missing manifest
+# entry (config/static_files.py); config/startup.py says so in the log. With DEBUG, plain names
+# always. Decided from the environment here, not from settings.DEBUG at start-up, which the test
+# runner turns off.
+STATIC_COLLECTED = not DEBUG and (STATIC_ROOT / "staticfiles.json").is_file()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG else "config.static_files.ManifestOrPlainStorage"
     },
 }
-WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+# Without collectstatic, STATIC_ROOT does not exist, which is expected (above), not worth a warning.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- MongoDB ----------------------------------------------------------------------------------
 # Unset: the embedded database, one local SecantusDB server shared by every process of this
@@ -326,6 +340,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = AVATAR_MAX_BYTES + 1024 * 1024
 # DEBUG prints mail to the console by default; otherwise Django's default, SMTP on localhost:25.
 EMAIL_URL = env("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 vars().update({key: value for key, value in env.email_url_config(EMAIL_URL).items() if value is not None})
+if EMAIL_URL.startswith("filemail:"):
+    # A file URL's path, as RFC 8089 reads it: `filemail:///var/mail/service` is /var/mail/service
+    # (django-environ drops the leading slash and would write to var/mail/service under the working
+    # directory); four slashes mean the same. `filemail://` alone is refused.
+    _mail_path = urllib.parse.urlsplit(EMAIL_URL)
+    if not _mail_path.path.strip("/") or _mail_path.netloc:
+        raise ImproperlyConfigured("EMAIL_URL=filemail:///absolute/folder names the folder mails are written to.")
+    EMAIL_FILE_PATH = "/" + _mail_path.path.lstrip("/")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="User service <no-reply@localhost>")
 # Seconds a connection to the mail server may block; mail is sent off the request, so a slow
 # server delays only the mail, and the sender gives up (and logs it) after this.
@@ -427,6 +449,19 @@ X_FRAME_OPTIONS = "DENY"
 # What a 500's report (the DEBUG page included) may show: no secret, DEBUG or not (config/error_reports.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretsHiddenReporterFilter"
 
+# --- Operations: /metrics (config/metrics.py) and tracing (config/tracing.py) ------------------
+# Who may read /metrics: clients in these networks (the address as NUM_PROXIES trusts it), or any
+# client sending `Authorization: Bearer <METRICS_TOKEN>` when that is set.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network.strip(), strict=False)
+        for network in env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+        if network.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS lists networks such as 10.0.0.0/8: {exc}") from exc
+
 # --- Logging: one line per request, JSON by setting, never a secret ---------------------------
 LOG_JSON = env.bool("LOG_JSON", default=False)
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
@@ -475,6 +510,8 @@ LOGGING = {
         # pymongo logs every command and reply at DEBUG, password hashes and tokens included:
         # never below INFO, whatever LOG_LEVEL says (tests/test_logging.py checks at DEBUG).
         **{name: {"level": _not_below_info(LOG_LEVEL)} for name in ("pymongo", "pymongo.command", "pymongo.connection", "pymongo.serverSelection", "pymongo.topology")},
+        # Authlib logs a PKCE code_verifier at DEBUG (accounts/providers): never below INFO either.
+        "authlib": {"level": _not_below_info(LOG_LEVEL)},
     },
 }
 
@@ -482,3 +519,21 @@ LOGGING = {
 ADMIN_USERNAME = env("ADMIN_USERNAME", default="")
 ADMIN_EMAIL = env("ADMIN_EMAIL", default="")
 ADMIN_PASSWORD = env("ADMIN_PASSWORD", default="")
+
+# --- Sign-in with OpenID Connect providers (accounts/providers; README "Sign in with an identity provider")
+# The providers, as JSON: [{"id", "name", "issuer", "client_id", "client_secret", "scopes"?}].
+# Each issuer's discovery document (<issuer>/.well-known/openid-configuration) is read.
+OIDC_PROVIDERS = env.json("OIDC_PROVIDERS", default=[])
+# The base URL of the callbacks registered at providers (<base>/auth/providers/<id>/callback);
+# unset: the URL the request reached (development). Set it behind a proxy.
+OIDC_REDIRECT_BASE_URL = env("OIDC_REDIRECT_BASE_URL", default="")
+# Where the callback may send a browser with tokens besides this site's own paths (origins).
+OIDC_ALLOWED_NEXT_ORIGINS = env.list("OIDC_ALLOWED_NEXT_ORIGINS", default=[])
+# Where the callback sends the browser when the redirect named no `next` (the browsable API).
+OIDC_DEFAULT_NEXT = env("OIDC_DEFAULT_NEXT", default="/users/me")
+# How long a process keeps a provider's discovery document and JWKS (per process: README).
+OIDC_METADATA_TTL_SECONDS = env.int("OIDC_METADATA_TTL_SECONDS", default=3600)
+# Seconds a request to a provider may take before the sign-in is a 502.
+OIDC_HTTP_TIMEOUT_SECONDS = env.int("OIDC_HTTP_TIMEOUT_SECONDS", default=10)
+# Clock skew allowed when checking an id token's exp and iat.
+OIDC_CLOCK_LEEWAY_SECONDS = env.int("OIDC_CLOCK_LEEWAY_SECONDS", default=60)

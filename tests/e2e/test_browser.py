@@ -19,6 +19,8 @@ Skipped when /usr/bin/chromium or playwright is missing, unless E2E_REQUIRED=1.
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +42,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+MAIL_DIR = Path(tempfile.mkdtemp(prefix="e2e-mail-"))
 ADMIN = {"username": "e2e admin", "email": "e2e-admin@example.com", "password": "e2e-Admin-passphrase-7"}
 
 
@@ -67,8 +70,10 @@ def server(playwright_api):
     yields its base URL; the log is kept beside the screenshots."""
     SCREENSHOTS.mkdir(exist_ok=True)
     admin = {"ADMIN_USERNAME": ADMIN["username"], "ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
-    with running_service(SCREENSHOTS / "server.log", LOG_JSON="true", **admin) as base:
+    # Mails are written to files (an absolute filemail:/// URL), so a test can follow a link.
+    with running_service(SCREENSHOTS / "server.log", LOG_JSON="true", EMAIL_URL=f"filemail://{MAIL_DIR}", **admin) as base:
         yield base
+    shutil.rmtree(MAIL_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +279,13 @@ def test_a_person_does_everything_through_the_browsable_api(server, context):
     assert "HTTP 200 OK" in page.locator(".response-info").inner_text()
     assert page.locator(".page-header h1").inner_text() == "Create an account"
     shot(page, "21-register-form")
-    info = _send_raw(page, "#post-generic-content-form", PERSON, "POST")
+    # A form with a field per input (not a JSON box); the page's script posts it as JSON.
+    form = page.locator("#post-object-form form")
+    for field, value in PERSON.items():
+        form.locator(f"input[name={field}]").fill(value)
+    with page.expect_navigation():
+        form.get_by_role("button", name="POST", exact=True).click()
+    info = page.locator(".response-info").inner_text()
     assert "HTTP 201 Created" in info and "User registered successfully" in info
     user_id = re.search(r'"user_id": "([0-9a-f]{24})"', info).group(1)
     shot(page, "22-registered")
@@ -356,3 +367,31 @@ def test_the_server_log_has_request_ids_and_no_secrets(server):
     assert len(logins) == 2  # the admin's and the person's
     assert {login["request_id"] for login in logins} <= {r["request_id"] for r in audits}
     assert PERSON["password"] not in text
+
+
+def test_a_mails_link_opens_a_form_with_its_token_filled_in(server, context):
+    """The verification mail's link, opened in a browser: the token is in the form; one press verifies."""
+    import time
+    import urllib.request
+
+    body = json.dumps({"username": "link person", "email": "link@example.com", "password": "a quiet harbour stone"}).encode()
+    request = urllib.request.Request(f"{server}/users/register", body, {"Content-Type": "application/json"})
+    assert urllib.request.urlopen(request, timeout=30).status == 201
+    token, deadline = None, time.monotonic() + 20
+    while token is None and time.monotonic() < deadline:
+        for mail in MAIL_DIR.glob("*.log"):
+            text = mail.read_text(errors="replace")
+            if "link@example.com" in text:
+                token = re.search(r"/auth/email/verify\?token=([A-Za-z0-9_-]+)", text).group(1)
+        time.sleep(0.2)
+    assert token, "no verification mail was written"
+    page = context.new_page()
+    page.goto(f"{server}/auth/email/verify?token={token}")  # the link's path, on this server
+    form = page.locator("#post-object-form form")
+    assert form.locator("input[name=token]").input_value() == token
+    shot(page, "40-verify-link")
+    with page.expect_navigation():
+        form.get_by_role("button", name="POST", exact=True).click()
+    info = page.locator(".response-info").inner_text()
+    assert "HTTP 200 OK" in info and "Email verified." in info
+    shot(page, "41-verified")

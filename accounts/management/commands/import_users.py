@@ -8,17 +8,20 @@ upgraded to Argon2 at that login).
 
 All or nothing: every line is checked first and any error stops the import with every problem
 listed by line; if the database refuses a write midway (a user registered meanwhile), what this
-run inserted is removed again.
+run inserted is removed again. `--skip-existing` leaves out the users stored already (same `_id`
+or email), so the same file can be imported again. A progress bar (tqdm, at a terminal) follows
+the inserts.
 """
 from pathlib import Path
 
 from bson import ObjectId, json_util
 from django.core.management.base import CommandError
+from tqdm import tqdm
 
 from accounts.users.hashers import LegacyBcryptPasswordHasher
 from accounts.management.errors import ServiceCommand, plural
 from accounts.users.serializers import ImportUserInput
-from accounts.users.importing import users_import
+from accounts.users.importing import rows_existing, users_import
 
 
 def _json_problem(exc: ValueError) -> str:
@@ -52,8 +55,9 @@ class Command(ServiceCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Check the file and import nothing.")
+        parser.add_argument("--skip-existing", action="store_true", help="Leave out users stored already (same _id or email) instead of refusing the file.")
 
-    def handle(self, *args, file: Path, dry_run: bool, **options):
+    def handle(self, *args, file: Path, dry_run: bool, skip_existing: bool = False, **options):
         try:
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
@@ -84,13 +88,21 @@ class Command(ServiceCommand):
             rows.append(row)
         if not rows and not errors:
             raise CommandError("The file holds no users.")
+        skipped = []
+        if skip_existing and rows and not errors:
+            skipped = rows_existing(rows=rows)
+            rows = [row for row in rows if row not in skipped]
+        skipped_note = f" ({plural(len(skipped), 'user')} stored already, skipped)" if skipped else ""
+        bar = tqdm(total=len(rows), unit="user", desc="importing", file=self.stderr._out, disable=None if not dry_run and rows else True)
         try:
             if errors:
                 raise ValueError("\n".join(errors))
-            imported = users_import(rows=rows, dry_run=dry_run)
+            imported = users_import(rows=rows, dry_run=dry_run, progress=bar.update) if rows else 0
         except ValueError as exc:
             raise CommandError(f"Nothing imported. Fix these and run again:\n{exc}") from exc
+        finally:
+            bar.close()
         if dry_run:
-            self.stdout.write(self.style.SUCCESS(f"The file is fine: {plural(imported, 'user')} would be imported (dry run, nothing written)."))
+            self.stdout.write(self.style.SUCCESS(f"The file is fine: {plural(imported, 'user')} would be imported{skipped_note} (dry run, nothing written)."))
         else:
-            self.stdout.write(self.style.SUCCESS(f"Imported {plural(imported, 'user')}."))
+            self.stdout.write(self.style.SUCCESS(f"Imported {plural(imported, 'user')}{skipped_note}."))

@@ -35,7 +35,14 @@ are excluded. The ceremony belongs to this user and this session.
 Then `POST /users/{{user_id}}/passkeys` with the ceremony and the credential.
 """,
         tag="passkeys",
-        statuses={200: "The ceremony and its creation options.", 400: "`current_password` is missing or wrong.", 403: NOT_OWNER, 404: NO_USER, 409: "The account holds the most passkeys it may (20)."},
+        statuses={
+            200: "The ceremony and its creation options.",
+            400: "The proof (`current_password`, or `code` / `recovery_code`) is missing or wrong.",
+            403: NOT_OWNER,
+            404: NO_USER,
+            409: "The account holds the most passkeys it may (20).",
+            429: "Too many wrong proofs for this account from this address (the login's lock-out), or too many such requests (`THROTTLE_REAUTH`): retry after `Retry-After` seconds.",
+        },
     ),
     passkeys=[
         documented(

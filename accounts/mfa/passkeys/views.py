@@ -30,6 +30,7 @@ from accounts.mfa.passkeys.serializers import (
     credential_json,
 )
 from accounts.users.permissions import IsOwner, IsOwnerOrAdmin, owner_only
+from accounts.users.throttles import ReauthThrottle
 from accounts.users.serializers import LoginOutput
 from accounts.users.login import passkey_login
 from accounts.users.serializers import login_body
@@ -68,7 +69,14 @@ class PasskeyViewSet(UserRouteMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return []  # for the browsable API's list pages; the passkeys come from the selector
 
-    @extend_schema(request=RegistrationOptionsInput, responses={200: CeremonyOptionsOutput, 409: Detail, **ERRORS})
+    def get_throttles(self):
+        # Adding a passkey asks for the person again: it counts against the caller's `reauth`
+        # rate like every other request that does (issue 21).
+        if self.action == "options_create":
+            return [ReauthThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(request=RegistrationOptionsInput, responses={200: CeremonyOptionsOutput, 409: Detail, 429: Detail, **ERRORS})
     @action(detail=True, methods=["post"], url_path="passkeys/options")
     def options_create(self, request, user_id: str):
         data = validated(RegistrationOptionsInput, request.data)

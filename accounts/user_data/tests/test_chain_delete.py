@@ -5,7 +5,7 @@ from accounts.users.documents import AuditEvent, LinkedId, LoginFailure, User
 from accounts.user_data.documents import DeletionRecord
 from accounts.mfa.documents import RevokedToken
 from accounts.admin.documents import TrashEntry
-from accounts.users.lockout import login_failure_record
+from accounts.users.lockout import login_attempt_reserve
 from accounts.users.linked_ids import linked_id_add
 from accounts.sessions.tokens import token_pair_for, token_revoke
 from accounts.admin.trash import user_trash
@@ -22,7 +22,7 @@ def fill(user, admin, links=3):
     token_revoke(raw_refresh=str(token_pair_for(user)))
     token_pair_for(user)  # a live session
     enrol(user)
-    login_failure_record(email_key=user.email_key, ip="10.0.0.1", user_id=user.id)
+    login_attempt_reserve(email_key=user.email_key, ip="10.0.0.1", user_id=user.id)
     user_trash(user=user, actor=admin, reason="test")  # which ends the user's sessions
     token_pair_for(user)  # a session document, for the chain delete to find
 

@@ -99,3 +99,63 @@ def test_dry_run_imports_nothing(tmp_path):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_users", str(tmp_path / "nope.json"))
+
+
+def test_skip_existing_imports_the_file_again_without_a_conflict(tmp_path, capsys):
+    docs = [export_line("old one", "one@example.com", "pw", linked_id="crm:1", oid="5" * 24), export_line("old two", "two@example.com", "pw", oid="6" * 24)]
+    call_command("import_users", str(write_lines(tmp_path, docs[:1])))
+    with pytest.raises(CommandError, match="email 'one@example.com' is taken"):
+        call_command("import_users", str(write_lines(tmp_path, docs)))  # without the flag: all or nothing
+    capsys.readouterr()
+    call_command("import_users", str(write_lines(tmp_path, docs)), "--skip-existing", "--dry-run")
+    assert "1 user would be imported (1 user stored already, skipped)" in capsys.readouterr().out
+    call_command("import_users", str(write_lines(tmp_path, docs)), "--skip-existing")
+    assert "Imported 1 user (1 user stored already, skipped)." in capsys.readouterr().out
+    call_command("import_users", str(write_lines(tmp_path, docs)), "--skip-existing")  # a third time: nothing to do
+    assert "Imported 0 users (2 users stored already, skipped)." in capsys.readouterr().out
+    assert sorted(User.objects.distinct("email")) == ["one@example.com", "two@example.com"]
+    assert LinkedId.objects.count() == 1
+
+
+def test_skip_existing_still_refuses_a_name_held_by_somebody_else(tmp_path, user):
+    docs = [export_line(user.username, "other@example.com", "pw", oid="7" * 24)]
+    with pytest.raises(CommandError, match="username 'alice' is taken"):
+        call_command("import_users", str(write_lines(tmp_path, docs)), "--skip-existing")
+
+
+def test_an_existing_id_counts_as_stored(tmp_path, capsys):
+    call_command("import_users", str(write_lines(tmp_path, [export_line("first", "first@example.com", "pw", oid="8" * 24)])))
+    capsys.readouterr()
+    call_command("import_users", str(write_lines(tmp_path, [export_line("renamed", "renamed@example.com", "pw", oid="8" * 24)])), "--skip-existing")
+    assert "Imported 0 users (1 user stored already, skipped)." in capsys.readouterr().out
+
+
+def test_inserts_go_in_batches_and_report_their_progress(monkeypatch):
+    from accounts.users import importing
+    from accounts.users.hashers import LegacyBcryptPasswordHasher as hasher
+
+    monkeypatch.setattr(importing, "IMPORT_BATCH", 2)
+    rows = [
+        {"username": f"batch {n}", "email": f"b{n}@example.com", "password": hasher.wrap(raw_bcrypt("pw")), "line": n, "id": None, "linked_id": f"b:{n}"}
+        for n in range(1, 6)
+    ]
+    seen = []
+    assert importing.users_import(rows=rows, progress=seen.append) == 5
+    assert seen == [2, 2, 1]
+    assert User.objects.count() == 5 and LinkedId.objects.count() == 5
+
+
+def test_the_progress_bar_shows_at_a_terminal(tmp_path, monkeypatch):
+    """tqdm draws only at a terminal (disable=None); here its stream is made one."""
+    import io
+
+    from accounts.management.commands import import_users
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    command = import_users.Command(stdout=io.StringIO(), stderr=out)
+    command.handle(file=write_lines(tmp_path, [export_line("shown", "shown@example.com", "pw")]), dry_run=False, skip_existing=False)
+    assert "importing" in out.getvalue() and "1/1" in out.getvalue()

@@ -8,15 +8,15 @@ from accounts.mfa.passkeys.tests.conftest import passkey_add
 from tests.conftest import PASSWORD
 
 CASES = [
-    ("passkey options", "user", "post", "/users/{id}/passkeys/options", {"current_password": PASSWORD}, 4),
-    ("passkey add", "user", "post", "/users/{id}/passkeys", "PASSKEY_REGISTER", 7),
+    ("passkey options", "user", "post", "/users/{id}/passkeys/options", {"current_password": PASSWORD}, 8),
+    ("passkey add", "user", "post", "/users/{id}/passkeys", "PASSKEY_REGISTER", 9),
     ("passkeys list", "user", "get", "/users/{id}/passkeys", "WITH_PASSKEY", 2),
     ("passkey rename", "user", "patch", "/users/{id}/passkeys/{passkey}", "PASSKEY_RENAME", 2),
-    ("passkey remove", "user", "delete", "/users/{id}/passkeys/{passkey}", "WITH_PASSKEY", 5),
-    ("passkey sign-in options", None, "post", "/auth/passkey/options", {"email": "alice@example.com"}, 4),
-    ("passkey sign-in", None, "post", "/auth/passkey", "PASSKEY_LOGIN", 11),
-    ("mfa passkey options", None, "post", "/auth/mfa/webauthn/options", "PASSKEY_MFA_OPTIONS", 5),
-    ("mfa with a passkey", None, "post", "/auth/mfa", "PASSKEY_MFA", 12),
+    ("passkey remove", "user", "delete", "/users/{id}/passkeys/{passkey}", "WITH_PASSKEY", 6),
+    ("passkey sign-in options", None, "post", "/auth/passkey/options", {"email": "alice@example.com"}, 5),
+    ("passkey sign-in", None, "post", "/auth/passkey", "PASSKEY_LOGIN", 12),
+    ("mfa passkey options", None, "post", "/auth/mfa/webauthn/options", "PASSKEY_MFA_OPTIONS", 6),
+    ("mfa with a passkey", None, "post", "/auth/mfa", "PASSKEY_MFA", 13),
 ]
 
 
