@@ -38,7 +38,7 @@ from tests.two_factor_helpers import code_at, enrol
 # hit in MongoDB, shared by every process (common/throttling.py).
 CASES = [
     ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 4),
-    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 8),
+    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 10),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 3),
     ("logout", None, "post", "/auth/logout", "REFRESH", 6),
     # The LinkedId, its copy on the user (the owner check too), and the re-check against a racing unlink (issue 26).
@@ -80,7 +80,7 @@ CASES = [
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 8),
     ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 9),
     ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 9),
-    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 13),
+    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 16),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.
     ("jwks", None, "get", "/.well-known/jwks.json", None, 0),

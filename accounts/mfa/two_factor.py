@@ -51,7 +51,6 @@ from accounts.users.guard import owner_guard
 from accounts.users.guard import guarded
 from accounts.users.documents import User, now
 from accounts.mfa.passkeys.sign_in import passkey_second_factor_accept
-from common import metrics
 from common.exceptions import Conflict
 
 ALREADY_ON = "Two-factor authentication is already on; turn it off first."

@@ -28,11 +28,11 @@ from accounts.mfa import two_factor
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import Provider
 from accounts.sessions.tokens import LoginOutcome, login_outcome
-from accounts.users.guard import owner_guard
 from accounts.users import identity as identity_rules
 from accounts.users import lockout
 from accounts.users.audit import audit_record
 from accounts.users.documents import User, casefold_key
+from accounts.users.guard import owner_guard
 from accounts.users.registration import USERNAME_TAKEN, email_stored_form, username_suggestions
 from accounts.users.selectors import user_by_email
 from accounts.users.serializers import UsernameField

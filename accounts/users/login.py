@@ -2,11 +2,9 @@
 or, for a user with two-factor on, with a request for the second factor (an `mfa_token` from
 accounts/mfa/two_factor.py, which takes the second step, `mfa_login`, from there on); or a
 passkey alone."""
-from contextlib import nullcontext
-
 from django.views.decorators.debug import sensitive_variables
 from django.contrib.auth.hashers import check_password, make_password
-from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.users import lockout
 from accounts.users.documents import User
@@ -15,7 +13,6 @@ from accounts.users.selectors import user_by_email
 from accounts.mfa import two_factor
 from accounts.mfa.passkeys.sign_in import passkey_login_check
 from accounts.users.audit import audit_record
-from accounts.users.guard import owner_guard
 from accounts.emails.email_verification import login_verification_check
 from accounts.users.passwords import dummy_hash
 from accounts.sessions.tokens import LoginOutcome, login_outcome
@@ -37,25 +34,14 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     EMAIL_VERIFICATION=mandatory, an unverified account is refused (403) after the right password,
     before any second factor.
     """
-    # The current key first; accounts stored before the email rules may hold the older one.
-    keys = email_keys_for_lookup(email)
-    email_key = keys[0]
-    # A user being chain-deleted is no user: it cannot log in (the same 401).
+    # Failures are counted under the address's current key (an older account's too).
+    email_key = email_keys_for_lookup(email)[0]
+    # The attempt is counted before the password is checked (accounts/users/lockout.py: atomic,
+    # 429 past the limit, no hash). A user being chain-deleted is no user (the same 401).
     user = user_by_email(email)
-    user = None if user is None or user.deleting else user
-    try:
-        # Everything written for the user below (the lock-out's counter, audit events, the
-        # session) is proven by the session's conditional update of the user, or by one read on
-        # a failure: a chain delete racing this login leaves none of it (accounts/users/guard.py).
-        with owner_guard(user.id) if user is not None else nullcontext():
-            return _login(user=user, email_key=email_key, password=password, ip=ip, user_agent=user_agent)
-    except NotFound:
-        raise AuthenticationFailed(INVALID_LOGIN) from None
-
-
-def _login(*, user: User | None, email_key: str, password: str, ip: str, user_agent: str) -> LoginOutcome:
-    # The attempt is counted before the password is checked (429 past the limit, no hash).
-    attempt = lockout.login_attempt_reserve(email_key=email_key, ip=ip, user_id=user.id if user else None)
+    if user is not None and user.deleting:
+        user = None
+    counts = lockout.login_attempt_reserve(email_key=email_key, ip=ip, user_id=user.id if user else None)
     if user is None:
         dummy_hash()
         ok = False
@@ -67,17 +53,18 @@ def _login(*, user: User | None, email_key: str, password: str, ip: str, user_ag
 
         ok = check_password(password, user.password, setter=upgrade) and user.is_active and not user.in_trash
     if not ok:
+        lockout.login_failure_record(email_key=email_key, ip=ip, user_id=user.id if user else None)
         audit_record(action="login_failed", target=user, ip=ip)
         metrics.count_login("failure")
         raise AuthenticationFailed(INVALID_LOGIN)
     login_verification_check(user=user)  # EMAIL_VERIFICATION=mandatory: 403 past the right password
     if user.mfa_enabled:
         # The right password hands its place back; the address's count waits for the second factor.
-        lockout.login_attempt_succeeded(attempt, clear=False)
+        lockout.login_attempt_succeeded(counts, clear=False)
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
         metrics.count_login("mfa_required")
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user), mfa_methods=two_factor.mfa_methods(user=user))
-    lockout.login_attempt_succeeded(attempt)
+    lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
     audit_record(action="login", actor=user, target=user, ip=ip)
     return login_outcome(user, ip=ip, user_agent=user_agent)
 
@@ -87,14 +74,8 @@ def passkey_login(*, ceremony: str, credential: dict, ip: str, user_agent: str =
     lock-out), then as a password login: EMAIL_VERIFICATION=mandatory (403), the lock-out's
     count of this address cleared, audit, a session. No second factor even with two-factor on:
     a passkey with user verification is two factors already."""
-    try:
-        # One owner guard for what this writes for the user, proven by the session's update.
-        with owner_guard(None):
-            user, counts = passkey_login_check(ceremony=ceremony, credential=credential, ip=ip)
-            login_verification_check(user=user)
-            lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
-            audit_record(action="login", actor=user, target=user, ip=ip, factor="passkey")
-            return login_outcome(user, ip=ip, user_agent=user_agent)
-    except NotFound:
-        raise AuthenticationFailed(INVALID_LOGIN) from None
-
+    user, counts = passkey_login_check(ceremony=ceremony, credential=credential, ip=ip)
+    login_verification_check(user=user)
+    lockout.login_failures_clear(email_key=user.email_key, ip=ip, counts=counts)
+    audit_record(action="login", actor=user, target=user, ip=ip, factor="passkey")
+    return login_outcome(user, ip=ip, user_agent=user_agent)
