@@ -237,13 +237,15 @@ def test_one_code_raced_from_many_logins_is_accepted_once(user):
     secret, _ = enrol(user)
     code = code_at(secret)
     codes = race([post_mfa({"mfa_token": mfa_token(user), "code": code}) for _ in range(6)])
-    assert sorted(codes) == [200] + [400] * 5, codes
+    # Accepted once. The lock-out reserves each attempt before the code is checked, so on a real
+    # server an attempt past its limit (5 in flight from one address) may be refused with 429.
+    assert codes.count(200) == 1 and set(codes) - {200} <= {400, 429}, codes
 
 
 def test_one_recovery_code_raced_is_accepted_once(user):
     _, recovery = enrol(user)
     codes = race([post_mfa({"mfa_token": mfa_token(user), "recovery_code": recovery[0]}) for _ in range(6)])
-    assert sorted(codes) == [200] + [400] * 5, codes
+    assert codes.count(200) == 1 and set(codes) - {200} <= {400, 429}, codes  # as above
 
 
 def test_one_mfa_token_raced_gives_one_session(user):
