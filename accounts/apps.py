@@ -18,6 +18,7 @@ class AccountsConfig(AppConfig):
         from accounts.sessions import api_docs, documents  # noqa: F401, F811
         from accounts.user_data import documents  # noqa: F401, F811
         from accounts.users import api_docs, documents  # noqa: F401, F811
+        from accounts.events import api_docs, documents  # noqa: F401, F811
         # The owner guard of every write that hangs data off a user (MongoEngine's post_save).
         from accounts.users import guard  # noqa: F401
         from accounts.users import hashers, linked_ids  # noqa: F401  (the Argon2 parameters' system check; the linked ids' copy for check_integrity)

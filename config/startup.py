@@ -11,7 +11,7 @@ DATABASE_UNAVAILABLE_EXIT = 4
 def process_ready() -> None:
     """Make the database ready and say which it is (config/mongo.py `startup`: on the embedded
     default, start it unless it runs), create the first admin from ADMIN_* if asked
-    (accounts.admin.admins), then freeze what is loaded by now (Django, the apps, URL
+    (accounts.admin.admins), start the outbox's worker threads, then freeze what is loaded by now (Django, the apps, URL
     patterns) out of the garbage collector's way: it lives as long as the process, and otherwise
     every full collection walks ~90,000 objects and pauses every request in flight for tens of
     milliseconds.
@@ -34,6 +34,11 @@ def process_ready() -> None:
         # only end that thread and leave a process serving nothing.
         os._exit(DATABASE_UNAVAILABLE_EXIT)
     _static_files_note()
+    # The outbox's worker threads (mail, webhook events), unless OUTBOX_WORKERS_IN_PROCESS=0
+    # because `manage.py outbox` runs elsewhere (accounts/events/outbox.py).
+    from accounts.events.outbox import worker_start_in_process
+
+    worker_start_in_process()
     gc.collect()
     gc.freeze()
 

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts.events.views import DeletionViewSet, WebhookViewSet
 from accounts.providers.views import IdentityViewSet, ProviderViewSet
 from accounts.emails.views import EmailResendViewSet, EmailTokenViewSet
 from accounts.users.public_views import AuthViewSet, RegisterViewSet
@@ -30,6 +31,8 @@ router.register("users", TwoFactorViewSet, basename="two-factor")
 router.register("users", IdentityViewSet, basename="identity")
 router.register("users", PasskeyViewSet, basename="passkey")
 router.register("trash", TrashViewSet, basename="trash")
+router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("deletions", DeletionViewSet, basename="deletion")
 router.register("", AuthViewSet, basename="auth")
 router.register("", MfaLoginViewSet, basename="mfa-login")
 router.register("", PasskeyLoginViewSet, basename="passkey-login")

@@ -5,7 +5,6 @@ from django.conf import settings
 from mongoengine.connection import get_db
 from rest_framework.test import APIClient
 
-from accounts.emails import mail
 from accounts.users.documents import ROLE_ADMIN, User
 from accounts.users.registration import user_register
 from accounts.sessions.tokens import token_pair_for
@@ -38,9 +37,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def clean_database():
     """Every test starts on empty collections (indexes kept, as MongoEngine created them)
-    (rate-limit counters included: they live in MongoDB, common/throttling.py). Mail jobs queued by a test finish before the
-    next test empties the database under them."""
-    mail.queue_wait(timeout=30)
+    (rate-limit counters included: they live in MongoDB, common/throttling.py). Mail and event jobs are
+    documents in the outbox: emptied with the rest (tests run the outbox's work themselves,
+    `accounts.events.outbox.outbox_drain`, or through tests/mailbox.py)."""
     db = get_db()
     # The suite empties every collection: never let it near a database that is not a test one.
     assert "test" in db.name, f"TEST_MONGODB_URI names the database {db.name!r}; use one whose name contains 'test'"
@@ -48,7 +47,6 @@ def clean_database():
         if not name.startswith("system."):
             db[name].delete_many({})
     yield
-    mail.queue_wait(timeout=30)
 
 
 @pytest.fixture

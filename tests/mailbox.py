@@ -4,12 +4,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.core import mail as django_mail
 
-from accounts.emails import mail
+from accounts.events.outbox import outbox_drain
 
 
 def delivered(to: str | None = None) -> list:
-    """Messages sent so far (after the mail queue has drained), to `to` if given."""
-    assert mail.queue_wait(timeout=30), "mail jobs still running after 30 s"
+    """Messages sent so far (after the outbox's due jobs have run), to `to` if given."""
+    outbox_drain()
     return [m for m in django_mail.outbox if to is None or to in m.to]
 
 

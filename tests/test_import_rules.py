@@ -15,19 +15,19 @@ MAX_LINES = 400
 # `common`). A capability missing from a row must not be imported by it; the browser pages and the
 # management commands are entry points that nothing imports.
 CAPABILITY_ARROWS = {
-    "users": {"sessions", "mfa", "emails", "admin", "user_data"},
-    "sessions": {"users"},
+    "users": {"sessions", "mfa", "emails", "admin", "user_data", "events"},
+    "sessions": {"users", "events"},
     # emails: security notices (accounts/emails/notices.py); user_data: the owner-remains check of
     # a write that hangs a passkey off a user.
-    "mfa": {"users", "sessions", "emails", "user_data"},
-    "emails": {"users", "sessions"},
-    "admin": {"users", "sessions", "user_data", "emails"},  # a trash move voids the mailed tokens
-    "user_data": {"users", "admin"},
+    "mfa": {"users", "sessions", "emails", "user_data", "events"},
+    "emails": {"users", "sessions", "events"},
+    "admin": {"users", "sessions", "user_data", "emails", "events"},  # a trash move voids the mailed tokens
+    "user_data": {"users", "admin", "events"},
     # Provider sign-in ends as a login does: the user core, a session, the second factor, the
     # verification rule; and hangs identities off a user under the owner-remains guard.
-    "providers": {"users", "sessions", "mfa", "emails", "user_data"},
+    "providers": {"users", "sessions", "mfa", "emails", "user_data", "events"},
     "browser": {"users", "sessions", "mfa"},
-    "management": {"users", "sessions", "mfa", "admin", "user_data"},
+    "management": {"users", "sessions", "mfa", "admin", "user_data", "events"},
     # The outbox, webhooks and erasure receipts (issue 22).
     "events": {"users", "sessions", "mfa", "emails", "user_data"},
 }

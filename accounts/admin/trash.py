@@ -18,6 +18,8 @@ from pymongo.errors import BulkWriteError
 from rest_framework.exceptions import NotFound
 
 from accounts.emails import email_tokens
+from accounts.events.outbox import outbox_write
+from accounts.events.webhooks import event_emit, event_job
 from accounts.users.documents import AuditEvent, User, now
 from accounts.admin.documents import TrashEntry
 from accounts.admin.admin_guard import active_admins_kept
@@ -62,6 +64,7 @@ def user_trash(*, user: User, actor: User, reason: str, ip: str | None = None) -
     except NotUniqueError:
         return moved  # a retry of a move whose entry was written: nothing left to do
     audit_record(action="trash", actor=actor, target=user, ip=ip, reason=reason)
+    event_emit("user.trashed", user_id=user.id)
     return True
 
 
@@ -78,6 +81,7 @@ def user_restore(*, user: User, actor: User, ip: str | None = None) -> User:
     if not (entry_gone or unmarked):
         raise NotFound(NOT_IN_TRASH)
     audit_record(action="restore", actor=actor, target=user, ip=ip)
+    event_emit("user.restored", user_id=user.id)
     return user
 
 
@@ -124,6 +128,7 @@ def users_trash_bulk(*, ids: list[str], actor: User, reason: str) -> dict[str, l
         AuditEvent._get_collection().insert_many(
             [AuditEvent(action="trash", actor_id=actor.id, target=u.id, detail={"reason": reason}).to_mongo() for u in fresh]
         )
+        outbox_write([event_job("user.trashed", user_id=u.id, data={}) for u in fresh])
     result["deleted_now"] = [str(u.id) for u in fresh]
     return result
 

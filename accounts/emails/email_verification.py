@@ -19,6 +19,7 @@ from django.conf import settings
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts.emails import mail
+from accounts.events.webhooks import event_emit
 from accounts.users.documents import User, casefold_key, now
 from accounts.emails import email_tokens
 from accounts.emails.email_tokens import INVALID_TOKEN, duration_text, link_for
@@ -41,9 +42,10 @@ class EmailNotVerified(PermissionDenied):
         self.extra = {"code": self.default_code}  # rendered beside "detail" (config.exceptions)
 
 
-def verification_send(*, user: User) -> None:
-    """Issue a verification token for the user's current address (voiding any older one) and
-    queue the mail to that address. One round trip; the mail leaves after it."""
+def verification_mail(*, user: User, send) -> None:
+    """The worker's part (accounts/events/mail_jobs.py): issue a token for the user's current
+    address (voiding any older one) and `send` the mail with its link. A retry issues a fresh
+    token, so only the last mail's link works."""
     lifetime = timedelta(hours=settings.EMAIL_VERIFICATION_HOURS)
     token = email_tokens.token_issue(user_id=user.id, purpose=email_tokens.VERIFY, email=user.email, lifetime=lifetime)
     context = {
@@ -51,7 +53,13 @@ def verification_send(*, user: User) -> None:
         "link": link_for(settings.EMAIL_VERIFY_URL, token),
         "valid_for": duration_text(lifetime),
     }
-    mail.mail_queue(kind="verify_email", to=user.email, context=context, user_id=user.id)
+    send(kind="verify_email", to=user.email, context=context)
+
+
+def verification_send(*, user: User) -> None:
+    """Write the verification mail's job to the outbox (one round trip); a worker issues the
+    token and sends it."""
+    mail.mail_enqueue(mail.VERIFY, user_id=user.id)
 
 
 def verification_resend(*, user: User) -> None:
@@ -74,6 +82,7 @@ def email_verify(*, token: str, ip: str | None = None) -> None:
     if not updated:
         raise ValidationError({"token": [INVALID_TOKEN]})
     audit_record(action="email_verified", actor=record["user"], target=record["user"], ip=ip)
+    event_emit("user.email_verified", user_id=record["user"], data={"email": record["email"]})
 
 
 def login_verification_check(*, user: User) -> None:
@@ -93,7 +102,8 @@ def email_changed(*, user: User, old_email: str, actor: User, ip: str | None = N
     email_tokens.tokens_void(user_id=user.id, purpose=email_tokens.RESET)
     if settings.EMAIL_VERIFICATION != "none":
         verification_send(user=user)
-    mail.mail_queue(
-        kind="email_changed", to=old_email, context={"changed_at": now()}, user_id=user.id
-    )
+    mail.mail_enqueue(mail.CHANGED, user_id=user.id, to=old_email, context={"changed_at": now()})
     audit_record(action="email_change", actor=actor, target=user, ip=ip)
+
+
+mail.mail_composer_register(mail.VERIFY, lambda payload, user, send: verification_mail(user=user, send=send))

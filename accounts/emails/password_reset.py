@@ -2,7 +2,7 @@
 
 Guarantees:
 - `password_reset_request` answers the same thing in the same time whatever the address: it
-  only queues the work (`mail.background`) and returns, so neither the answer nor its timing
+  only writes a job to the outbox (`mail.mail_enqueue`) and returns, so neither the answer nor its timing
   depends on whether an account uses the address, is trashed or deactivated. The queued job
   looks the address up and, for a live account, issues a token (`email_tokens`: 256 bits,
   hashed, single use, expiring after `PASSWORD_RESET_MINUTES`, voiding any earlier one) and
@@ -42,15 +42,16 @@ RESET_SENT = "If an account uses this email, a reset link has been sent."
 
 def password_reset_request(*, email: str, ip: str | None = None) -> None:
     """Queue the reset for `email` and return; nothing about the address is learned here."""
-    mail.background("password reset", _password_reset_mail, email=email, ip=ip)
+    mail.mail_enqueue(mail.RESET, email=email, ip=ip)
 
 
 def _mail_allowed(user_id) -> bool:
     return limit_hit(f"password-reset-mails:{user_id}", settings.PASSWORD_RESET_MAILS_PER_HOUR, 3600)
 
 
-def _password_reset_mail(*, email: str, ip: str | None) -> None:
-    """The queued part: look the address up and mail a live account a token."""
+def password_reset_mail(*, email: str, ip: str | None, send) -> None:
+    """The worker's part (accounts/events/mail_jobs.py): look the address up and `send` a live
+    account a token. A failed send raises, and the job is retried."""
     user = user_by_email(email)  # as login finds it
     if user is None or not user.is_active or user.in_trash:
         return
@@ -61,7 +62,7 @@ def _password_reset_mail(*, email: str, ip: str | None) -> None:
     token = email_tokens.token_issue(user_id=user.id, purpose=email_tokens.RESET, email=user.email, lifetime=lifetime)
     audit_record(action="password_reset_request", target=user, ip=ip)
     context = {"link": link_for(settings.PASSWORD_RESET_URL, token), "valid_for": duration_text(lifetime)}
-    mail.mail_send_now(kind="password_reset", to=user.email, context=context, user_id=user.id)
+    send(kind="password_reset", to=user.email, context=context)
 
 
 @sensitive_variables("token", "new_password", "record", "changes")
@@ -86,3 +87,6 @@ def password_reset_confirm(*, token: str, new_password: str, ip: str | None = No
     lockout.login_lockout_clear(email_key=user.email_key, user_id=user.id)
     audit_record(action="password_reset", actor=user, target=user, ip=ip)
     notices.security_notice_send(user=user, event=notices.PASSWORD_RESET)
+
+
+mail.mail_composer_register(mail.RESET, lambda payload, user, send: password_reset_mail(email=payload["email"], ip=payload.get("ip"), send=send))

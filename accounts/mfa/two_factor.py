@@ -38,6 +38,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled,
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.events.webhooks import event_emit
 from accounts.emails import notices
 from accounts.mfa import factors
 from accounts.mfa.factors import INVALID_CODE
@@ -128,6 +129,7 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
     User._get_collection().update_one({"_id": user.id}, {"$set": {"mfa_enabled": True, "updated_at": now()}})
     user.mfa_enabled = True
     audit_record(action="mfa_enabled", actor=user, target=user, ip=ip, method="totp")
+    event_emit("mfa.enabled", user_id=user.id, data={"method": "totp"})
     notices.security_notice_send(user=user, event=notices.MFA_ENABLED)
     return codes
 
@@ -137,6 +139,7 @@ def _mfa_off(user: User) -> None:
     User._get_collection().update_one({"_id": user.id}, {"$set": {"mfa_enabled": False, "updated_at": now()}})
     user.mfa_enabled = False
     TotpDevice._get_collection().delete_many({"user": user.id})
+    event_emit("mfa.disabled", user_id=user.id)
 
 
 @sensitive_variables("proof")

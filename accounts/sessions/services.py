@@ -32,6 +32,8 @@ from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.events.outbox import outbox_write
+from accounts.events.webhooks import event_emit, event_job
 from accounts.users.audit import audit_record
 from accounts.users.guard import alive_filter, owner_guard
 from accounts.sessions.selectors import SESSION_CLAIM, TOKEN_VERSION_CLAIM, user_for_token
@@ -106,7 +108,9 @@ def sessions_documents_delete(*, user_ids: list[ObjectId]) -> int:
     """Remove the Session documents of users whose sessions were ended by `sessions_end_all_set`
     (safe to repeat; a crash before it leaves documents that nothing accepts or lists, which
     `check_integrity` finds). One round trip."""
-    return Session._get_collection().delete_many({"user": {"$in": list(user_ids)}}).deleted_count
+    deleted = Session._get_collection().delete_many({"user": {"$in": list(user_ids)}}).deleted_count
+    outbox_write([event_job("session.ended", user_id=i, data={"all_sessions": True}) for i in user_ids])
+    return deleted
 
 
 def user_sessions_end(*, user_id: ObjectId, session_ids: list[ObjectId] | None = None, keep: ObjectId | None = None) -> int:
@@ -123,9 +127,14 @@ def user_sessions_end(*, user_id: ObjectId, session_ids: list[ObjectId] | None =
         update = {"$pull": {"session_ids": {"$nin": [keep]}}} if keep is not None else {"$set": sessions_end_all_set()}
         users.update_one({"_id": user_id}, update)
         query = {"user": user_id, "_id": {"$ne": keep}} if keep is not None else {"user": user_id}
-        return Session._get_collection().delete_many(query).deleted_count
+        ended = Session._get_collection().delete_many(query).deleted_count
+        if ended:
+            event_emit("session.ended", user_id=user_id, data={"all_sessions": True, "kept_session_id": str(keep) if keep else None})
+        return ended
     pulled = users.update_one({"_id": user_id}, {"$pull": {"session_ids": {"$in": session_ids}}}).modified_count
     deleted = Session._get_collection().delete_many({"user": user_id, "_id": {"$in": session_ids}}).deleted_count
+    if max(deleted, pulled):
+        event_emit("session.ended", user_id=user_id, data={"session_ids": [str(i) for i in session_ids]})
     return max(deleted, pulled)
 
 

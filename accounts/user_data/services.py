@@ -22,6 +22,7 @@ from bson import ObjectId
 from mongoengine import CASCADE, Document, FileField
 from mongoengine.connection import get_db
 
+from accounts.events.webhooks import user_deleted_events
 from accounts.users.documents import ROLE_ADMIN, AuditEvent, User
 from accounts.user_data.documents import DeletionRecord
 
@@ -99,6 +100,9 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
     if not user_ids:
         return {}
     User._get_collection().update_many({"_id": {"$in": user_ids}}, {"$set": {"deleting": True}})
+    # Before anything goes: user.deleted for every user, with their linked ids (it must outlive
+    # them and holds no reference); the fan-out waits until each user is really gone.
+    user_deleted_events(user_ids=user_ids)
     per_user: dict[ObjectId, Counter] = {i: Counter() for i in user_ids}
     totals: Counter = Counter()
     for cls, field in user_dependents():

@@ -3,6 +3,7 @@ from django.views.decorators.debug import sensitive_variables
 from pymongo.errors import DuplicateKeyError
 from rest_framework.exceptions import NotFound, PermissionDenied
 
+from accounts.events.webhooks import USER_FIELDS, event_emit
 from accounts.users import identity, reauth
 from accounts.users.documents import ROLE_ADMIN, User, casefold_key, now
 from accounts.admin.admin_guard import active_admins_kept
@@ -94,4 +95,5 @@ def user_update(
         audit_record(action="role_change", actor=actor, target=user, ip=ip, old=old_role, new=user.role)
     if email_changes:
         email_changed(user=user, old_email=old_email, actor=actor, ip=ip)
+    event_emit("user.updated", user_id=user.id, data={name: getattr(user, name) for name in USER_FIELDS if name in fields or (name == "email_verified" and email_changes)})
     return user

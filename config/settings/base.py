@@ -352,9 +352,6 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="User service <no-reply@l
 # Seconds a connection to the mail server may block; mail is sent off the request, so a slow
 # server delays only the mail, and the sender gives up (and logs it) after this.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
-# Mails waiting to be sent; past this (a mail server down under load), new ones are dropped
-# and logged rather than held in memory.
-EMAIL_QUEUE_LIMIT = env.int("EMAIL_QUEUE_LIMIT", default=1000)
 # `none`: no verification; `optional`: mailed, not required; `mandatory`: no login until verified.
 EMAIL_VERIFICATION = env("EMAIL_VERIFICATION", default="optional")
 if EMAIL_VERIFICATION not in ("none", "optional", "mandatory"):
@@ -374,6 +371,25 @@ for _name in ("EMAIL_VERIFY_URL", "PASSWORD_RESET_URL"):
 EMAIL_TEMPLATES_DIR = env("EMAIL_TEMPLATES_DIR", default="")
 if EMAIL_TEMPLATES_DIR:
     TEMPLATES[0]["DIRS"].insert(0, EMAIL_TEMPLATES_DIR)
+
+# --- The outbox and webhooks (accounts/events/; README "Integrating other services") -----------
+# Worker threads in each server process (0 when `manage.py outbox` runs elsewhere), how often an
+# idle worker looks for due jobs, and how long a claimed job is held before another worker may
+# take it up (a worker that died).
+OUTBOX_WORKERS_IN_PROCESS = env.int("OUTBOX_WORKERS_IN_PROCESS", default=1)
+OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=1.0)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=30)
+# Seconds to wait after each failed attempt; when they run out the job is failed (a dead letter).
+# The default: the third attempt within 70 s, the last about 27.6 hours after the first.
+OUTBOX_RETRY_DELAYS = [int(s) for s in env.list("OUTBOX_RETRY_DELAYS", default=["5", "60", "300", "1800", "7200", "18000", "36000", "36000"])]
+# A job whose cause is not visible yet (a sign-up's mail written before the user) is looked at
+# again every OUTBOX_DEFER_SECONDS, and cancelled after the grace (the change never happened).
+OUTBOX_DEFER_SECONDS = env.int("OUTBOX_DEFER_SECONDS", default=5)
+OUTBOX_CAUSE_GRACE_SECONDS = env.int("OUTBOX_CAUSE_GRACE_SECONDS", default=600)
+# Webhook URLs on loopback, private, link-local or reserved addresses are refused (SSRF) unless this is on.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Seconds a receiver may take to answer one delivery.
+WEBHOOKS_TIMEOUT_SECONDS = env.int("WEBHOOKS_TIMEOUT_SECONDS", default=10)
 
 # --- OpenAPI (drf-spectacular), assets served locally by the sidecar --------------------------
 SPECTACULAR_SETTINGS = {

@@ -24,3 +24,5 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
 }
 ADMIN_USERNAME = ADMIN_EMAIL = ADMIN_PASSWORD = ""
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# The tests run the outbox's work themselves (accounts.events.outbox.outbox_drain), synchronously.
+OUTBOX_WORKERS_IN_PROCESS = 0

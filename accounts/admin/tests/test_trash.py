@@ -110,4 +110,5 @@ def test_bulk_delete_of_1000_ids_costs_a_constant_number_of_round_trips(client_f
     with round_trips() as n:
         r = client.post("/trash/bulk_delete", {"ids": ids, "reason": "bulk"}, format="json")
     assert r.status_code == 200 and len(r.json()["deleted_now"]) == 5
-    assert n.count <= 7, n.commands
+    # + the user.trashed and session.ended events, one insert_many each (accounts/events/).
+    assert n.count <= 9, n.commands

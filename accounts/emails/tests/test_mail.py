@@ -1,15 +1,19 @@
-"""Sending mail (accounts/emails/mail.py): off the request, failures logged and hidden, templates a
-deployer overrides, the backend chosen by EMAIL_URL."""
+"""Sending mail (accounts/emails/mail.py, on the outbox of accounts/events/): off the request and out
+of process memory, failures retried, logged and hidden, templates a deployer overrides, the backend
+chosen by EMAIL_URL."""
 import logging
 import socket
 import subprocess
 import sys
-import threading
+import time
+
+from bson import ObjectId
 
 from django.conf import settings as django_settings
 from django.core.mail.backends.base import BaseEmailBackend
 
-from accounts.emails import mail
+from accounts.events.documents import OutboxJob
+from accounts.events.outbox import outbox_drain, outbox_failed, outbox_retry
 from tests.conftest import PASSWORD
 from tests.mailbox import delivered, last_token
 
@@ -25,58 +29,56 @@ def register(api, email="dave@example.com"):
     return api.post("/users/register", {"username": "dave", "email": email, "password": PASSWORD}, format="json")
 
 
-def test_a_failing_mail_server_fails_no_request_and_is_logged_without_the_token(api, settings, caplog):
+def test_a_failing_mail_server_fails_no_request_is_retried_and_logged_without_the_token(api, settings, caplog):
     settings.EMAIL_BACKEND = "accounts.emails.tests.test_mail.RefusingBackend"
-    caplog.set_level(logging.INFO, logger="accounts.emails.mail")
+    settings.OUTBOX_RETRY_DELAYS = [0, 0]
+    caplog.set_level(logging.INFO, logger="accounts.events.outbox")
     r = register(api)
     assert r.status_code == 201 and set(r.json()) == {"message", "user_id"}
     assert api.post("/auth/password/reset", {"email": "dave@example.com"}, format="json").status_code == 202
-    assert mail.queue_wait(timeout=10)
-    failures = [rec for rec in caplog.records if rec.name == "accounts.emails.mail" and rec.levelno == logging.WARNING]
-    assert len(failures) == 2
-    assert all("ConnectionRefusedError" in rec.getMessage() and r.json()["user_id"] in rec.getMessage() for rec in failures)
+    outbox_drain()
+    failures = [rec for rec in caplog.records if rec.name == "accounts.events.outbox" and rec.levelno == logging.WARNING]
+    assert len(failures) == 6  # two mails, three attempts each
+    assert all("not sent: ConnectionRefusedError" in rec.getMessage() for rec in failures)
     assert "http" not in caplog.text  # no link, so no token
+    dead = outbox_failed()
+    assert sorted(row["what"] for row in dead) == ["mail password_reset", "mail verify_email"]
+    # The server is back: the dead letters are sent again and arrive.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert outbox_retry(ids=[ObjectId(row["id"]) for row in dead]) == 2
+    assert len(delivered("dave@example.com")) == 2
 
 
 def test_a_silent_mail_server_holds_no_request(api, settings, caplog):
-    """The server accepts the connection and never answers: the request is answered at once,
-    the sending thread gives up after EMAIL_TIMEOUT and logs it."""
+    """The server accepts the connection and never answers: the request is answered at once (it
+    only wrote a job); the worker gives up after EMAIL_TIMEOUT, logs it and retries later."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(5)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", listener.getsockname()[1], 1
-    caplog.set_level(logging.WARNING, logger="accounts.emails.mail")
+    caplog.set_level(logging.WARNING, logger="accounts.events.outbox")
     try:
+        started = time.monotonic()
         r = register(api)
-        assert r.status_code == 201
-        assert not mail.queue_wait(timeout=0)  # still waiting for the server when we answered
-        assert mail.queue_wait(timeout=15)
+        assert r.status_code == 201 and time.monotonic() - started < 1  # no mail server in the request
+        assert OutboxJob.objects(kind="mail", status="pending").count() == 1
+        outbox_drain()
     finally:
         listener.close()
-    assert "verify_email" in caplog.text and "not sent" in caplog.text
+    assert "not sent" in caplog.text
+    [job] = OutboxJob.objects(kind="mail")
+    assert job.status == "pending" and job.attempts == 1  # to be tried again, after the backoff
 
 
-def test_a_full_queue_drops_the_mail_and_logs_it(api, settings, caplog):
-    settings.EMAIL_QUEUE_LIMIT = 0
-    caplog.set_level(logging.ERROR, logger="accounts.emails.mail")
+def test_no_mail_waits_in_process_memory(api):
+    """The mail is a document from the moment the request is answered: another process (a
+    worker anywhere) can send it, and a killed service loses nothing."""
     assert register(api).status_code == 201
-    assert delivered() == []
-    assert "mail queue full" in caplog.text
-
-
-def test_a_failing_job_is_logged_and_the_thread_lives_on(caplog):
-    caplog.set_level(logging.ERROR, logger="accounts.emails.mail")
-
-    def broken():
-        raise RuntimeError("secret detail")
-
-    assert mail.background("broken job", broken)
-    assert mail.queue_wait(timeout=10)
-    assert "broken job failed: RuntimeError" in caplog.text and "secret detail" not in caplog.text
-    done = threading.Event()
-    mail.background("next job", done.set)
-    assert mail.queue_wait(timeout=10) and done.is_set()
+    [job] = OutboxJob._get_collection().find({"kind": "mail"})
+    assert job["payload"] == {"template": "verify_email"}  # no token, no link: the worker makes them
+    assert delivered("dave@example.com")
+    assert OutboxJob.objects.get(id=job["_id"]).status == "delivered"
 
 
 def test_a_deployer_overrides_the_templates(api, settings, tmp_path):

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from accounts.admin.documents import TrashEntry
 from accounts.users.documents import User, now
+from accounts.events.selectors import receipts_summary
 from accounts.management.errors import ServiceCommand, plural
 from accounts.admin.admin_guard import active_admins_kept_by_id
 from accounts.user_data.services import users_chain_delete, users_chain_delete_counts
@@ -48,6 +49,10 @@ class Command(ServiceCommand):
         # 2,000 users took 13 s at 100, 24 s at 500); on MongoDB a batch of 100 costs little more.
         parser.add_argument("--batch-size", type=int, default=100)
         parser.add_argument("--reason", default="", help="Kept in each deletion record.")
+        parser.add_argument(
+            "--wait", type=float, default=0, metavar="SECONDS",
+            help="Deliver the user.deleted events (run the outbox here) for up to SECONDS before reporting the receipts.",
+        )
 
     # --- selection ----------------------------------------------------------------------------
     def _selection(self, options) -> tuple | None:
@@ -148,6 +153,7 @@ class Command(ServiceCommand):
 
         totals: Counter = Counter()
         done = 0
+        started = now()
         # The progress bar writes to the plain stream: Django's stderr wrapper would colour it as an error.
         bar = tqdm(total=total, unit="user", desc="dry run" if dry_run else "deleting", file=self.stderr._out, disable=None)
         try:
@@ -167,7 +173,20 @@ class Command(ServiceCommand):
             self.stderr.write(f"Interrupted after {plural(done, 'user')}. Every finished batch is complete; run the same command again to go on.")
             sys.exit(130)
         bar.close()
+        if not dry_run and totals.get("users"):
+            self._report_receipts(started, options["wait"])
         self._report(totals, dry_run)
+
+    def _report_receipts(self, started, wait: float) -> None:
+        """The erasure receipts of this run, per webhook endpoint (accounts/events/)."""
+        summary = receipts_summary(since=started, wait=wait)
+        if not summary:
+            self.stdout.write("Erasure notices: no webhook endpoint subscribes to user.deleted.")
+            return
+        self.stdout.write("Erasure notices (user.deleted), per endpoint; each user's receipts: GET /deletions/{user_id}")
+        for url, counts in sorted(summary.items()):
+            shown = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items()))
+            self.stdout.write(f"  user.deleted to {url}: {shown}")
 
     def _report(self, totals: Counter, dry_run: bool) -> None:
         users = totals.get("users", 0)

@@ -70,7 +70,8 @@ def test_dry_run_prints_counts_per_collection_and_deletes_nothing(crowd):
     out, _ = run("delete_users", "--email-domain", "corp.example", "--dry-run", "--batch-size", "2")
     assert "dry run" in out
     lines = dict(line.split() for line in out.splitlines()[1:])
-    assert lines == {"details": "7", "linked_ids": "7", "users": "7"}
+    # outbox: each user's pending user.created event, which goes with them (accounts/events/).
+    assert lines == {"details": "7", "linked_ids": "7", "outbox": "7", "users": "7"}
     assert User.objects.count() == 8 and Details.objects.count() == 8
 
 

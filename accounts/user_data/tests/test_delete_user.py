@@ -3,6 +3,7 @@ deleted successfully"}`; the user and every document of theirs in every collecti
 their tokens stop working at once, a second call is a 404, and only a deletion record without
 personal data remains (API.md)."""
 import pytest
+from mongoengine.connection import get_db
 from bson import BSON
 
 from accounts.user_data.documents import DeletionRecord
@@ -72,9 +73,16 @@ def test_everything_of_the_user_is_gone_from_every_collection(api, make_user, ad
     after = counts_for(victim.id)
     assert after == {name: 0 for name in USER_FIELDS}, after
     leftovers = documents_mentioning(
-        user_id=victim.id, needles=("zelda.unique@example.org", "zelda unique", "1 Secret Lane"), skip=("deletion_records",)
+        user_id=victim.id, needles=("zelda.unique@example.org", "zelda unique", "1 Secret Lane"), skip=("deletion_records", "outbox")
     )
     assert leftovers == [], leftovers
+    # What outlives the user on purpose (issue 22): the user.deleted event for the webhook
+    # receivers, with the id and the linked ids only (dropped once delivered), no name or address.
+    [event] = [d for d in get_db()["outbox"].find() if str(victim.id) in str(d)]
+    assert event["payload"]["type"] == "user.deleted" and event["user"] is None
+    assert set(event["payload"]["data"]) == {"user_id", "linked_ids"} and len(event["payload"]["data"]["linked_ids"]) == 3
+    event["payload"]["data"].pop("linked_ids")
+    assert "zelda" not in str(event) and "Secret Lane" not in str(event)
     assert LinkedId.objects(linked_id="bobs-id").count() == 1
     assert Details.objects(user=other.id).count() == 1
     assert User.objects(id__in=[other.id, admin.id]).count() == 2
@@ -85,7 +93,10 @@ def test_everything_of_the_user_is_gone_from_every_collection(api, make_user, ad
     assert set(record) <= RECORD_FIELDS, set(record)
     assert record["deleted_by"] == admin.id
     # The counts say what went, collection by collection.
-    assert record["counts"] == {name: n for name, n in before.items() if n}, (record["counts"], before)
+    # Their pending mail and events (the outbox, accounts/events/) went with them too.
+    counts = dict(record["counts"])
+    assert counts.pop("outbox", 0) >= 1
+    assert counts == {name: n for name, n in before.items() if n}, (record["counts"], before)
     raw = BSON.encode(record)
     for personal in (b"zelda", b"example.org", b"Secret", b"+919876543210", b"theme"):
         assert personal not in raw
