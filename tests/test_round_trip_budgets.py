@@ -59,7 +59,7 @@ CASES = [
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 3),
     # 6: + voiding the pending email tokens (a reset link must not work after a restore).
     ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 10),
-    ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 24),
+    ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 25),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
     ("list users (cursor)", "admin", "get", "/users?cursor=&per_page=30", None, 11),
@@ -68,7 +68,7 @@ CASES = [
     ("trash list", "admin", "get", "/trash", None, 4),
     ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 9),
     ("restore", "admin", "post", "/trash/{other}/restore", None, 9),
-    ("purge", "admin", "delete", "/trash/{other}", None, 26),
+    ("purge", "admin", "delete", "/trash/{other}", None, 27),
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
     ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),

@@ -30,7 +30,8 @@ def user_for_token(token, *, session_required: bool = True) -> User:
     son = User._get_collection().find_one({"_id": user_id})
     # The checks read the stored document (with the fields' defaults), so a refused token costs no
     # `User`; building one is a tenth of a signed-in read (issue 26, bench/profile_join.py).
-    if son is None or not son.get("is_active", True) or son.get("in_trash", False):
+    # A user being chain-deleted is gone already: 401, as for one deleted (issue 20).
+    if son is None or not son.get("is_active", True) or son.get("in_trash", False) or son.get("deleting", False):
         raise AuthenticationFailed("User not found or not active.", code="user_not_found")
     if token.get(TOKEN_VERSION_CLAIM) != son.get("token_version", 0):
         raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")

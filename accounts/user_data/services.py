@@ -22,8 +22,9 @@ from bson import ObjectId
 from mongoengine import CASCADE, Document, FileField
 from mongoengine.connection import get_db
 
+from common.failpoints import failpoint
 from accounts.events.webhooks import user_deleted_events
-from accounts.users.documents import ROLE_ADMIN, AuditEvent, User
+from accounts.users.documents import ROLE_ADMIN, AuditEvent, User, now
 from accounts.user_data.documents import DeletionRecord
 
 FILE_METADATA = ("_id", "length", "contentType", "uploadDate", "md5")
@@ -99,10 +100,15 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
     """
     if not user_ids:
         return {}
-    User._get_collection().update_many({"_id": {"$in": user_ids}}, {"$set": {"deleting": True}})
+    # The intent first: the mark (from here the users cannot log in, refresh or be read) with who,
+    # why and since when, so that a delete cut short anywhere below is found and finished.
+    intent = {"deleting": True, "deleting_by": actor_id, "deleting_reason": reason, "deleting_since": now()}
+    User._get_collection().update_many({"_id": {"$in": user_ids}, "deleting": {"$ne": True}}, {"$set": intent})
+    failpoint("chain_delete.marked")
     # Before anything goes: user.deleted for every user, with their linked ids (it must outlive
     # them and holds no reference); the fan-out waits until each user is really gone.
     user_deleted_events(user_ids=user_ids)
+    failpoint("chain_delete.events")
     per_user: dict[ObjectId, Counter] = {i: Counter() for i in user_ids}
     totals: Counter = Counter()
     for cls, field in user_dependents():
@@ -119,17 +125,25 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
         totals[name] += deleted
         if len(user_ids) == 1:
             per_user[user_ids[0]][name] += deleted
+        failpoint(f"chain_delete.dependents.{name}")
     live_rows = list(User._get_collection().find({"_id": {"$in": user_ids}}, {"_id": 1, "role": 1}))
     live = [row["_id"] for row in live_rows]
     _acts_on_others_anonymise([row["_id"] for row in live_rows if row.get("role") == ROLE_ADMIN])
-    totals["users"] += User._get_collection().delete_many({"_id": {"$in": user_ids}}).deleted_count
+    failpoint("chain_delete.anonymised")
+    # The deletion records before the users go (a record already written by a run cut short
+    # after this point is kept, with its counts), so no user is ever gone without its record.
+    recorded = set(DeletionRecord._get_collection().distinct("user_id", {"user_id": {"$in": live}})) if live else set()
     records = []
     for user_id in live:
+        if user_id in recorded:
+            continue
         counts = {k: v for k, v in per_user[user_id].items() if v}
         counts["users"] = 1
         records.append(DeletionRecord(user_id=user_id, deleted_by=actor_id, reason=reason, counts=counts).to_mongo())
     if records:
         DeletionRecord._get_collection().insert_many(records)
+    failpoint("chain_delete.recorded")
+    totals["users"] += User._get_collection().delete_many({"_id": {"$in": user_ids}}).deleted_count
     return {k: v for k, v in totals.items() if v}
 
 

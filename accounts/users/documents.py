@@ -67,6 +67,11 @@ class User(Document):
     mfa_enabled = BooleanField(default=False)
     # Set by the chain delete before it deletes anything (accounts/user_data/dependents.py).
     deleting = BooleanField(default=False)
+    # The chain delete's intent, written with the mark: who, why, since when. A delete cut short is
+    # finished from these by `check_integrity --repair` or the start-up sweep (accounts/user_data).
+    deleting_by = ObjectIdField(null=True)
+    deleting_reason = StringField(null=True)
+    deleting_since = DateTimeField(null=True)
     # A copy of the user's LinkedId documents ({_id, linked_id, created_at} each), kept here so that
     # the join reads no other collection (README, "Performance"). The LinkedId documents are the
     # truth; accounts/users/linked_ids.py writes the copy after them, and check_integrity compares

@@ -24,7 +24,7 @@ def user_get(*, user_id: str, caller: User | None = None) -> User:
         raise NotFound(NO_USER)
     if caller is not None and str(caller.id) == user_id.lower():
         return caller  # authentication has just loaded this very document
-    user = User.objects(id=user_id).first()
+    user = User.objects(id=user_id, deleting__ne=True).first()  # one being chain-deleted is gone
     if user is None or not user_visible(in_trash=user.in_trash, caller=caller):
         raise NotFound(NO_USER)
     return user
@@ -51,7 +51,7 @@ def users_query(*, q: str = ""):
     """Live (not trashed) users, newest first with the id as tie-breaker, `q` matching part of
     the username or email ignoring case, as plain text (regex metacharacters are escaped).
     A QuerySet: the pagination counts it and reads one page."""
-    query = User.objects(in_trash=False)
+    query = User.objects(in_trash=False, deleting__ne=True)
     if q:
         pattern = re.escape(casefold_key(q))
         query = query.filter(__raw__={"$or": [{"username_key": {"$regex": pattern}}, {"email_key": {"$regex": pattern}}]})
