@@ -12,10 +12,13 @@ class UserRouteMixin:
     is that user (404 if malformed or unknown; a trashed one only for admins). There is no
     queryset: DRF's generic machinery (OPTIONS, the browsable API) calls `get_object()` too."""
 
+    # The actions that finish a chain delete cut short: for them, an admin gets a user marked
+    # `deleting` (everybody else gets a 404, as for every other action).
+    resume_actions: tuple[str, ...] = ()
     lookup_url_kwarg = "user_id"
     lookup_value_regex = USER_ID
 
     def get_object(self) -> User:
-        user = selectors.user_get(user_id=self.kwargs[self.lookup_url_kwarg], caller=self.request.user)
+        user = selectors.user_get(user_id=self.kwargs[self.lookup_url_kwarg], caller=self.request.user, deleting=self.action in self.resume_actions)
         self.check_object_permissions(self.request, user)
         return user

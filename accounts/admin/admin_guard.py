@@ -1,6 +1,7 @@
 """No change may leave the service without an active admin (API.md, "Operations").
 
-An active admin has role `admin`, is active and is not in the trash. Every change that can take
+An active admin has role `admin`, is active, is not in the trash and is not being chain-deleted
+(marked `deleting`: such an account can no longer log in, and a crash may leave it so for a while). Every change that can take
 admins away (a trash move, a bulk trash, a chain delete, a demotion, `manage.py delete_users`)
 runs inside `active_admins_kept`, which answers 409 when no active admin would remain.
 
@@ -33,11 +34,11 @@ WAIT_SECONDS = 5
 
 
 def active_admin_filter() -> dict:
-    return {"role": ROLE_ADMIN, "is_active": {"$ne": False}, "in_trash": {"$ne": True}}
+    return {"role": ROLE_ADMIN, "is_active": {"$ne": False}, "in_trash": {"$ne": True}, "deleting": {"$ne": True}}
 
 
 def _is_active_admin(user: User) -> bool:
-    return user.role == ROLE_ADMIN and user.is_active is not False and not user.in_trash
+    return user.role == ROLE_ADMIN and user.is_active is not False and not user.in_trash and not user.deleting
 
 
 def _lock_acquire() -> str:

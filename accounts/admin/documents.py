@@ -12,5 +12,9 @@ class TrashEntry(Document):
     trashed_by = ObjectIdField(required=True, db_field="deleted_by")
     trashed_at = DateTimeField(default=now, db_field="deleted_at")
     reason = StringField(required=True, max_length=500)
+    # A restore's intent, written before it takes the account out (accounts/admin/trash.py): the
+    # id its audit event and user.restored event get, and who restores. Absent until then.
+    restoring = ObjectIdField(null=True)
+    restoring_by = ObjectIdField(null=True)
 
     meta = {"collection": "trash", "indexes": [{"fields": ["trashed_at"]}]}

@@ -23,6 +23,8 @@ class TrashViewSet(UserRouteMixin, viewsets.GenericViewSet):
 
     permission_classes = [IsAuthenticated, IsAdmin]
     pagination_class = EnvelopePagination
+    # A purge of a user left `deleting` by a crash finishes that delete.
+    resume_actions = ("purge", "destroy")
 
     def get_serializer_class(self):
         return BulkTrashInput if self.action == "bulk_trash" else TrashEntryOutput

@@ -21,12 +21,16 @@ from datetime import datetime
 from bson import ObjectId
 from mongoengine import CASCADE, Document, FileField
 from mongoengine.connection import get_db
+from pymongo.errors import BulkWriteError
 
 from common.failpoints import failpoint
 from accounts.events.webhooks import user_deleted_events
 from accounts.users.documents import ROLE_ADMIN, AuditEvent, User, now
 from accounts.user_data.documents import DeletionRecord
 
+DUPLICATE_KEY = 11000
+# The chain delete's intent, written with its `deleting` mark (accounts/users/documents.py).
+INTENT = ("deleting_by", "deleting_reason", "deleting_since")
 FILE_METADATA = ("_id", "length", "contentType", "uploadDate", "md5")
 
 
@@ -79,6 +83,18 @@ def _acts_on_others_anonymise(actor_ids: list[ObjectId]) -> None:
         AuditEvent._get_collection().update_many({"actor_id": {"$in": actor_ids}}, {"$unset": {"ip": "", "user_agent": ""}})
 
 
+def _insert_once(collection, documents: list[dict]) -> None:
+    """Insert documents whose `_id` names what they record; those already there (written by a run
+    cut short, or by a run at the same time) are kept as they are."""
+    if not documents:
+        return
+    try:
+        collection.insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+            raise
+
+
 def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, reason: str) -> dict[str, int]:
     """Delete users and every document of theirs in every collection.
 
@@ -87,7 +103,14 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
     no user. What remains is one DeletionRecord per user: id, actor, time, reason, and how many
     documents went from each collection. Dependents go first and the users last, so a run
     interrupted half-way is completed by running it again; running it twice is safe (the second
-    finds nothing). The users are marked `deleting` before anything goes, so that a write racing
+    finds nothing).
+
+    Resumable (issue 20): the first write is the intent, the `deleting` mark with who, why and
+    since when. From then on the user cannot log in or refresh (401) and no read or listing shows
+    them (404). A delete cut short anywhere (a failpoint names each step) is finished by the same
+    delete again (DELETE /users/delete_user/{id} or DELETE /trash/{id} by an admin, `manage.py
+    delete_users`) or by `manage.py check_integrity --repair` (`users_deleting_finish`), and the
+    record then names the actor and reason of the intent. The users are marked `deleting` before anything goes, so that a write racing
     the delete (a linked id, a login counter, another app's document) removes itself and leaves no
     orphan (accounts/user_data/dependents.py). The number of queries depends on the number of
     collections, not of users or documents. Returns the totals per collection.
@@ -126,25 +149,43 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
         if len(user_ids) == 1:
             per_user[user_ids[0]][name] += deleted
         failpoint(f"chain_delete.dependents.{name}")
-    live_rows = list(User._get_collection().find({"_id": {"$in": user_ids}}, {"_id": 1, "role": 1}))
-    live = [row["_id"] for row in live_rows]
+    # The users not gone yet, with their intent: a run that finishes a delete cut short records
+    # who asked for it and why, not who happened to finish it.
+    live_rows = list(User._get_collection().find({"_id": {"$in": user_ids}}, {"_id": 1, "role": 1, **dict.fromkeys(INTENT, 1)}))
     _acts_on_others_anonymise([row["_id"] for row in live_rows if row.get("role") == ROLE_ADMIN])
     failpoint("chain_delete.anonymised")
-    # The deletion records before the users go (a record already written by a run cut short
-    # after this point is kept, with its counts), so no user is ever gone without its record.
-    recorded = set(DeletionRecord._get_collection().distinct("user_id", {"user_id": {"$in": live}})) if live else set()
+    # The deletion records before the users go, so no user is ever gone without its record. A
+    # record's id is its user's (ids are never reused): a record written by a run cut short after
+    # this point is kept, with its counts, and a second run, or two at once, add none.
     records = []
-    for user_id in live:
-        if user_id in recorded:
-            continue
-        counts = {k: v for k, v in per_user[user_id].items() if v}
+    for row in live_rows:
+        counts = {k: v for k, v in per_user[row["_id"]].items() if v}
         counts["users"] = 1
-        records.append(DeletionRecord(user_id=user_id, deleted_by=actor_id, reason=reason, counts=counts).to_mongo())
-    if records:
-        DeletionRecord._get_collection().insert_many(records)
+        intended = row.get("deleting_since") is not None  # marked by this code (older marks hold no intent)
+        by, why = (row.get("deleting_by"), row.get("deleting_reason") or "") if intended else (actor_id, reason)
+        records.append({**DeletionRecord(user_id=row["_id"], deleted_by=by, reason=why, counts=counts).to_mongo(), "_id": row["_id"]})
+    _insert_once(DeletionRecord._get_collection(), records)
     failpoint("chain_delete.recorded")
     totals["users"] += User._get_collection().delete_many({"_id": {"$in": user_ids}}).deleted_count
     return {k: v for k, v in totals.items() if v}
+
+
+def users_deleting_find(limit: int = 0) -> list[dict]:
+    """Users left marked `deleting` (a chain delete cut short, or one running right now), oldest
+    in id order: `_id` and the intent. One query."""
+    rows = User._get_collection().find({"deleting": True}, {"_id": 1, **dict.fromkeys(INTENT, 1)}).sort("_id", 1)
+    return list(rows.limit(limit) if limit else rows)
+
+
+def users_deleting_finish(user_ids: list[ObjectId], *, batch: int = 100) -> dict[str, int]:
+    """Finish the chain deletes of these users (`check_integrity --repair`), in batches, each
+    record with the actor and reason of its intent. Safe while the first run still goes on: both
+    delete the same documents, and the record and the user.deleted event are written once.
+    No admin guard: a user being deleted no longer counts as an active admin."""
+    totals: Counter = Counter()
+    for start in range(0, len(user_ids), batch):
+        totals.update(users_chain_delete(user_ids=user_ids[start:start + batch], actor_id=None, reason=""))
+    return dict(totals)
 
 
 def users_chain_delete_counts(*, user_ids: list[ObjectId]) -> dict[str, int]:

@@ -57,6 +57,10 @@ class User(Document):
     is_active = BooleanField(default=True)
     # Set while the account is in the trash (its TrashEntry holds who, when and why).
     in_trash = BooleanField(default=False)
+    # Set with `in_trash` by a trash move and unset by its last step (accounts/admin/trash.py): a
+    # move whose audit event or user.trashed event may be missing, which a re-run or
+    # `check_integrity --repair` completes. Absent on accounts never moved.
+    trash_pending = BooleanField(null=True)
     # Part of every token; raising it revokes every token the user holds at once.
     token_version = IntField(default=0)
     # The ids of the user's live sessions (accounts/sessions/services.py). Kept here, on the document that
@@ -68,7 +72,7 @@ class User(Document):
     # Set by the chain delete before it deletes anything (accounts/user_data/dependents.py).
     deleting = BooleanField(default=False)
     # The chain delete's intent, written with the mark: who, why, since when. A delete cut short is
-    # finished from these by `check_integrity --repair` or the start-up sweep (accounts/user_data).
+    # finished from these by a re-run or `check_integrity --repair` (accounts/user_data/services.py).
     deleting_by = ObjectIdField(null=True)
     deleting_reason = StringField(null=True)
     deleting_since = DateTimeField(null=True)

@@ -17,14 +17,19 @@ def user_visible(*, in_trash: bool, caller: User | None) -> bool:
     return not in_trash or bool(caller and caller.is_admin)
 
 
-def user_get(*, user_id: str, caller: User | None = None) -> User:
+def user_get(*, user_id: str, caller: User | None = None, deleting: bool = False) -> User:
     """The user, or a 404 for a malformed or unknown id. A trashed account is a 404 to
-    everybody but admins. One query, none when the caller asks for themselves."""
+    everybody but admins. A user being chain-deleted is a 404 to everybody, except to an admin
+    when `deleting` is true: the delete that finishes theirs (issue 20). One query, none when
+    the caller asks for themselves."""
     if not ObjectId.is_valid(user_id):
         raise NotFound(NO_USER)
     if caller is not None and str(caller.id) == user_id.lower():
         return caller  # authentication has just loaded this very document
-    user = User.objects(id=user_id, deleting__ne=True).first()  # one being chain-deleted is gone
+    query = User.objects(id=user_id)
+    if not (deleting and caller is not None and caller.is_admin):
+        query = query.filter(deleting__ne=True)  # one being chain-deleted is gone
+    user = query.first()
     if user is None or not user_visible(in_trash=user.in_trash, caller=caller):
         raise NotFound(NO_USER)
     return user

@@ -30,6 +30,8 @@ class UserViewSet(UserRouteMixin, viewsets.GenericViewSet):
     pagination_class = None
     # The user acted on comes from the body's `user_id` (IsOwnerOrAdmin checks it; see permissions.py).
     body_user_actions = ("link_id",)
+    # An admin's delete_user on a user left `deleting` by a crash finishes that delete.
+    resume_actions = ("delete_user",)
     # Only the owner: an admin who could set passwords could become anybody.
     owner_actions = {"password": "Only the account's owner may change its password."}
     serializer_classes = {

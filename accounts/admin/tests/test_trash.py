@@ -111,4 +111,5 @@ def test_bulk_delete_of_1000_ids_costs_a_constant_number_of_round_trips(client_f
         r = client.post("/trash/bulk_delete", {"ids": ids, "reason": "bulk"}, format="json")
     assert r.status_code == 200 and len(r.json()["deleted_now"]) == 5
     # + the user.trashed and session.ended events, one insert_many each (accounts/events/).
-    assert n.count <= 9, n.commands
+    # + the last step of a move (issue 20: its audit and user.trashed events are there once).
+    assert n.count <= 10, n.commands

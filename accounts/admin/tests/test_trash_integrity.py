@@ -1,7 +1,8 @@
 """Issue 12, items 3 and 4: a trash move is never half done, and it ends the account's tokens for
-good. Bulk ids are normalised (ObjectId hex in any letter case) and de-duplicated; the user is
-marked first and the trash entry written second, so a crash in between leaves an account that
-cannot log in, and the same call again completes the move."""
+good. Bulk ids are normalised (ObjectId hex in any letter case) and de-duplicated. Issue 20: the
+trash entry (the intent) is written first and the mark second, so a crash leaves the account
+listed (in /trash, and in /users until marked) and unable to log in once marked, and the same
+call again completes the move, its audit event written once."""
 import pytest
 from bson import ObjectId
 
@@ -9,6 +10,7 @@ from accounts.users.documents import AuditEvent, User
 from accounts.admin.documents import TrashEntry
 from accounts.admin import trash
 from accounts.sessions.tokens import token_pair_for
+from common import failpoints
 from tests.conftest import PASSWORD
 
 
@@ -28,63 +30,70 @@ def test_one_id_twice_in_different_case_is_one_trash_move(client_for, api, admin
     assert again.status_code == 200 and again.json()["already_deleted"] == [str(user.id)]
 
 
-class Crash(Exception):
-    pass
+def crash_at(name):
+    """A crash that unwinds at the failpoint `name` of a trash move (common/failpoints.py)."""
+    return failpoints.armed(name, failpoints.Raise())
 
 
-def crash_on_trash_entry_write(monkeypatch):
-    """Make the second write of a trash move (the trash entry) fail, as a crash would."""
-    original_save, original_insert = TrashEntry.save, trash.trash_entries_insert
-
-    def save(self, *args, **kwargs):
-        raise Crash
-
-    def insert(*args, **kwargs):
-        raise Crash
-
-    monkeypatch.setattr(TrashEntry, "save", save)
-    monkeypatch.setattr(trash, "trash_entries_insert", insert)
-    return lambda: (monkeypatch.setattr(TrashEntry, "save", original_save), monkeypatch.setattr(trash, "trash_entries_insert", original_insert))
-
-
-def test_a_crash_between_the_writes_of_a_trash_move_fails_closed_and_a_retry_completes_it(client_for, api, admin, user, monkeypatch):
-    access = client_for(user)
-    heal = crash_on_trash_entry_write(monkeypatch)
-    with pytest.raises(Crash):
+def test_a_crash_after_the_entry_leaves_the_account_listed_and_a_retry_completes_it(client_for, api, admin, user):
+    with crash_at("trash.entries"), pytest.raises(failpoints.FailpointError):
         trash.user_trash(user=user, actor=admin, reason="spam")
-    # Half done: the account is already unusable, never "in the trash yet still live".
+    # Half done: the intent is written and listed in /trash, the account not yet moved (issue 20:
+    # never hidden from both /users and /trash).
+    assert [row["user_id"] for row in client_for(admin).get("/trash").json()["data"]] == [str(user.id)]
+    assert str(user.id) in [row["id"] for row in client_for(admin).get("/users").json()["data"]]
+    assert trash.user_trash(user=User.objects.get(id=user.id), actor=admin, reason="other") is True
+    assert TrashEntry.objects.get(user=user.id).reason == "spam"  # the intent's, not the retry's
+    assert login(api, user).status_code == 401
+    assert AuditEvent.objects(action="trash", target=user.id).count() == 1
+
+
+def test_a_crash_after_the_mark_fails_closed_and_a_retry_writes_the_audit_event_once(client_for, api, admin, user):
+    access = client_for(user)
+    with crash_at("trash.marked"), pytest.raises(failpoints.FailpointError):
+        trash.user_trash(user=user, actor=admin, reason="spam")
     assert login(api, user).status_code == 401
     assert access.get("/users/me").status_code == 401
-    heal()
-    assert trash.user_trash(user=user, actor=admin, reason="spam") is True
-    assert TrashEntry.objects.get(user=user.id).reason == "spam"
     assert [row["user_id"] for row in client_for(admin).get("/trash").json()["data"]] == [str(user.id)]
+    assert trash.user_trash(user=User.objects.get(id=user.id), actor=admin, reason="spam") is True
+    assert trash.user_trash(user=User.objects.get(id=user.id), actor=admin, reason="spam") is False
+    assert AuditEvent.objects(action="trash", target=user.id).count() == 1
+    assert User.objects.get(id=user.id).trash_pending is None
 
 
-def test_a_crash_in_a_bulk_move_is_completed_by_the_same_call_again(client_for, admin, make_user, monkeypatch):
+def test_a_crash_in_a_bulk_move_is_completed_by_the_same_call_again(client_for, admin, make_user):
     users = [make_user() for _ in range(3)]
     body = {"ids": [str(u.id) for u in users], "reason": "spam"}
-    heal = crash_on_trash_entry_write(monkeypatch)
-    with pytest.raises(Crash):
+    with crash_at("trash.audited"), pytest.raises(failpoints.FailpointError):
         trash.users_trash_bulk(ids=body["ids"], actor=admin, reason="spam")
-    heal()
     r = client_for(admin).post("/trash/bulk_delete", body, format="json")
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json()["already_deleted"] == body["ids"]
     assert TrashEntry.objects.count() == 3 and User.objects(in_trash=True).count() == 3
+    assert AuditEvent.objects(action="trash").count() == 3
     assert client_for(admin).get("/trash").json()["total"] == 3
 
 
-def test_restore_and_purge_complete_a_half_done_move(client_for, admin, make_user, monkeypatch):
+def test_restore_and_purge_complete_a_half_done_move(client_for, admin, make_user):
     first, second = make_user(), make_user()
-    heal = crash_on_trash_entry_write(monkeypatch)
     for victim in (first, second):
-        with pytest.raises(Crash):
+        with crash_at("trash.marked"), pytest.raises(failpoints.FailpointError):
             trash.user_trash(user=victim, actor=admin, reason="spam")
-    heal()
     assert client_for(admin).post(f"/trash/{first.id}/restore").status_code == 200
     assert not User.objects.get(id=first.id).in_trash
     assert client_for(admin).delete(f"/trash/{second.id}").status_code == 204
     assert not User.objects(id=second.id).count()
+
+
+@pytest.mark.parametrize("step", ["restore.intent", "restore.unmarked", "restore.recorded"])
+def test_a_restore_cut_short_stays_listed_and_a_second_restore_finishes_it(client_for, admin, user, step):
+    trash.user_trash(user=user, actor=admin, reason="spam")
+    with crash_at(step), pytest.raises(failpoints.FailpointError):
+        trash.user_restore(user=User.objects.get(id=user.id), actor=admin)
+    assert [row["user_id"] for row in client_for(admin).get("/trash").json()["data"]] == [str(user.id)]
+    assert client_for(admin).post(f"/trash/{user.id}/restore").status_code == 200
+    assert client_for(admin).get("/trash").json()["total"] == 0
+    assert not User.objects.get(id=user.id).in_trash
+    assert AuditEvent.objects(action="restore", target=user.id).count() == 1
 
 
 # --- item 4 ------------------------------------------------------------------------------------
