@@ -50,8 +50,9 @@ def user_with_details(*, user_id: str, caller: User) -> dict:
         raise NotFound(NO_USER)
     son = caller_document(caller, user_id)
     if son is None:
-        son = User._get_collection().find_one({"_id": ObjectId(user_id)}, {**USER_FIELDS, LINKS_COPY: 1, DETAILS_COPY: 1})
-        if son is None or not user_visible(in_trash=bool(son.get("in_trash")), caller=caller):
+        son = User._get_collection().find_one({"_id": ObjectId(user_id)}, {**USER_FIELDS, "deleting": 1, LINKS_COPY: 1, DETAILS_COPY: 1})
+        # A user being chain-deleted is gone (issue 20).
+        if son is None or son.pop("deleting", False) or not user_visible(in_trash=bool(son.get("in_trash")), caller=caller):
             raise NotFound(NO_USER)
     # (the caller's own document: authentication refused the caller if trashed or inactive)
     row = _row_from_copies(son)

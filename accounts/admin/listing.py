@@ -100,7 +100,7 @@ def live_keys(*, want: int, after: tuple[int, ObjectId] | None = None, window_ms
         reaches_start = low <= _ms(FLOOR)
         if not reaches_start:
             created["$gte"] = _moment(low)
-        query = {"in_trash": False, **({"created_at": created} if created else {})}
+        query = {"in_trash": False, "deleting": {"$ne": True}, **({"created_at": created} if created else {})}
         rows = collection.find(query, {"created_at": 1}).sort(ORDER)
         keys = [key for key in map(_key, rows) if after is None or key[0] < after[0] or (key[0] == after[0] and key[1] < after[1])]
         if len(keys) >= want or reaches_start:
@@ -120,8 +120,8 @@ def prefix_keys(*, prefix: str) -> list[tuple]:
     collection = User._get_collection()
     found = {}
     for field in ("username_key", "email_key"):
-        for row in collection.find({field: {"$gte": start, "$lt": end}}, {"created_at": 1, "in_trash": 1}):
-            if not row.get("in_trash"):
+        for row in collection.find({field: {"$gte": start, "$lt": end}}, {"created_at": 1, "in_trash": 1, "deleting": 1}):
+            if not row.get("in_trash") and not row.get("deleting"):
                 found[row["_id"]] = _key(row)
     return sorted(found.values(), reverse=True)
 
@@ -139,7 +139,7 @@ def users_for_keys(keys: list[tuple]) -> list[User]:
 
 def exact_total() -> int:
     """Every live user counted (`?total=exact`): a scan on the embedded database."""
-    return User._get_collection().count_documents({"in_trash": False})
+    return User._get_collection().count_documents({"in_trash": False, "deleting": {"$ne": True}})
 
 
 class ListingQuery(serializers.Serializer):

@@ -9,9 +9,10 @@ def trash_query():
 
 
 def trash_rows(entries: list[TrashEntry]) -> list[dict]:
-    """Trash entries joined with their users' names and emails. One query."""
+    """Trash entries joined with their users' names and emails. One query. A user being purged
+    (chain-deleted) shows no name or email, as one gone (issue 20: never read as if alive)."""
     ids = [entry.user.id for entry in entries]
-    users = {u.id: u for u in User.objects(id__in=ids).only("id", "username", "email")}
+    users = {u.id: u for u in User.objects(id__in=ids, deleting__ne=True).only("id", "username", "email")}
     rows = []
     for entry in entries:
         user = users.get(entry.user.id)

@@ -53,7 +53,7 @@ def password_reset_mail(*, email: str, ip: str | None, send) -> None:
     """The worker's part (accounts/events/mail_jobs.py): look the address up and `send` a live
     account a token. A failed send raises, and the job is retried."""
     user = user_by_email(email)  # as login finds it
-    if user is None or not user.is_active or user.in_trash:
+    if user is None or not user.is_active or user.in_trash or user.deleting:
         return
     if not _mail_allowed(user.id):
         logger.warning("password reset mail to user %s not sent: hourly limit reached", user.id)
@@ -72,7 +72,7 @@ def password_reset_confirm(*, token: str, new_password: str, ip: str | None = No
     400 `{"new_password": [...]}` for a password the validators refuse."""
     record = email_tokens.token_find(token=token, purpose=email_tokens.RESET)
     user = User.objects(id=record["user"]).first() if record else None
-    if user is None or not user.is_active or user.in_trash:
+    if user is None or not user.is_active or user.in_trash or user.deleting:
         raise ValidationError({"token": [INVALID_TOKEN]})
     password_validate(new_password, username=user.username, email=user.email, field="new_password")
     if not email_tokens.token_spend(record):

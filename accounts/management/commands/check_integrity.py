@@ -1,35 +1,76 @@
-"""manage.py check_integrity [--fix]: documents whose user no longer exists, per collection.
+"""manage.py check_integrity [--fix | --repair]: what a crash left half done, and orphans.
 
-Such orphans appear when a chain delete was interrupted between its steps, or when data was
-written by something other than this service. `--fix` removes them (and their stored files).
-It also checks that the users' lists of live sessions and the Session documents agree
-(accounts/sessions/session_integrity.py), that each user's `passkeys_count` is the number of
-their passkeys (accounts/mfa/passkeys/services.py), and that the copies users carry for the join
-(of their linked ids and details; `user_copy_add` in accounts/users/user_extensions.py) equal the
-documents they copy, or exist at all (users stored before them); `--fix` mends those too.
+It reports, and exits 1 when it finds any:
+- every operation of several writes that a crash interrupted (issue 20): users left marked
+  `deleting` by a chain delete cut short (accounts/user_data/services.py), and trash moves and
+  restores cut short (accounts/admin/trash.py: an account marked but its move's last step not
+  done, an entry without the mark, an account in the trash without an entry, a restore begun);
+- documents whose user no longer exists, per collection (written by something other than this
+  service, or older versions' crashes);
+- the users' lists of live sessions that disagree with the Session documents
+  (accounts/sessions/session_integrity.py), a `passkeys_count` that is not the number of the
+  user's passkeys (accounts/mfa/passkeys/services.py), and copies users carry for the join (of
+  their linked ids and details; `user_copy_add` in accounts/users/user_extensions.py) that differ
+  from the documents they copy, or are missing (users stored before them).
+
+`--fix` (or `--repair`, the same) first finishes the interrupted operations, each with the actor
+and reason of its intent (the chain deletes: every document of those users goes, then the users,
+with their deletion records and user.deleted events; the trash moves: mark, audit event and
+user.trashed event; the restores), then removes the orphans and mends the rest, and exits 0.
+Finishing is safe while the interrupted operation, or another run of this command, still goes
+on: every step is written once (by its unique key or its document id).
+
+Not at start-up, on purpose: each worker of each process would run it at once, a long chain
+delete would hold start-up (and readiness) back, and a delete that is merely slow, still
+running in another process, looks the same as one cut short. Run it by hand after a crash, or on
+a schedule (its exit status alerts).
 """
 
+from accounts.admin.trash import REPAIR_ACTOR, trash_moves_complete, trash_moves_unfinished
 from accounts.management.errors import ServiceCommand
 from accounts.mfa.passkeys.services import passkeys_integrity_find, passkeys_integrity_fix
 from accounts.sessions.session_integrity import sessions_integrity_find, sessions_integrity_fix
-from accounts.user_data.services import orphans_delete, orphans_find
+from accounts.user_data.services import orphans_delete, orphans_find, users_deleting_find, users_deleting_finish
 from accounts.users import linked_ids  # noqa: F401  (registers the linked ids' copy)
 from accounts.users.user_extensions import USER_COPIES
 
+INTERRUPTED = {
+    "users.deleting": "chain delete cut short (marked deleting)",
+    "trash_pending": "trash move cut short after the mark",
+    "trash_unmarked": "trash move cut short after its entry",
+    "trash_no_entry": "in the trash without an entry",
+    "trash_restoring": "restore cut short",
+}
+
+
+def interrupted_find() -> dict[str, list]:
+    """Every interrupted operation, by kind (the keys of INTERRUPTED), as user ids."""
+    return {"users.deleting": [row["_id"] for row in users_deleting_find()], **trash_moves_unfinished()}
+
 
 class Command(ServiceCommand):
-    help = "List (and with --fix remove) documents whose user no longer exists."
+    help = "Report what crashes left half done and documents whose user no longer exists; --fix (--repair) finishes and mends them."
 
     def add_arguments(self, parser):
-        parser.add_argument("--fix", action="store_true", help="Remove the orphaned documents.")
+        parser.add_argument(
+            "--fix", "--repair", dest="fix", action="store_true",
+            help="Finish the interrupted operations, remove the orphaned documents, mend the rest.",
+        )
 
     def handle(self, *args, fix: bool, **options):
+        interrupted = interrupted_find()
+        for name, ids in interrupted.items():
+            if ids:
+                self.stdout.write(f"{name:<24} {len(ids)} {INTERRUPTED[name]}   {self._shown(ids)}")
+        if fix and any(interrupted.values()):
+            self._finish(interrupted)
+            interrupted = interrupted_find()  # what is left: a move that would leave no admin
         found = orphans_find()
         # Session ids on users without their document, and Session documents on no user's list.
         found.update(sessions_integrity_find())
         found.update(passkeys_integrity_find())  # a count left behind by a crash between two writes
         copies = {name: find() for name, (find, _) in USER_COPIES.items()}
-        if not any(found.values()) and not any(copies.values()):
+        if not any(found.values()) and not any(copies.values()) and not any(interrupted.values()):
             self.stdout.write(self.style.SUCCESS("No orphaned documents. Every user's copies match their documents."))
             return
         for name, ids in found.items():
@@ -45,10 +86,21 @@ class Command(ServiceCommand):
                 if ids:
                     written = USER_COPIES[name][1](ids)
                     self.stdout.write(self.style.SUCCESS(f"rewrote users.{name} of {written} users from their documents"))
+            if any(interrupted.values()):
+                self.stdout.write("Left unfinished (see above); nothing else is.")
+                raise SystemExit(1)
         else:
-            self.stdout.write("Run again with --fix to remove or mend them.")
+            self.stdout.write("Run again with --fix (or --repair) to finish, remove or mend them.")
             # A non-zero exit lets a scheduled check alert on findings.
             raise SystemExit(1)
+
+    def _finish(self, interrupted: dict[str, list]) -> None:
+        if interrupted["users.deleting"]:
+            totals = users_deleting_finish(interrupted["users.deleting"])
+            self.stdout.write(self.style.SUCCESS(f"finished the chain delete of {totals.get('users', 0)} users"))
+        done = trash_moves_complete(interrupted, actor_id=REPAIR_ACTOR)
+        for name, count in done.items():
+            self.stdout.write(self.style.SUCCESS(f"finished {count} {name}"))
 
     @staticmethod
     def _shown(ids) -> str:
