@@ -260,3 +260,36 @@ def test_a_repair_that_would_leave_no_admin_stops_and_says_so(make_user, admin):
     with pytest.raises(Exception, match="without an active admin"):
         integrity("--repair")
     assert User.objects.get(id=admin.id).in_trash is False
+
+
+def test_a_chain_delete_racing_a_trash_move_leaves_nothing_behind(make_user, admin):
+    person = victims(make_user, 1)[0]
+
+    def delete(_):
+        users_chain_delete(user_ids=[person.id], actor_id=admin.id, reason="raced")
+
+    with failpoints.armed("trash.marked", failpoints.Call(delete)):
+        trash.users_trash_bulk(ids=[str(person.id)], actor=admin, reason="spam")
+    assert User.objects(id=person.id).count() == 0
+    assert not any(orphans_find().values())
+    assert integrity()[0] == 0
+
+
+def test_a_restore_of_an_account_in_the_trash_without_an_entry_is_audited(client_for, make_user, admin):
+    """An older version's crash between a move's writes left it so."""
+    person = make_user()
+    User._get_collection().update_one({"_id": person.id}, {"$set": {"in_trash": True}})
+    assert client_for(admin).post(f"/trash/{person.id}/restore").status_code == 200
+    assert AuditEvent.objects(action="restore", target=person.id).count() == 1
+    assert client_for(admin).post(f"/trash/{person.id}/restore").status_code == 404
+
+
+def test_a_trash_move_after_a_restore_cut_short_finishes_that_restore_first(make_user, admin):
+    person = make_user()
+    trash.user_trash(user=person, actor=admin, reason="first")
+    with failpoints.armed("restore.recorded", failpoints.Raise()), pytest.raises(failpoints.FailpointError):
+        trash.user_restore(user=User.objects.get(id=person.id), actor=admin)
+    assert trash.user_trash(user=User.objects.get(id=person.id), actor=admin, reason="second") is True
+    assert TrashEntry.objects.get(user=person.id).reason == "second"
+    assert [e.action for e in AuditEvent.objects(target=person.id, action__in=["trash", "restore"]).order_by("at")] == ["trash", "restore", "trash"]
+    assert integrity()[0] == 0

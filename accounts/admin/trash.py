@@ -86,7 +86,15 @@ def _entries_begin(users: list[User], *, actor_id: ObjectId, reason: str) -> dic
     begun = {e["user"]: e for n, e in enumerate(entries) if n not in existing}
     unfinished = [u.id for n, u in enumerate(users) if n in existing and (not u.in_trash or u.trash_pending)]
     if unfinished:
-        begun.update({e["user"]: e for e in TrashEntry._get_collection().find({"user": {"$in": unfinished}})})
+        read = {e["user"]: e for e in TrashEntry._get_collection().find({"user": {"$in": unfinished}})}
+        # An entry of a restore cut short after the account came out: that restore is finished
+        # (its events, the entry gone) before this move begins with an entry of its own.
+        restored = [u for u in users if u.id in read and read[u.id].get("restoring") and not u.in_trash]
+        for user in restored:
+            user_restore(user=user, actor=read.pop(user.id)["restoring_by"])
+        begun.update(read)
+        if restored:
+            begun.update(_entries_begin(restored, actor_id=actor_id, reason=reason))
     return begun
 
 
@@ -103,9 +111,9 @@ def _moves_finish(entries: list[dict], *, ip: str | None = None) -> None:
     done = User._get_collection().update_many({"_id": {"$in": user_ids}, "deleting": {"$ne": True}}, {"$unset": {"trash_pending": ""}})
     if done.matched_count < len(user_ids):  # a chain delete began meanwhile: what it may have missed goes
         alive = set(User._get_collection().distinct("_id", {"_id": {"$in": user_ids}, "deleting": {"$ne": True}}))
-        gone = [e["_id"] for e in entries if e["user"] not in alive]
-        for cls in (AuditEvent, OutboxJob, TrashEntry):
-            cls._get_collection().delete_many({"_id": {"$in": gone}})
+        gone = [i for i in user_ids if i not in alive]
+        for cls, field in ((AuditEvent, "target"), (OutboxJob, "user"), (TrashEntry, "user")):
+            cls._get_collection().delete_many({field: {"$in": gone}})
 
 
 def _trash_moves(users: list[User], *, actor_id: ObjectId, reason: str, ip: str | None = None) -> dict[ObjectId, dict]:
