@@ -293,3 +293,18 @@ def test_a_trash_move_after_a_restore_cut_short_finishes_that_restore_first(make
     assert TrashEntry.objects.get(user=person.id).reason == "second"
     assert [e.action for e in AuditEvent.objects(target=person.id, action__in=["trash", "restore"]).order_by("at")] == ["trash", "restore", "trash"]
     assert integrity()[0] == 0
+
+
+def test_a_delivery_whose_worker_died_is_reported_and_released(user):
+    from datetime import timedelta
+
+    from accounts.events.webhooks import event_emit
+    from accounts.users.documents import now
+
+    job = event_emit("user.updated", user_id=user.id)
+    OutboxJob._get_collection().update_one({"_id": job}, {"$set": {"leased_until": now() - timedelta(seconds=1), "lease_token": "dead"}})
+    code, out = integrity()
+    assert code == 1 and "outbox.leased" in out and str(job) in out
+    code, out = integrity("--repair")
+    assert code == 0 and "released 1 jobs" in out
+    assert OutboxJob._get_collection().find_one({"_id": job})["lease_token"] is None

@@ -4,7 +4,9 @@ It reports, and exits 1 when it finds any:
 - every operation of several writes that a crash interrupted (issue 20): users left marked
   `deleting` by a chain delete cut short (accounts/user_data/services.py), and trash moves and
   restores cut short (accounts/admin/trash.py: an account marked but its move's last step not
-  done, an entry without the mark, an account in the trash without an entry, a restore begun);
+  done, an entry without the mark, an account in the trash without an entry, a restore begun),
+  and deliveries cut short (a mail or webhook job whose worker died holding its lease, which
+  has expired: accounts/events/outbox.py; any worker takes it up again by itself);
 - documents whose user no longer exists, per collection (written by something other than this
   service, or older versions' crashes);
 - the users' lists of live sessions that disagree with the Session documents
@@ -16,7 +18,8 @@ It reports, and exits 1 when it finds any:
 `--fix` (or `--repair`, the same) first finishes the interrupted operations, each with the actor
 and reason of its intent (the chain deletes: every document of those users goes, then the users,
 with their deletion records and user.deleted events; the trash moves: mark, audit event and
-user.trashed event; the restores), then removes the orphans and mends the rest, and exits 0.
+user.trashed event; the restores; the deliveries are released, due at once, for the next
+worker), then removes the orphans and mends the rest, and exits 0.
 Finishing is safe while the interrupted operation, or another run of this command, still goes
 on: every step is written once (by its unique key or its document id).
 
@@ -26,6 +29,8 @@ running in another process, looks the same as one cut short. Run it by hand afte
 a schedule (its exit status alerts).
 """
 
+from accounts.events.documents import PENDING, OutboxJob, WebhookDelivery
+from accounts.users.documents import now
 from accounts.admin.trash import REPAIR_ACTOR, trash_moves_complete, trash_moves_unfinished
 from accounts.management.errors import ServiceCommand
 from accounts.mfa.passkeys.services import passkeys_integrity_find, passkeys_integrity_fix
@@ -40,12 +45,34 @@ INTERRUPTED = {
     "trash_unmarked": "trash move cut short after its entry",
     "trash_no_entry": "in the trash without an entry",
     "trash_restoring": "restore cut short",
+    "outbox.leased": "mail or event job cut short (its worker died; the lease expired)",
+    "webhook_deliveries.leased": "webhook delivery cut short (its worker died; the lease expired)",
 }
+QUEUES = {"outbox.leased": OutboxJob, "webhook_deliveries.leased": WebhookDelivery}
+
+
+def _lease_expired() -> dict:
+    return {"status": PENDING, "leased_until": {"$ne": None, "$lt": now()}}
 
 
 def interrupted_find() -> dict[str, list]:
-    """Every interrupted operation, by kind (the keys of INTERRUPTED), as user ids."""
-    return {"users.deleting": [row["_id"] for row in users_deleting_find()], **trash_moves_unfinished()}
+    """Every interrupted operation, by kind (the keys of INTERRUPTED): user ids, job ids."""
+    found = {"users.deleting": [row["_id"] for row in users_deleting_find()], **trash_moves_unfinished()}
+    for name, cls in QUEUES.items():
+        found[name] = [row["_id"] for row in cls._get_collection().find(_lease_expired(), {"_id": 1})]
+    return found
+
+
+def deliveries_release(found: dict[str, list]) -> int:
+    """The jobs of dead workers back in their queue, due now (their work was not recorded as
+    done, so it is done again: at least once, as every delivery)."""
+    released = 0
+    for name, cls in QUEUES.items():
+        if found.get(name):
+            query = {"_id": {"$in": found[name]}, **_lease_expired()}
+            changes = {"leased_until": None, "lease_token": None, "next_attempt_at": now()}
+            released += cls._get_collection().update_many(query, {"$set": changes}).modified_count
+    return released
 
 
 class Command(ServiceCommand):
@@ -101,6 +128,9 @@ class Command(ServiceCommand):
         done = trash_moves_complete(interrupted, actor_id=REPAIR_ACTOR)
         for name, count in done.items():
             self.stdout.write(self.style.SUCCESS(f"finished {count} {name}"))
+        released = deliveries_release(interrupted)
+        if released:
+            self.stdout.write(self.style.SUCCESS(f"released {released} jobs of dead workers, due now"))
 
     @staticmethod
     def _shown(ids) -> str:
