@@ -308,3 +308,13 @@ def test_a_delivery_whose_worker_died_is_reported_and_released(user):
     code, out = integrity("--repair")
     assert code == 0 and "released 1 jobs" in out
     assert OutboxJob._get_collection().find_one({"_id": job})["lease_token"] is None
+
+
+def test_a_restore_of_a_move_cut_short_after_the_mark_keeps_the_moves_audit_event(client_for, make_user, admin):
+    person = make_user()
+    with failpoints.armed("trash.marked", failpoints.Raise()), pytest.raises(failpoints.FailpointError):
+        trash.user_trash(user=person, actor=admin, reason="spam")
+    assert client_for(admin).post(f"/trash/{person.id}/restore").status_code == 200
+    assert [e.action for e in AuditEvent.objects(target=person.id, action__in=["trash", "restore"]).order_by("at")] == ["trash", "restore"]
+    assert moves_of([person.id]) == (1, 1)
+    assert integrity()[0] == 0

@@ -191,6 +191,8 @@ def user_restore(*, user: User, actor, ip: str | None = None) -> User:
         {"user": user.id, "restoring": None}, {"$set": {"restoring": ObjectId(), "restoring_by": actor_id}}, return_document=ReturnDocument.AFTER
     ) or entries.find_one({"user": user.id})  # a restore cut short: its intent stands
     failpoint("restore.intent")
+    if entry is not None and user.trash_pending:  # the move itself was cut short: its events first
+        _moves_finish([entry])
     user.in_trash, user.updated_at = False, now()
     unmarked = User._get_collection().update_one({"_id": user.id, "in_trash": True}, {"$set": {"in_trash": False, "updated_at": user.updated_at}, "$unset": {"trash_pending": ""}})
     if entry is None and not unmarked.modified_count:
