@@ -38,7 +38,7 @@ from tests.two_factor_helpers import code_at, enrol
 # hit in MongoDB, shared by every process (common/throttling.py).
 CASES = [
     ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 4),
-    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 10),
+    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 8),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 3),
     ("logout", None, "post", "/auth/logout", "REFRESH", 6),
     # The LinkedId, its copy on the user (the owner check too), and the re-check against a racing unlink (issue 26).

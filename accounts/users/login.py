@@ -2,12 +2,15 @@
 or, for a user with two-factor on, with a request for the second factor (an `mfa_token` from
 accounts/mfa/two_factor.py, which takes the second step, `mfa_login`, from there on); or a
 passkey alone."""
+from contextlib import nullcontext
+
 from django.views.decorators.debug import sensitive_variables
 from django.contrib.auth.hashers import check_password, make_password
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.users import lockout
 from accounts.users.documents import User
+from accounts.users.guard import owner_guard
 from accounts.users.identity import email_keys_for_lookup
 from accounts.users.selectors import user_by_email
 from accounts.mfa import two_factor
@@ -41,6 +44,16 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     user = user_by_email(email)
     if user is not None and user.deleting:
         user = None
+    # Every write below that belongs to the user (the lock-out's counter, the audit event, the
+    # session) is proven against a racing chain delete once, at the end of one guarded block: by
+    # the session's own conditional update of the user on success (no extra read), by one read
+    # on a failure (accounts/users/guard.py).
+    with owner_guard(user.id) if user is not None else nullcontext():
+        return _password_checked(user, email_key=email_key, password=password, ip=ip, user_agent=user_agent)
+
+
+@sensitive_variables("password")
+def _password_checked(user: User | None, *, email_key: str, password: str, ip: str, user_agent: str) -> LoginOutcome:
     counts = lockout.login_attempt_reserve(email_key=email_key, ip=ip, user_id=user.id if user else None)
     if user is None:
         dummy_hash()
