@@ -108,9 +108,14 @@ def job_defer(cls, job: dict) -> None:
     )
 
 
-def outbox_write(documents: list[dict]) -> list:
-    """Write jobs (built by `mail_jobs.mail_job`, `webhooks.event_job`) in one round trip; their ids."""
-    return OutboxJob._get_collection().insert_many(documents).inserted_ids if documents else []
+def outbox_write(documents: list[dict], *, guard=None) -> list:
+    """Write jobs (built by `mail_jobs.mail_job`, `webhooks.event_job`) in one round trip; their ids.
+    `guard`: the `owner_guard` block (accounts/users/guard.py) these jobs belong to, proven with
+    its other writes and removed with them when the owner turned out to be gone."""
+    ids = OutboxJob._get_collection().insert_many(documents).inserted_ids if documents else []
+    if guard is not None and ids:
+        guard.written(OutboxJob, {"_id": {"$in": ids}})
+    return ids
 
 
 def outbox_forget(ids: list) -> None:
