@@ -5,9 +5,10 @@ What is counted, and where:
   labels), method and status, and its latency (`RequestMetricsMiddleware`, the first middleware);
 - every database round trip, by command and outcome, and its latency (`DatabaseMetrics`, a pymongo
   `CommandListener` that config/mongo.py gives every client);
-- logins by outcome, lock-outs, mail and event deliveries: `count_login`, `count_lockout`,
-  `count_mail`, `count_event_delivery` (common/metrics.py, where every metric is defined), called
-  where those happen.
+- logins by outcome, lock-outs, mail handed to the mail server and every outcome of the outbox's
+  workers (mail, event fan-outs, webhook deliveries): `count_login`, `count_lockout`,
+  `count_mail`, `count_outbox_delivery` (common/metrics.py, where every metric is defined),
+  called where those happen.
 
 Several processes: when `PROMETHEUS_MULTIPROC_DIR` is set (config/serve.py sets it, emptied, for
 granian's workers) prometheus-client keeps each process's values in files there and `/metrics`

@@ -364,4 +364,4 @@ def delivery_given_up(delivery: dict, exc: Exception) -> None:
 
 
 outbox.kind_handler_register("event", event_fan_out)
-outbox.queue_register(WebhookDelivery, delivery_handle, delivery_given_up)
+outbox.queue_register(WebhookDelivery, delivery_handle, delivery_given_up, name="webhook")
