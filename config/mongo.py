@@ -127,8 +127,9 @@ def describe() -> str:
 
 def startup() -> None:
     """At service start-up: on the embedded default, start the server unless it runs, and check
-    it answers; then say which database is used. Raises EmbeddedDatabaseError (one line saying
-    what to do). A MONGODB_URI server is not waited for: /health reports it until it answers."""
+    it answers; create every collection's indexes (`indexes_ensure`); then say which database is
+    used. Raises EmbeddedDatabaseError (one line saying what to do). A MONGODB_URI server is not
+    waited for: /health reports it until it answers, and its indexes are made on first use."""
     if is_embedded():
         try:
             mongoengine.get_db().command("ping")
@@ -137,7 +138,35 @@ def startup() -> None:
                 f"The embedded database at {EmbeddedServer.from_settings().uri} does not answer ({type(exc).__name__}): "
                 "run `python manage.py embedded_db stop` and start again, or set MONGODB_URI."
             ) from None
+    try:
+        indexes_ensure()
+    except ConnectionFailure as exc:
+        if is_embedded():
+            raise
+        logger.warning("Indexes not checked at start-up (%s): each collection's are made on its first use.", type(exc).__name__)
     logger.warning("Database: %s", describe())
+
+
+def indexes_ensure() -> int:
+    """Create the indexes of every document class now, before the first request; returns how many
+    classes have a collection.
+
+    Promises such as "5 guesses, then 429" (the lock-out's counter, one document per key) and "one
+    account per email" are kept by unique indexes. MongoEngine makes a collection's indexes on its
+    first use in a process and publishes the collection before they exist, so on an empty database
+    the first requests, racing in parallel, could write before the unique index did (the lock-out
+    then let 7 of 50 parallel guesses through). Made once at start-up, the indexes exist before
+    anything is served. Idempotent: an index that exists costs one round trip to confirm."""
+    from mongoengine.base.common import _document_registry
+
+    made = 0
+    for cls in list(_document_registry.values()):
+        if not getattr(cls, "_is_document", False) or cls._meta.get("abstract"):
+            continue  # embedded documents and abstract bases have no collection
+        cls._get_collection()  # MongoEngine creates the indexes when it first opens the collection
+        cls.ensure_indexes()  # and again here, when the collection was opened before a reconnect
+        made += 1
+    return made
 
 
 def problem(exc: BaseException) -> str | None:

@@ -20,6 +20,7 @@ if settings.MONGODB_URI:
     mongo.connect(event_listeners=(COUNTER,))
 else:
     mongomock_store.install()
+mongo.indexes_ensure()  # as the service's start-up does (config/mongo.py `startup`)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -171,6 +171,7 @@ def _back_to_the_suite_database(settings) -> None:
     uri = os.environ.get("TEST_MONGODB_URI", "")
     settings.MONGODB_URI, settings.MONGODB_CLIENT_CLASS = uri, "" if uri else "mongomock.MongoClient"
     mongo.connect(event_listeners=(COUNTER,) if uri else ())
+    mongo.indexes_ensure()  # a new in-memory store has none
 
 
 def test_startup_of_an_unreachable_embedded_server_is_one_line(settings, tmp_path):
