@@ -205,3 +205,63 @@ def test_every_outcome_of_the_outbox_workers_is_counted(api, admin, client_for, 
     assert (delta("mail", "retried"), delta("mail", "delivered"), delta("mail", "cancelled"), delta("mail", "given_up")) == (1, 1, 1, 0)
     assert delta("event", "delivered") == 1  # user.created fanned out to the two endpoints
     assert (delta("webhook", "retried"), delta("webhook", "delivered"), delta("webhook", "given_up")) == (2, 1, 1)
+
+
+def test_a_process_without_the_api_serves_its_metrics_with_the_same_rule(settings):
+    """config/metrics.py `metrics_server_start` (`manage.py outbox --metrics-port`)."""
+    import ipaddress
+    import json
+    import urllib.error
+    import urllib.request
+
+    from config.metrics import metrics_server_start
+
+    server = metrics_server_start(host="127.0.0.1", port=0)
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        metrics.count_outbox_delivery("webhook", "given_up")
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+            assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+            assert 'outbox_deliveries_total{outcome="given_up",queue="webhook"}' in response.read().decode()
+        for path in ("/", "/users/me"):
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(f"{base}{path}", timeout=10)
+            assert missing.value.code == 404
+        settings.METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.0.0.0/8")]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/metrics", timeout=10)
+        assert refused.value.code == 403
+        assert json.loads(refused.value.read()) == {"detail": "Metrics are readable from the allowed networks or with the metrics token."}
+        settings.METRICS_TOKEN = "a-long-scrape-token"
+        request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": "Bearer a-long-scrape-token"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_outbox_command_serves_its_metrics_until_stopped():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "PYTHONUNBUFFERED": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "outbox", "--workers", "1", "--metrics-port", "0"],
+        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        line = worker.stdout.readline()
+        assert line.startswith("outbox: metrics at http://127.0.0.1:"), line
+        with urllib.request.urlopen(line.split(" at ", 1)[1].strip(), timeout=10) as response:
+            assert "# TYPE outbox_deliveries_total counter" in response.read().decode()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+        assert "outbox: stopped." in worker.stdout.read()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
