@@ -42,7 +42,7 @@ def casefold_key(value: str) -> str:
     return identity_key(value)
 
 
-def contributed_user_fields(modules: list[str], *, taken) -> tuple[dict, tuple]:
+def user_fields_contributed(modules: list[str], *, taken) -> tuple[dict, tuple]:
     """The fields other apps keep on the user document, and those of them an export leaves out.
 
     Each module of `modules` (settings.USER_FIELD_MODULES, read once, when `User` is declared)
@@ -101,7 +101,7 @@ class User(Document):
     # profile's flags, the join's copy of the details): declared by the modules that
     # settings.USER_FIELD_MODULES names (as AUTH_USER_MODEL names a model), part of this class
     # as if written here, after the fields above. `accounts` reads none of them.
-    _contributed, _contributed_export_exclude = contributed_user_fields(settings.USER_FIELD_MODULES, taken=set(vars()))
+    _contributed, _contributed_export_exclude = user_fields_contributed(settings.USER_FIELD_MODULES, taken=set(vars()))
     vars().update(_contributed)
 
     meta = {

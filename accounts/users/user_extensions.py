@@ -3,7 +3,7 @@
 - A stored field on `User`, for a fact about the user that the other app keeps up to date so
   that rendering it costs no query (a flag such as "has one"): not here, but declared with
   `User` itself by a module that settings.USER_FIELD_MODULES lists (`user_fields()`; see
-  `contributed_user_fields` in accounts/users/documents.py), so the field is part of the class
+  `user_fields_contributed` in accounts/users/documents.py), so the field is part of the class
   from its creation, by MongoEngine's own declaration.
 - `user_output_field_add(name, field, after=...)`: a key in the user representation
   (`UserOutput`, every endpoint that renders a user), at a fixed place (a URL derived from

@@ -55,7 +55,7 @@ INSTALLED_APPS = [
 ]
 
 # Modules whose `user_fields()` declare fields of the user document that another app keeps
-# (accounts/users/documents.py `contributed_user_fields`; README "How it is built"), in this
+# (accounts/users/documents.py `user_fields_contributed`; README "How it is built"), in this
 # order after `User`'s own. Code, not a deployment setting: it follows INSTALLED_APPS.
 USER_FIELD_MODULES = ["accounts.mfa.passkeys.user_fields", "profiles.user_fields"]
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from mongoengine import BooleanField
 from rest_framework import serializers
 
-from accounts.users.documents import User, contributed_user_fields
+from accounts.users.documents import User, user_fields_contributed
 from accounts.users.user_extensions import user_output_field_add
 
 
@@ -33,11 +33,11 @@ def test_a_field_declared_twice_stops_the_start(monkeypatch):
     module.user_fields = lambda: {"has_avatar": BooleanField()}
     monkeypatch.setitem(sys.modules, "clashing_user_fields", module)
     with pytest.raises(ImproperlyConfigured, match="has_avatar"):
-        contributed_user_fields(["profiles.user_fields", "clashing_user_fields"], taken=set())
+        user_fields_contributed(["profiles.user_fields", "clashing_user_fields"], taken=set())
     module.user_fields = lambda: {"email": BooleanField()}
     with pytest.raises(ImproperlyConfigured, match="email"):
-        contributed_user_fields(["clashing_user_fields"], taken={"email"})
-    fields, exclude = contributed_user_fields(["profiles.user_fields"], taken=set())
+        user_fields_contributed(["clashing_user_fields"], taken={"email"})
+    fields, exclude = user_fields_contributed(["profiles.user_fields"], taken=set())
     assert list(fields) == ["has_avatar", "details_copy"] and exclude == ("details_copy",)
 
 
