@@ -15,8 +15,12 @@ DB_COMMANDS = Counter("mongodb_commands_total", "Database round trips, by comman
 DB_LATENCY = Histogram("mongodb_command_duration_seconds", "Database round-trip time, by command.", ["command"], buckets=LATENCY_BUCKETS)
 LOGINS = Counter("logins_total", "Login attempts by outcome (success, failure, mfa_required, locked_out, ...).", ["outcome"])
 LOCKOUTS = Counter("login_lockouts_total", "Logins and password checks refused by the lock-out (429).")
-MAIL = Counter("mail_deliveries_total", "Mails by kind and outcome (sent, failed, dropped).", ["kind", "outcome"])
-EVENT_DELIVERIES = Counter("event_deliveries_total", "Webhook event deliveries by outcome (delivered, failed, dead).", ["outcome"])
+MAIL = Counter("mail_deliveries_total", "Mails handed to the mail server, by kind and outcome (sent, failed).", ["kind", "outcome"])
+OUTBOX_DELIVERIES = Counter(
+    "outbox_deliveries_total",
+    "Outbox jobs settled by a worker, by queue (mail, event: a fan-out, webhook: one delivery) and outcome (delivered, retried, given_up, cancelled).",
+    ["queue", "outcome"],
+)
 
 
 def count_login(outcome: str) -> None:
@@ -31,5 +35,8 @@ def count_mail(kind: str, outcome: str) -> None:
     MAIL.labels(kind, outcome).inc()
 
 
-def count_event_delivery(outcome: str) -> None:
-    EVENT_DELIVERIES.labels(outcome).inc()
+def count_outbox_delivery(queue: str, outcome: str) -> None:
+    """One attempt settled by an outbox worker (accounts/events/outbox.py `job_run`): `delivered`,
+    `retried` (failed, another attempt is due later), `given_up` (failed for good: a dead letter),
+    `cancelled` (nothing to do any more). A job deferred until its cause is visible is not counted."""
+    OUTBOX_DELIVERIES.labels(queue, outcome).inc()

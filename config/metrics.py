@@ -5,9 +5,10 @@ What is counted, and where:
   labels), method and status, and its latency (`RequestMetricsMiddleware`, the first middleware);
 - every database round trip, by command and outcome, and its latency (`DatabaseMetrics`, a pymongo
   `CommandListener` that config/mongo.py gives every client);
-- logins by outcome, lock-outs, mail and event deliveries: `count_login`, `count_lockout`,
-  `count_mail`, `count_event_delivery` (common/metrics.py, where every metric is defined), called
-  where those happen.
+- logins by outcome, lock-outs, mail handed to the mail server and every outcome of the outbox's
+  workers (mail, event fan-outs, webhook deliveries): `count_login`, `count_lockout`,
+  `count_mail`, `count_outbox_delivery` (common/metrics.py, where every metric is defined),
+  called where those happen.
 
 Several processes: when `PROMETHEUS_MULTIPROC_DIR` is set (config/serve.py sets it, emptied, for
 granian's workers) prometheus-client keeps each process's values in files there and `/metrics`
@@ -115,3 +116,33 @@ def metrics(request):
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
 
 
+
+
+def metrics_server_start(*, host: str, port: int):
+    """Serve `GET /metrics` from a thread of a process that serves no API (`manage.py outbox
+    --metrics-port`: its deliveries are counted in its own process, which the API's `/metrics`
+    does not see), with the same answer and the same access rule as the API's `/metrics` (the
+    view above). Anything else is a 404. Returns the server (`server_port`, `shutdown()`)."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from django.core.handlers.wsgi import WSGIRequest
+
+    def app(wsgi_environ, start_response):
+        request = WSGIRequest(wsgi_environ)
+        if request.path_info != "/metrics" or request.method != "GET":
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [b'{"detail":"Not found."}']
+        response = metrics(request)
+        if hasattr(response, "render"):
+            response.render()  # a refusal is DRF's Response
+        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+        return [response.content]
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args) -> None:
+            pass  # a scrape every 15 s is not news
+
+    server = make_server(host, port, app, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server

@@ -2,7 +2,6 @@
 CASCADE, so the chain delete in `accounts` reaches it without knowing about it."""
 from mongoengine import (
     CASCADE,
-    BooleanField,
     DateTimeField,
     DictField,
     Document,
@@ -13,25 +12,15 @@ from mongoengine import (
 )
 
 from accounts.users.documents import User, now
-from accounts.users.user_extensions import user_field_add
+from profiles.user_fields import DETAILS_COPY  # noqa: F401  (User's `has_avatar` and `details_copy` are declared there)
 
 # The GridFS bucket: the bytes live in `avatars.files` and `avatars.chunks`.
 AVATAR_BUCKET = "avatars"
 AVATAR_CONTENT_TYPES = ("image/jpeg", "image/png")
 
-# Whether the user has an Avatar (the Avatar is the truth), kept on the user so that rendering
-# `avatar_url` costs no query. Written by profiles.services only.
-user_field_add("has_avatar", BooleanField(default=False))
-
-# A copy of the user's Details document, kept on the user so that the join (`/users/me`,
-# `/users/user_with_details/{id}`) costs the one read of the user that authentication makes
-# anyway: {"v": the copied Details' `version`, "doc": that document as stored, or None}. The
-# Details document is the truth; the copy is written only by profiles.services.details_upsert, after
-# it and conditioned on a higher version, so the last write wins on both (README, "Performance").
-# Users stored before the copy existed have no such field: their join reads the Details document
-# ($lookup) until `check_integrity --fix` makes their copy. Not exported: the Details document is.
-DETAILS_COPY = "details_copy"
-user_field_add(DETAILS_COPY, DictField(default=lambda: {"v": 0, "doc": None}), export=False)
+# On the user document itself (profiles/user_fields.py, declared with `User`): `has_avatar`,
+# whether the user has an Avatar (the Avatar is the truth), and `details_copy`, the join's copy of
+# the Details document.
 
 
 def avatar_path(user_id) -> str:

@@ -98,7 +98,7 @@ class AvatarUrlField(serializers.Field):
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, user) -> str | None:
-        if not getattr(user, "has_avatar", False):
+        if not user.has_avatar:
             return None
         request = self.context.get("request")
         return request.build_absolute_uri(avatar_path(user.id)) if request else avatar_path(user.id)

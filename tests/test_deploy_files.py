@@ -168,13 +168,16 @@ def test_compose_config_with_the_documented_env_file_sets_every_setting(tmp_path
     (tmp_path / ".env").write_text("".join(f"{name}={value}\n" for name, value in values.items()))
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
     out = subprocess.run(
-        [compose_binary(), "--profile", "worker", "config", "--format", "json"],
+        [compose_binary(), "config", "--format", "json"],
         cwd=tmp_path, capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     services = json.loads(out.stdout)["services"]
-    for service in ("app", "worker"):
-        environment = services[service]["environment"]
-        assert environment == {**values, **PINNED}, service
+    # The worker runs without a profile (a plain `docker compose up` starts it) and delivers; the
+    # web processes only write the jobs.
+    assert services["worker"]["environment"] == {**values, **PINNED}
+    assert services["app"]["environment"] == {**values, **PINNED, "OUTBOX_WORKERS_IN_PROCESS": "0"}
+    assert services["worker"]["command"][:3] == ["python", "manage.py", "outbox"] and "profiles" not in services["worker"]
+    assert "--metrics-port" in services["worker"]["command"] and "ports" not in services["worker"]
     assert services["app"]["command"] == ["python", "-m", "config.serve"]
     assert services["app"]["stop_grace_period"] == "30s"
 

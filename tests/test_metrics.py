@@ -70,12 +70,12 @@ def test_the_counters_for_logins_lockouts_mail_and_events(api):
     metrics.count_login("success")
     metrics.count_lockout()
     metrics.count_mail("verify_email", "sent")
-    metrics.count_event_delivery("delivered")
+    metrics.count_outbox_delivery("webhook", "delivered")
     after = read_metrics(api)
     assert value(after, "logins_total", outcome="success") - value(before, "logins_total", outcome="success") == 1
     assert value(after, "login_lockouts_total") - value(before, "login_lockouts_total") == 1
     assert value(after, "mail_deliveries_total", kind="verify_email", outcome="sent") - value(before, "mail_deliveries_total", kind="verify_email", outcome="sent") == 1
-    assert value(after, "event_deliveries_total", outcome="delivered") - value(before, "event_deliveries_total", outcome="delivered") == 1
+    assert value(after, "outbox_deliveries_total", queue="webhook", outcome="delivered") - value(before, "outbox_deliveries_total", queue="webhook", outcome="delivered") == 1
 
 
 @pytest.mark.parametrize("address", ["203.0.113.9", "10.1.2.3", "2001:db8::1"])
@@ -160,3 +160,108 @@ def test_with_a_multiprocess_folder_the_scrape_sums_its_files(tmp_path, monkeypa
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     combined = registry()
     assert isinstance(combined, CollectorRegistry) and combined is not __import__("prometheus_client").REGISTRY
+
+
+def test_every_outcome_of_the_outbox_workers_is_counted(api, admin, client_for, settings, monkeypatch):
+    """accounts/events/outbox.py `job_run`, where a worker settles a job: mail and webhook
+    deliveries delivered, retried and given up, an event's fan-out, a cancelled mail."""
+    from accounts.events import mail_jobs
+    from accounts.events.outbox import outbox_drain
+    from accounts.events.tests.receivers import Receiver
+    from accounts.users.documents import User
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # the receivers listen on 127.0.0.1
+    settings.OUTBOX_RETRY_DELAYS = [0]  # two attempts, then given up
+    outbox_drain()  # what the fixtures set off
+    real_send, failures = mail_jobs._transport[0], []
+
+    def send_failing_once(**kwargs):
+        if not failures:
+            failures.append(kwargs["kind"])
+            raise ConnectionRefusedError("the mail server is restarting")
+        real_send(**kwargs)
+
+    monkeypatch.setattr(mail_jobs, "_transport", [send_failing_once])
+    with Receiver(fail_first=1) as recovering, Receiver(status=503) as broken:
+        for receiver in (recovering, broken):
+            r = client_for(admin).post("/webhooks", {"url": receiver.url, "events": ["user.created"]}, format="json")
+            receiver.secret = r.json()["secret"]
+        before = read_metrics(api)
+        r = api.post("/users/register", {"username": "counted", "email": "counted@example.com", "password": "a long river stone"}, format="json")
+        assert r.status_code == 201
+        outbox_drain()
+        assert recovering.types() == ["user.created"] and broken.attempts == 2
+    # A verification mail for an address verified meanwhile has nothing to do: cancelled.
+    User.objects(id=r.json()["user_id"]).update_one(set__email_verified=True)
+    mail_jobs.mail_enqueue(mail_jobs.VERIFY, user_id=User.objects.get(id=r.json()["user_id"]).id)
+    outbox_drain()
+    after = read_metrics(api)
+
+    def delta(queue, outcome):
+        labels = {"queue": queue, "outcome": outcome}
+        return value(after, "outbox_deliveries_total", **labels) - value(before, "outbox_deliveries_total", **labels)
+
+    assert failures == ["verify_email"]
+    assert (delta("mail", "retried"), delta("mail", "delivered"), delta("mail", "cancelled"), delta("mail", "given_up")) == (1, 1, 1, 0)
+    assert delta("event", "delivered") == 1  # user.created fanned out to the two endpoints
+    assert (delta("webhook", "retried"), delta("webhook", "delivered"), delta("webhook", "given_up")) == (2, 1, 1)
+
+
+def test_a_process_without_the_api_serves_its_metrics_with_the_same_rule(settings):
+    """config/metrics.py `metrics_server_start` (`manage.py outbox --metrics-port`)."""
+    import ipaddress
+    import json
+    import urllib.error
+    import urllib.request
+
+    from config.metrics import metrics_server_start
+
+    server = metrics_server_start(host="127.0.0.1", port=0)
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        metrics.count_outbox_delivery("webhook", "given_up")
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+            assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+            assert 'outbox_deliveries_total{outcome="given_up",queue="webhook"}' in response.read().decode()
+        for path in ("/", "/users/me"):
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(f"{base}{path}", timeout=10)
+            assert missing.value.code == 404
+        settings.METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.0.0.0/8")]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/metrics", timeout=10)
+        assert refused.value.code == 403
+        assert json.loads(refused.value.read()) == {"detail": "Metrics are readable from the allowed networks or with the metrics token."}
+        settings.METRICS_TOKEN = "a-long-scrape-token"
+        request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": "Bearer a-long-scrape-token"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_outbox_command_serves_its_metrics_until_stopped():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "PYTHONUNBUFFERED": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "outbox", "--workers", "1", "--metrics-port", "0"],
+        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        line = worker.stdout.readline()
+        assert line.startswith("outbox: metrics at http://127.0.0.1:"), line
+        with urllib.request.urlopen(line.split(" at ", 1)[1].strip(), timeout=10) as response:
+            assert "# TYPE outbox_deliveries_total counter" in response.read().decode()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+        assert "outbox: stopped." in worker.stdout.read()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()

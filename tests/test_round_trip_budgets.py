@@ -96,11 +96,12 @@ CASES = [
     # Provider sign-in (accounts/providers), against the test provider: HTTP to the provider is
     # not a round trip; each step that reaches the provider spends one on its rate limit. The
     # sign-ins are a person's first (an account is made): register's writes and the login's, plus
-    # the identity's lookup and insert.
+    # the identity's lookup and insert, and one insert of the jobs user.created and identity.linked
+    # (with the verification mail's when the provider did not vouch for the email).
     ("providers", None, "get", "/auth/providers", None, 0),
     ("provider redirect", None, "get", "/auth/providers/{provider}/redirect", "PROVIDER", 2),
-    ("provider callback", None, "get", "/auth/providers/{provider}/callback", "PROVIDER_CALLBACK", 16),
-    ("provider token", None, "post", "/auth/providers/{provider}/token", "PROVIDER_CODE", 14),
+    ("provider callback", None, "get", "/auth/providers/{provider}/callback", "PROVIDER_CALLBACK", 17),
+    ("provider token", None, "post", "/auth/providers/{provider}/token", "PROVIDER_CODE", 15),
     ("identities", "user", "get", "/users/{id}/identities", None, 2),
     ("connect identity", "user", "post", "/users/{id}/identities/{provider}", "PROVIDER_CODE", 6),
     ("disconnect identity", "user", "delete", "/users/{id}/identities/{identity_id}", "IDENTITY", 6),

@@ -31,6 +31,7 @@ from pymongo import ReturnDocument
 
 from accounts.users.documents import now
 from accounts.events.documents import CANCELLED, DELIVERED, FAILED, PENDING, OutboxJob, WebhookDelivery
+from common.metrics import count_outbox_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -108,9 +109,14 @@ def job_defer(cls, job: dict) -> None:
     )
 
 
-def outbox_write(documents: list[dict]) -> list:
-    """Write jobs (built by `mail_jobs.mail_job`, `webhooks.event_job`) in one round trip; their ids."""
-    return OutboxJob._get_collection().insert_many(documents).inserted_ids if documents else []
+def outbox_write(documents: list[dict], *, guard=None) -> list:
+    """Write jobs (built by `mail_jobs.mail_job`, `webhooks.event_job`) in one round trip; their ids.
+    `guard`: the `owner_guard` block (accounts/users/guard.py) these jobs belong to, proven with
+    its other writes and removed with them when the owner turned out to be gone."""
+    ids = OutboxJob._get_collection().insert_many(documents).inserted_ids if documents else []
+    if guard is not None and ids:
+        guard.written(OutboxJob, {"_id": {"$in": ids}})
+    return ids
 
 
 def outbox_forget(ids: list) -> None:
@@ -123,6 +129,7 @@ def outbox_forget(ids: list) -> None:
 # this module imports none of them ----------------------------------------------------------------
 _KIND_HANDLERS: dict = {}  # OutboxJob.kind -> handler(job)
 _QUEUES: dict = {}  # another claimable collection (WebhookDelivery) -> (handler, given_up)
+_QUEUE_NAMES: dict = {}  # that collection -> its name in the metrics (`webhook`)
 
 
 def kind_handler_register(kind: str, handler) -> None:
@@ -130,10 +137,16 @@ def kind_handler_register(kind: str, handler) -> None:
     _KIND_HANDLERS[kind] = handler
 
 
-def queue_register(cls, handler, given_up=None) -> None:
+def queue_register(cls, handler, given_up=None, *, name: str | None = None) -> None:
     """Workers also claim `cls` documents and do them with `handler`; `given_up(job, exc)` runs
-    when one fails for good."""
+    when one fails for good. `name`: the queue's label in `outbox_deliveries_total`."""
     _QUEUES[cls] = (handler, given_up)
+    _QUEUE_NAMES[cls] = name or cls._get_collection_name()
+
+
+def _queue_name(cls, job: dict) -> str:
+    """The metrics' queue of a job: an OutboxJob's kind (`mail`, `event`), else its queue's name."""
+    return job.get("kind", "job") if cls is OutboxJob else _QUEUE_NAMES.get(cls, cls._get_collection_name())
 
 
 def _outbox_handle(job: dict):
@@ -145,7 +158,10 @@ def _handlers():
 
 
 def job_run(cls, handler, job: dict) -> str:
-    """Do one claimed job and record its outcome (a handler raises to fail an attempt)."""
+    """Do one claimed job and record its outcome (a handler raises to fail an attempt). Every
+    outcome settled here is counted (`outbox_deliveries_total`): delivered, retried, given_up,
+    cancelled; a deferral is not an attempt and is not counted."""
+    queue = _queue_name(cls, job)
     try:
         outcome = handler(job)
     except Deferred:
@@ -153,18 +169,21 @@ def job_run(cls, handler, job: dict) -> str:
         return PENDING
     except Cancelled as reason:
         job_finish(cls, job, status=CANCELLED, extra={"last_error": str(reason)[:500]})
+        count_outbox_delivery(queue, "cancelled")
         return CANCELLED
     except Exception as exc:  # noqa: BLE001 - any failure is one failed attempt, never a dead worker
         error = str(exc) if isinstance(exc, DeliveryError) else type(exc).__name__
         status = job_retry_later(cls, job, error=error, extra=getattr(exc, "extra", None))
         logger.warning("outbox %s %s attempt %d failed: %s", cls._get_collection_name(), job["_id"], job.get("attempts", 0) + 1, error)
+        count_outbox_delivery(queue, "given_up" if status == FAILED else "retried")
         if status == FAILED:
             _given_up(cls, job, exc)
         return status
-    if outcome is not None:
-        return outcome
-    job_finish(cls, job)
-    return DELIVERED
+    if outcome is None:
+        job_finish(cls, job)
+        outcome = DELIVERED
+    count_outbox_delivery(queue, outcome)
+    return outcome
 
 
 def _given_up(cls, job: dict, exc: Exception) -> None:

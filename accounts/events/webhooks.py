@@ -190,12 +190,31 @@ def event_job(event_type: str, *, user_id: ObjectId, data: dict, user_reference:
     return OutboxJob(kind="event", payload=payload, user=user_id if user_reference else None, subject_id=user_id).to_mongo().to_dict()
 
 
-def event_emit(event_type: str, *, user_id: ObjectId, data: dict | None = None) -> ObjectId:
+def event_emit(event_type: str, *, user_id: ObjectId, data: dict | None = None, guard=None) -> ObjectId:
     """Write the event to the outbox (one round trip). Events about a user reference them, so a
     user deleted before delivery takes their pending events along (user.deleted, which must
-    outlive them, is written by `user_deleted_events`)."""
+    outlive them, is written by `user_deleted_events`).
+
+    `guard`: the `owner_guard` block (accounts/users/guard.py) of the write the event describes;
+    the event is one of the block's writes, proven with them by the block's one proof and removed
+    with them when the owner turned out to be gone (no event about a change that was undone)."""
     document = event_job(event_type, user_id=user_id, data=data or {})
-    return OutboxJob._get_collection().insert_one(document).inserted_id
+    event_id = OutboxJob._get_collection().insert_one(document).inserted_id
+    if guard is not None:
+        guard.written(OutboxJob, {"_id": event_id})
+    return event_id
+
+
+def event_data_update(event_id: ObjectId, **fields) -> None:
+    """Correct what a pending event says (a first sign-in's user.created, written before its
+    account, whose username turned out to be taken: the free one it got instead)."""
+    OutboxJob._get_collection().update_one({"_id": event_id, "status": PENDING}, {"$set": {f"payload.data.{name}": value for name, value in fields.items()}})
+
+
+def identity_event_data(identity) -> dict:
+    """What identity.linked / identity.unlinked say about an identity (accounts/providers): which
+    one, at which provider, and the person's id there; not the email the provider shared."""
+    return {"identity_id": str(identity.id), "provider": identity.provider, "issuer": identity.issuer, "subject": identity.subject}
 
 
 def user_deleted_events(*, user_ids: list[ObjectId]) -> None:
@@ -221,14 +240,20 @@ def user_deleted_events(*, user_ids: list[ObjectId]) -> None:
             raise
 
 
+# Events a request may write before the user they are about exists (a sign-up writes them first,
+# under the id it chose): their fan-out waits for the user (accounts/providers writes
+# identity.linked with the user.created of a first sign-in).
+WRITTEN_BEFORE_THE_USER = ("user.created", "identity.linked")
+
+
 def _cause_visible(job: dict) -> None:
-    """Raise Deferred while the change an event announces is not visible: the user of
-    user.created must exist, the user of user.deleted must be gone."""
+    """Raise Deferred while the change an event announces is not visible: the user of the events
+    of WRITTEN_BEFORE_THE_USER must exist, the user of user.deleted must be gone."""
     event_type = job["payload"]["type"]
-    if event_type not in ("user.created", USER_DELETED):
+    if event_type not in (*WRITTEN_BEFORE_THE_USER, USER_DELETED):
         return
     exists = User._get_collection().find_one({"_id": job["subject_id"]}, {"_id": 1}) is not None
-    if exists != (event_type == "user.created"):
+    if exists != (event_type in WRITTEN_BEFORE_THE_USER):
         raise Deferred()
 
 
@@ -339,4 +364,4 @@ def delivery_given_up(delivery: dict, exc: Exception) -> None:
 
 
 outbox.kind_handler_register("event", event_fan_out)
-outbox.queue_register(WebhookDelivery, delivery_handle, delivery_given_up)
+outbox.queue_register(WebhookDelivery, delivery_handle, delivery_given_up, name="webhook")

@@ -15,6 +15,13 @@ The protocol steps are in authorization.py (Authlib's client). The rules about a
   at the provider, not for this account's second factor, which the owner turned on here.
 - An account created by a provider has no usable password (a person sets one by a password
   reset). Disconnecting the last way to sign in is a 409.
+- Events (accounts/events/webhooks.py): `identity.linked` when an identity is linked (a first
+  sign-in, joining an account by its verified email, connecting), `identity.unlinked` when one is
+  disconnected; each written inside the same `owner_guard` block as the identity's write, so an
+  identity undone for a user being deleted takes its event along. A first sign-in that makes an
+  account writes `user.created`, `identity.linked` and the verification mail's job in one round
+  trip before the account, as a sign-up does (accounts/users/registration.py): a crash before the
+  account leaves jobs the outbox cancels, never an account whose event or mail is lost.
 """
 from bson import ObjectId
 from django.conf import settings
@@ -23,7 +30,10 @@ from mongoengine import NotUniqueError
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 
-from accounts.emails.email_verification import login_verification_check, verification_send
+from accounts.emails.email_verification import login_verification_check
+from accounts.events.mail_jobs import VERIFY, mail_job
+from accounts.events.outbox import outbox_forget, outbox_write
+from accounts.events.webhooks import event_data_update, event_emit, event_job, identity_event_data
 from accounts.mfa import two_factor
 from accounts.providers.documents import ProviderIdentity
 from accounts.providers.registry import Provider
@@ -31,7 +41,7 @@ from accounts.sessions.tokens import LoginOutcome, login_outcome
 from accounts.users import identity as identity_rules
 from accounts.users import lockout
 from accounts.users.audit import audit_record
-from accounts.users.documents import User, casefold_key
+from accounts.users.documents import ROLE_USER, User, casefold_key
 from accounts.users.guard import owner_guard
 from accounts.users.registration import USERNAME_TAKEN, email_stored_form, username_suggestions
 from accounts.users.selectors import user_by_email
@@ -128,14 +138,16 @@ def _user_for_new_identity(*, provider: Provider, claims: dict, ip: str) -> User
             audit_record(action="provider_email_taken", target=existing, ip=ip, provider=provider.id)
             raise EmailTaken()
         try:
-            # Saved under the owner guard: an account being chain-deleted keeps no identity (404).
-            _identity_insert(user_id=existing.id, provider=provider, claims=claims)
+            # Under the owner guard: an account being chain-deleted keeps no identity nor event (404).
+            with owner_guard(existing.id) as guard:
+                identity = _identity_insert(user_id=existing.id, provider=provider, claims=claims)
+                event_emit("identity.linked", user_id=existing.id, data=identity_event_data(identity), guard=guard)
+                audit_record(action="identity_linked", actor=existing, target=existing, ip=ip, provider=provider.id, by="verified_email")
         except NotUniqueError:
             pass  # a concurrent first sign-in linked it: the identity's account is looked up again
         except NotFound:
             raise AuthenticationFailed(ACCOUNT_DISABLED) from None
         else:
-            audit_record(action="identity_linked", actor=existing, target=existing, ip=ip, provider=provider.id, by="verified_email")
             return existing
         return _user_of_identity(provider=provider, claims=claims)
     # Identity first, under an id chosen now: of two concurrent first sign-ins, one insert wins
@@ -143,20 +155,28 @@ def _user_for_new_identity(*, provider: Provider, claims: dict, ip: str) -> User
     # without its account, which `check_integrity --fix` finds and removes (it is declared).
     # The owner guard (accounts/users/guard.py) proves the new account once, at the end of the
     # block, after it exists: not at the identity's save, which comes first on purpose.
+    # Then the jobs (user.created, identity.linked, the verification mail), then the account: the
+    # module docstring. Their fan-out and the mail wait until the account exists.
     user_id = ObjectId()
-    with owner_guard(user_id):
+    with owner_guard(user_id) as guard:
         try:
             identity = _identity_insert(user_id=user_id, provider=provider, claims=claims)
         except NotUniqueError:
             return _user_of_identity(provider=provider, claims=claims)
+        created = {"username": _username_from(claims), "email": email, "email_verified": claims.get("email_verified") is True, "role": ROLE_USER, "linked_ids": []}
+        jobs = [event_job("user.created", user_id=user_id, data=created), event_job("identity.linked", user_id=user_id, data=identity_event_data(identity))]
+        if settings.EMAIL_VERIFICATION != "none" and not created["email_verified"]:
+            jobs.append(mail_job(VERIFY, user_id=user_id))
+        written = outbox_write(jobs, guard=guard)
         try:
             user = _account_create(user_id=user_id, claims=claims, email=email)
         except Exception:
+            outbox_forget(written)
             identity.delete()
             raise
+        if user.username != created["username"]:  # a taken name: the free suggestion it got
+            event_data_update(written[0], username=user.username)
         audit_record(action="register", actor=user, target=user, ip=ip, provider=provider.id)
-        if settings.EMAIL_VERIFICATION != "none" and not user.email_verified:
-            verification_send(user=user)
         return user
 
 
@@ -198,14 +218,16 @@ def identity_connect(*, user: User, provider: Provider, claims: dict, ip: str) -
     created): connecting it again to the same account changes nothing; held by another account,
     409. The email plays no part: the person proved both sides themselves."""
     try:
-        identity = _identity_insert(user_id=user.id, provider=provider, claims=claims)
+        # Under the owner guard: a chain delete racing it leaves no identity nor event (404).
+        with owner_guard(user.id) as guard:
+            identity = _identity_insert(user_id=user.id, provider=provider, claims=claims)
+            event_emit("identity.linked", user_id=user.id, data=identity_event_data(identity), guard=guard)
+            audit_record(action="identity_linked", actor=user, target=user, ip=ip, provider=provider.id)
     except NotUniqueError:
         held = ProviderIdentity.objects(issuer=provider.issuer, subject=claims["sub"]).first()
         if held is not None and held.user.id == user.id:
             return held, False
         raise Conflict(HELD_ELSEWHERE) from None
-    # The save above went through the owner guard: a chain delete racing it left no identity (404).
-    audit_record(action="identity_linked", actor=user, target=user, ip=ip, provider=provider.id)
     return identity, True
 
 
@@ -223,7 +245,9 @@ def identity_disconnect(*, user: User, identity_id: str, actor: User, ip: str) -
 
     Two concurrent disconnects of a user's last two identities could each see the other one:
     so the check runs again after the delete, and an identity found to have been the last is put
-    back (both requests then answer 409 and both identities stay)."""
+    back, its identity.unlinked event and audit record withdrawn (both requests then answer 409 and both identities
+    stay). That second look reads the user only if no chain delete of theirs has begun: it is the
+    owner guard's proof for the event (a user being deleted: 404, no event)."""
     if not ObjectId.is_valid(identity_id):
         raise NotFound(NOT_FOUND)
     identity = ProviderIdentity.objects(id=identity_id, user=user.id).first()
@@ -233,11 +257,15 @@ def identity_disconnect(*, user: User, identity_id: str, actor: User, ip: str) -
         raise Conflict(LAST_WAY)
     if ProviderIdentity.objects(id=identity.id).delete() != 1:
         raise NotFound(NOT_FOUND)
-    fresh = User.objects(id=user.id).only("password", "passkeys_count").first()
-    if fresh is not None and not _has_other_way_in(user=fresh, identity_id=identity.id):
-        try:
-            identity.save(force_insert=True)
-        except NotUniqueError:
-            pass
-        raise Conflict(LAST_WAY)
-    audit_record(action="identity_unlinked", actor=actor, target=user, ip=ip, provider=identity.provider)
+    with owner_guard(user.id) as guard:
+        event_emit("identity.unlinked", user_id=user.id, data=identity_event_data(identity), guard=guard)
+        audit_record(action="identity_unlinked", actor=actor, target=user, ip=ip, provider=identity.provider)
+        fresh = User.objects(id=user.id, deleting__ne=True).only("password", "passkeys_count").first()
+        guard.proven(fresh is not None)
+        if fresh is not None and not _has_other_way_in(user=fresh, identity_id=identity.id):
+            guard.undo()  # the event and the audit record: the identity stays after all
+            try:
+                identity.save(force_insert=True)
+            except NotUniqueError:
+                pass
+            raise Conflict(LAST_WAY)

@@ -8,7 +8,10 @@ Uniqueness is enforced by unique indexes (never check-then-insert), so it holds 
 across processes. Every query path has an index.
 """
 from datetime import datetime, timezone
+from importlib import import_module
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from mongoengine import (
     CASCADE,
     BooleanField,
@@ -37,6 +40,26 @@ def casefold_key(value: str) -> str:
     from accounts.users.identity import identity_key
 
     return identity_key(value)
+
+
+def user_fields_contributed(modules: list[str], *, taken) -> tuple[dict, tuple]:
+    """The fields other apps keep on the user document, and those of them an export leaves out.
+
+    Each module of `modules` (settings.USER_FIELD_MODULES, read once, when `User` is declared)
+    has `user_fields()`, returning {name: a new MongoEngine field}, and may have `EXPORT_EXCLUDE`.
+    The fields are made by that call, after `User`'s own, so they come after them in the stored
+    and exported order, in the order the modules are listed. A module must not import this one
+    (it is read while `User` is being declared). A name declared twice stops the start."""
+    fields: dict = {}
+    export_exclude: tuple = ()
+    for path in modules:
+        module = import_module(path)
+        for name, field in module.user_fields().items():
+            if name in fields or name in taken:
+                raise ImproperlyConfigured(f"USER_FIELD_MODULES: {path} declares the user field {name!r}, which is declared already.")
+            fields[name] = field
+        export_exclude += tuple(getattr(module, "EXPORT_EXCLUDE", ()))
+    return fields, export_exclude
 
 
 class User(Document):
@@ -83,6 +106,12 @@ class User(Document):
     links_copy = ListField(DictField())
     created_at = DateTimeField(default=now)
     updated_at = DateTimeField(default=now)
+    # What other apps keep on the user so that rendering it costs no query (the passkeys' count, a
+    # profile's flags, the join's copy of the details): declared by the modules that
+    # settings.USER_FIELD_MODULES names (as AUTH_USER_MODEL names a model), part of this class
+    # as if written here, after the fields above. `accounts` reads none of them.
+    _contributed, _contributed_export_exclude = user_fields_contributed(settings.USER_FIELD_MODULES, taken=set(vars()))
+    vars().update(_contributed)
 
     meta = {
         "collection": "users",
@@ -94,7 +123,8 @@ class User(Document):
     }
 
     # Never in an export (accounts.user_data.services reads this on every document class).
-    export_exclude = ("password", "links_copy")  # the copy: exported as the LinkedId documents
+    export_exclude = ("password", "links_copy", *_contributed_export_exclude)  # the copies: exported as their documents
+    del _contributed, _contributed_export_exclude
 
     # What DRF and simplejwt ask of request.user.
     is_authenticated = True

@@ -1,8 +1,10 @@
 """How another app adds to the user without `accounts` knowing about it.
 
-- `user_field_add(name, field)`: a stored field on `User`, for a fact about the user that the
-  other app keeps up to date so that rendering it costs no query (a flag such as "has one").
-  Call it where the app declares its documents, before any user is loaded.
+- A stored field on `User`, for a fact about the user that the other app keeps up to date so
+  that rendering it costs no query (a flag such as "has one"): not here, but declared with
+  `User` itself by a module that settings.USER_FIELD_MODULES lists (`user_fields()`; see
+  `user_fields_contributed` in accounts/users/documents.py), so the field is part of the class
+  from its creation, by MongoEngine's own declaration.
 - `user_output_field_add(name, field, after=...)`: a key in the user representation
   (`UserOutput`, every endpoint that renders a user), at a fixed place (a URL derived from
   that flag). Call it from the app's `ready()` or a module imported there.
@@ -15,29 +17,9 @@ Each refuses a name that is taken, so two apps cannot silently overwrite each ot
 from collections.abc import Callable
 
 from bson import ObjectId
-from mongoengine.base import BaseField
 from rest_framework import serializers
 
-from accounts.users.documents import User
 from accounts.users.serializers import UserOutput
-
-
-def user_field_add(name: str, field: BaseField, *, export: bool = True) -> None:
-    """Declare `field` on `User` as if it were written in the class (MongoEngine's metaclass
-    does the same for the `id` field it adds). `export=False` leaves it out of the user's export
-    (a copy of data that the export holds in its own collection)."""
-    if name in User._fields:
-        raise ValueError(f"User already has a field {name!r}.")
-    field.name = name
-    field.db_field = field.db_field or name
-    field.owner_document = User
-    User._fields[name] = field
-    User._db_field_map[name] = field.db_field
-    User._reverse_db_field_map[field.db_field] = name
-    User._fields_ordered += (name,)
-    setattr(User, name, field)
-    if not export:
-        User.export_exclude = (*User.export_exclude, name)
 
 
 def user_output_field_add(name: str, field: serializers.Field, *, after: str) -> None:

@@ -54,6 +54,11 @@ INSTALLED_APPS = [
     "profiles",
 ]
 
+# Modules whose `user_fields()` declare fields of the user document that another app keeps
+# (accounts/users/documents.py `user_fields_contributed`; README "How it is built"), in this
+# order after `User`'s own. Code, not a deployment setting: it follows INSTALLED_APPS.
+USER_FIELD_MODULES = ["accounts.mfa.passkeys.user_fields", "profiles.user_fields"]
+
 MIDDLEWARE = [
     # First: counts and times every request, whatever answers it (config/metrics.py).
     "config.metrics.RequestMetricsMiddleware",

@@ -1,6 +1,8 @@
 """manage.py outbox: the delivery workers (mail and webhook events), and the dead letters.
 
     manage.py outbox [--workers N]      run N worker threads until stopped (SIGTERM, Ctrl-C)
+        [--metrics-port P [--metrics-host H]]  and serve this process's `GET /metrics` on H:P
+                                        (the API's access rule: METRICS_ALLOWED_NETWORKS, METRICS_TOKEN)
     manage.py outbox --once             do every due job once and exit (cron, scripts)
     manage.py outbox --failed           list the dead letters (jobs given up after every retry)
     manage.py outbox --retry ID...      send those again (attempts start over)
@@ -27,8 +29,10 @@ class Command(ServiceCommand):
         parser.add_argument("--once", action="store_true", help="do every due job once, then exit")
         parser.add_argument("--failed", action="store_true", help="list the dead letters")
         parser.add_argument("--retry", nargs="+", metavar="ID", help="send these dead letters again")
+        parser.add_argument("--metrics-port", type=int, help="serve GET /metrics (this worker's deliveries) on this port")
+        parser.add_argument("--metrics-host", default="127.0.0.1", help="the address --metrics-port listens on (default 127.0.0.1; 0.0.0.0 in a container)")
 
-    def handle(self, *args, workers: int, once: bool, failed: bool, retry: list[str] | None, **options):
+    def handle(self, *args, workers: int, once: bool, failed: bool, retry: list[str] | None, metrics_port: int | None = None, metrics_host: str = "127.0.0.1", **options):
         if failed:
             rows = outbox_failed()
             for row in rows:
@@ -49,6 +53,15 @@ class Command(ServiceCommand):
             return
         if workers < 1:
             raise CommandError("--workers must be at least 1.")
+        server = None
+        if metrics_port is not None:
+            from config.metrics import metrics_server_start
+
+            try:
+                server = metrics_server_start(host=metrics_host, port=metrics_port)
+            except OSError as exc:
+                raise CommandError(f"--metrics-port: cannot listen on {metrics_host}:{metrics_port} ({exc.strerror}).") from None
+            self.stdout.write(f"outbox: metrics at http://{metrics_host}:{server.server_port}/metrics")
         threads = [OutboxWorker(name=f"outbox-command-{n}") for n in range(workers)]
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -61,5 +74,7 @@ class Command(ServiceCommand):
             thread.stop()
         for thread in threads:
             thread.join(timeout=60)
+        if server is not None:
+            server.shutdown()
         self.stdout.write("outbox: stopped.")
 

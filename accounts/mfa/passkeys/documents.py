@@ -8,14 +8,8 @@ dates: `export_exclude` leaves out the credential id, the public key and the cou
 from mongoengine import CASCADE, BinaryField, BooleanField, DateTimeField, Document, IntField, ListField, ReferenceField, StringField
 
 from accounts.users.documents import User, now
-from accounts.users.user_extensions import user_field_add
 
-# How many passkeys the user has, kept by the services with atomic $inc (insert, then +1;
-# -1, then delete), so that it never counts a passkey that is gone: the guard that keeps a user
-# without a usable password from removing their last passkey reads it, and so does the user
-# representation (`passkeys_count`) and login's list of second factors, at no extra query.
-# `check_integrity --fix` recounts it after a crash between the two writes.
-user_field_add("passkeys_count", IntField(default=0))
+# `User.passkeys_count` is declared in user_fields.py (settings.USER_FIELD_MODULES).
 
 PASSKEY_NAME_MAX = 64
 
