@@ -50,7 +50,7 @@ CASES = [
     ("user_with_details (admin)", "admin", "get", "/users/user_with_details/{id}", None, 2),
     ("me", "user", "get", "/users/me", None, 1),
     ("get user", "user", "get", "/users/{id}", None, 2),
-    ("patch user", "user", "patch", "/users/{id}", {"username": "alice two"}, 5),
+    ("patch user", "user", "patch", "/users/{id}", {"username": "alice two"}, 6),
     # 7: the caller's `reauth` rate, then the lock-out's counters are read (a wrong current
     # password counts as a failed login); ending the sessions joins the password's write, their
     # documents go after, and a pending reset token is voided.
@@ -58,7 +58,7 @@ CASES = [
     ("export", "user", "get", "/users/{id}/export", None, 16),
     ("unlink", "user", "delete", "/users/{id}/linked_ids/ext-1", None, 3),
     # 6: + voiding the pending email tokens (a reset link must not work after a restore).
-    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 9),
+    ("trash (soft delete)", "user", "delete", "/users/{id}?reason=leaving", None, 10),
     ("delete_user", "user", "delete", "/users/delete_user/{id}", None, 24),
     ("list users", "admin", "get", "/users?per_page=30", None, 4),
     ("search users", "admin", "get", "/users?q=ali", None, 4),
@@ -66,15 +66,15 @@ CASES = [
     ("search users (starts_with)", "admin", "get", "/users?starts_with=ali", None, 5),
     ("by_linked_id", "admin", "get", "/users/by_linked_id/ext-1", None, 4),
     ("trash list", "admin", "get", "/trash", None, 4),
-    ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 10),
+    ("bulk_delete", "admin", "post", "/trash/bulk_delete", {"ids": ["{id}", str(ObjectId())], "reason": "bulk"}, 11),
     ("restore", "admin", "post", "/trash/{other}/restore", None, 10),
     ("purge", "admin", "delete", "/trash/{other}", None, 26),
     ("avatar put", "user", "put", "/users/{id}/avatar", "IMAGE", 8),
     ("avatar get", "user", "get", "/users/{id}/avatar", "WITH_AVATAR", 4),
     ("avatar delete", "user", "delete", "/users/{id}/avatar", "WITH_AVATAR", 6),
     ("sessions", "user", "get", "/users/{id}/sessions", None, 2),
-    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 6),
-    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 6),
+    ("end a session", "user", "delete", "/users/{id}/sessions/{sid}", None, 7),
+    ("end other sessions", "user", "delete", "/users/{id}/sessions", None, 7),
     ("totp start", "user", "post", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 7),
     ("totp off", "user", "delete", "/users/{id}/mfa/totp", {"current_password": PASSWORD}, 11),
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 8),

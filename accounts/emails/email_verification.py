@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from accounts.users.guard import owner_guard
 from accounts.emails import mail
 from accounts.events.webhooks import event_emit
 from accounts.users.documents import User, casefold_key, now
@@ -81,8 +82,11 @@ def email_verify(*, token: str, ip: str | None = None) -> None:
     )
     if not updated:
         raise ValidationError({"token": [INVALID_TOKEN]})
-    audit_record(action="email_verified", actor=record["user"], target=record["user"], ip=ip)
-    event_emit("user.email_verified", user_id=record["user"], data={"email": record["email"]})
+    # After the change: its audit event, webhook event and mails, proven against a racing chain
+    # delete together, by one read at the end (accounts/users/guard.py).
+    with owner_guard(record["user"]):
+        audit_record(action="email_verified", actor=record["user"], target=record["user"], ip=ip)
+        event_emit("user.email_verified", user_id=record["user"], data={"email": record["email"]})
 
 
 def login_verification_check(*, user: User) -> None:

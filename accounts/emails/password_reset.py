@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from rest_framework.exceptions import ValidationError
 
+from accounts.users.guard import owner_guard
 from accounts.users import lockout
 from accounts.emails import mail
 from accounts.users.documents import User, casefold_key, now
@@ -83,10 +84,13 @@ def password_reset_confirm(*, token: str, new_password: str, ip: str | None = No
         changes["email_verified"] = True
     # ... and a new `token_version`: an mfa_token taken with the old password dies with it.
     User._get_collection().update_one({"_id": user.id}, {"$set": changes, "$inc": {"token_version": 1}})
-    sessions_documents_delete(user_ids=[user.id])
-    lockout.login_lockout_clear(email_key=user.email_key, user_id=user.id)
-    audit_record(action="password_reset", actor=user, target=user, ip=ip)
-    notices.security_notice_send(user=user, event=notices.PASSWORD_RESET)
+    # After the change: its audit event, webhook event and mails, proven against a racing chain
+    # delete together, by one read at the end (accounts/users/guard.py).
+    with owner_guard(user.id):
+        sessions_documents_delete(user_ids=[user.id])
+        lockout.login_lockout_clear(email_key=user.email_key, user_id=user.id)
+        audit_record(action="password_reset", actor=user, target=user, ip=ip)
+        notices.security_notice_send(user=user, event=notices.PASSWORD_RESET)
 
 
 mail.mail_composer_register(mail.RESET, lambda payload, user, send: password_reset_mail(email=payload["email"], ip=payload.get("ip"), send=send))

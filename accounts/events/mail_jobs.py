@@ -32,8 +32,9 @@ def mail_job(template: str, *, user_id: ObjectId | None = None, **fields) -> dic
 
 
 def mail_enqueue(template: str, *, user_id: ObjectId | None = None, **fields) -> ObjectId:
-    """Write a mail job (one round trip); a worker sends it."""
-    return OutboxJob._get_collection().insert_one(mail_job(template, user_id=user_id, **fields)).inserted_id
+    """Write a mail job (one round trip, and the owner guard's proof when it has a user); a worker
+    sends it."""
+    return outbox.outbox_write([mail_job(template, user_id=user_id, **fields)])[0]
 
 
 # Registered by accounts/emails (which imports this module, never the other way round): how a

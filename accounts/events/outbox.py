@@ -30,6 +30,7 @@ from django.conf import settings
 from pymongo import ReturnDocument
 
 from accounts.users.documents import now
+from accounts.users.guard import guarded_jobs
 from accounts.events.documents import CANCELLED, DELIVERED, FAILED, PENDING, OutboxJob, WebhookDelivery
 from common.metrics import count_outbox_delivery
 
@@ -109,13 +110,27 @@ def job_defer(cls, job: dict) -> None:
     )
 
 
-def outbox_write(documents: list[dict], *, guard=None) -> list:
+def outbox_write(documents: list[dict], *, guard=None, before_the_user: bool = False) -> list:
     """Write jobs (built by `mail_jobs.mail_job`, `webhooks.event_job`) in one round trip; their ids.
-    `guard`: the `owner_guard` block (accounts/users/guard.py) these jobs belong to, proven with
-    its other writes and removed with them when the owner turned out to be gone."""
+
+    Every job that belongs to a user goes through the owner guard (accounts/users/guard.py), so
+    that none outlives a chain delete racing its write: `guard`, the `owner_guard` block these
+    jobs belong to (proven with its other writes, removed with them when the owner turned out to
+    be gone); otherwise `guarded_jobs`, which joins any block open for their users and proves the
+    rest with one read (the jobs of a user gone are removed). `before_the_user`: jobs written
+    before their user exists (sign-up's), which its insert proves or `outbox_forget` takes back."""
     ids = OutboxJob._get_collection().insert_many(documents).inserted_ids if documents else []
-    if guard is not None and ids:
+    if not ids:
+        return ids
+    if guard is not None:
         guard.written(OutboxJob, {"_id": {"$in": ids}})
+    elif not before_the_user:
+        by_user: dict = {}
+        for job_id, document in zip(ids, documents):
+            if document.get("user") is not None:
+                by_user.setdefault(document["user"], []).append(job_id)
+        if by_user:
+            guarded_jobs(OutboxJob, by_user)
     return ids
 
 

@@ -198,11 +198,7 @@ def event_emit(event_type: str, *, user_id: ObjectId, data: dict | None = None, 
     `guard`: the `owner_guard` block (accounts/users/guard.py) of the write the event describes;
     the event is one of the block's writes, proven with them by the block's one proof and removed
     with them when the owner turned out to be gone (no event about a change that was undone)."""
-    document = event_job(event_type, user_id=user_id, data=data or {})
-    event_id = OutboxJob._get_collection().insert_one(document).inserted_id
-    if guard is not None:
-        guard.written(OutboxJob, {"_id": event_id})
-    return event_id
+    return outbox.outbox_write([event_job(event_type, user_id=user_id, data=data or {})], guard=guard)[0]
 
 
 def event_data_update(event_id: ObjectId, **fields) -> None:

@@ -128,9 +128,12 @@ def totp_enrol_confirm(*, user: User, code: str, ip: str | None = None) -> list[
         raise Conflict("The enrolment changed meanwhile; start again.")
     User._get_collection().update_one({"_id": user.id}, {"$set": {"mfa_enabled": True, "updated_at": now()}})
     user.mfa_enabled = True
-    audit_record(action="mfa_enabled", actor=user, target=user, ip=ip, method="totp")
-    event_emit("mfa.enabled", user_id=user.id, data={"method": "totp"})
-    notices.security_notice_send(user=user, event=notices.MFA_ENABLED)
+    # After the change: its audit event, webhook event and mails, proven against a racing chain
+    # delete together, by one read at the end (accounts/users/guard.py).
+    with owner_guard(user.id):
+        audit_record(action="mfa_enabled", actor=user, target=user, ip=ip, method="totp")
+        event_emit("mfa.enabled", user_id=user.id, data={"method": "totp"})
+        notices.security_notice_send(user=user, event=notices.MFA_ENABLED)
     return codes
 
 
@@ -147,9 +150,10 @@ def totp_disable(*, user: User, ip: str | None = None, **proof: str | None) -> N
     """Turn two-factor off (the secret and recovery codes are deleted), past the
     re-authentication gate. Safe to repeat."""
     reauth.reauthenticate(user=user, action="totp_disable", ip=ip, **proof)
-    _mfa_off(user)
-    audit_record(action="mfa_disabled", actor=user, target=user, ip=ip)
-    notices.security_notice_send(user=user, event=notices.MFA_DISABLED)
+    with owner_guard(user.id):  # the event, audit and notice proven together, by one read
+        _mfa_off(user)
+        audit_record(action="mfa_disabled", actor=user, target=user, ip=ip)
+        notices.security_notice_send(user=user, event=notices.MFA_DISABLED)
 
 
 @sensitive_variables("proof")
@@ -160,9 +164,10 @@ def mfa_reset(*, user: User, actor: User, ip: str | None = None, **proof: str | 
     if actor.id == user.id:
         totp_disable(user=user, ip=ip, **proof)
         return
-    _mfa_off(user)
-    audit_record(action="mfa_reset", actor=actor, target=user, ip=ip)
-    notices.security_notice_send(user=user, event=notices.MFA_RESET)
+    with owner_guard(user.id):  # the event, audit and notice proven together, by one read
+        _mfa_off(user)
+        audit_record(action="mfa_reset", actor=actor, target=user, ip=ip)
+        notices.security_notice_send(user=user, event=notices.MFA_RESET)
 
 
 @sensitive_variables("proof", "codes", "hashes")
@@ -174,8 +179,9 @@ def recovery_codes_regenerate(*, user: User, ip: str | None = None, **proof: str
     replaced = TotpDevice._get_collection().update_one({"user": user.id, "confirmed": True}, {"$set": {"recovery_codes": hashes}})
     if not (user.mfa_enabled and replaced.matched_count):
         raise Conflict(NOT_ON)
-    audit_record(action="mfa_recovery_codes_regenerated", actor=user, target=user, ip=ip)
-    notices.security_notice_send(user=user, event=notices.RECOVERY_CODES)
+    with owner_guard(user.id):  # the audit event and the notice proven together, by one read
+        audit_record(action="mfa_recovery_codes_regenerated", actor=user, target=user, ip=ip)
+        notices.security_notice_send(user=user, event=notices.RECOVERY_CODES)
     return codes
 
 

@@ -8,7 +8,7 @@ from accounts.users import identity, reauth
 from accounts.users.documents import ROLE_ADMIN, User, casefold_key, now
 from accounts.admin.admin_guard import active_admins_kept
 from accounts.users.audit import audit_record
-from accounts.users.guard import NO_USER, alive_filter, owner_remains
+from accounts.users.guard import NO_USER, alive_filter, owner_remains, owner_guard
 from accounts.emails.email_verification import email_changed
 from accounts.users.registration import email_stored_form, unique_conflict
 from common.exceptions import Conflict
@@ -91,9 +91,12 @@ def user_update(
         ) from None
     for name, value in changes.items():
         setattr(user, name, value)
-    if user.role != old_role:
-        audit_record(action="role_change", actor=actor, target=user, ip=ip, old=old_role, new=user.role)
-    if email_changes:
-        email_changed(user=user, old_email=old_email, actor=actor, ip=ip)
-    event_emit("user.updated", user_id=user.id, data={name: getattr(user, name) for name in USER_FIELDS if name in fields or (name == "email_verified" and email_changes)})
+    # After the change: its audit event, webhook event and mails, proven against a racing chain
+    # delete together, by one read at the end (accounts/users/guard.py).
+    with owner_guard(user.id):
+        if user.role != old_role:
+            audit_record(action="role_change", actor=actor, target=user, ip=ip, old=old_role, new=user.role)
+        if email_changes:
+            email_changed(user=user, old_email=old_email, actor=actor, ip=ip)
+        event_emit("user.updated", user_id=user.id, data={name: getattr(user, name) for name in USER_FIELDS if name in fields or (name == "email_verified" and email_changes)})
     return user

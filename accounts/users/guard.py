@@ -146,6 +146,28 @@ def guarded(user_id: ObjectId, cls: type[Document], query: dict) -> None:
     standalone.settle()
 
 
+def guarded_jobs(cls: type[Document], ids_by_user: dict[ObjectId, list]) -> list[ObjectId]:
+    """After one raw insert of several users' documents into `cls` (user id -> the ids written for
+    them): those of a user whose `owner_guard` block is open join that block; the others are
+    proven with ONE read for all their users, and the documents of users gone or going are removed
+    (no 404: a batch answers for the users that remain, and a job about a user gone is no longer
+    anybody's). Returns the ids of the users whose documents were removed."""
+    rest = {}
+    for user_id, ids in ids_by_user.items():
+        guard = _active(user_id)
+        if guard is not None:
+            guard.written(cls, {"_id": {"$in": list(ids)}})
+        else:
+            rest[user_id] = ids
+    if not rest:
+        return []
+    remaining = {d["_id"] for d in User._get_collection().find({"_id": {"$in": list(rest)}, "deleting": {"$ne": True}}, {"_id": 1})}
+    gone = [user_id for user_id in rest if user_id not in remaining]
+    if gone:
+        cls._get_collection().delete_many({"_id": {"$in": [i for user_id in gone for i in rest[user_id]]}})
+    return gone
+
+
 def _after_save(sender, document, **kwargs) -> None:
     """MongoEngine's post_save, for every document class: a saved document that belongs to a
     user (by its CASCADE declaration) is guarded. An update counts too: `save()` of a loaded

@@ -8,6 +8,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 
+from accounts.users.guard import owner_guard
 from accounts.users import reauth
 from accounts.users.documents import User, now
 from accounts.emails import email_tokens, notices
@@ -57,8 +58,11 @@ def user_password_change(*, user: User, new_password: str, ip: str = UNKNOWN, **
         {"_id": user.id},
         {"$set": {"password": make_password(new_password), "updated_at": now(), **sessions_end_all_set()}, "$inc": {"token_version": 1}},
     )
-    sessions_documents_delete(user_ids=[user.id])
-    # A reset link still in a mailbox must not outlive the password it was meant to replace.
-    email_tokens.tokens_void(user_id=user.id, purpose=email_tokens.RESET)
-    audit_record(action="password_change", actor=user, target=user, ip=ip)
-    notices.security_notice_send(user=user, event=notices.PASSWORD_CHANGED)
+    # After the change: its audit event, webhook event and mails, proven against a racing chain
+    # delete together, by one read at the end (accounts/users/guard.py).
+    with owner_guard(user.id):
+        sessions_documents_delete(user_ids=[user.id])
+        # A reset link still in a mailbox must not outlive the password it was meant to replace.
+        email_tokens.tokens_void(user_id=user.id, purpose=email_tokens.RESET)
+        audit_record(action="password_change", actor=user, target=user, ip=ip)
+        notices.security_notice_send(user=user, event=notices.PASSWORD_CHANGED)

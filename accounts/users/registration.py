@@ -81,7 +81,7 @@ def user_register(
         email_verified=email_verified,
     )
     data = {"username": username, "email": email, "email_verified": email_verified, "role": role, "linked_ids": []}
-    written = outbox_write([event_job("user.created", user_id=user.id, data=data), *(jobs(user.id) if jobs else [])])
+    written = outbox_write([event_job("user.created", user_id=user.id, data=data), *(jobs(user.id) if jobs else [])], before_the_user=True)
     try:
         user.save(force_insert=True)
     except NotUniqueError:

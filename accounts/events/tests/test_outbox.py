@@ -90,7 +90,11 @@ def test_the_retry_schedule_reaches_past_a_day_with_the_third_attempt_early(sett
 def test_a_job_whose_cause_never_appears_waits_then_is_cancelled(settings):
     from bson import ObjectId
 
-    created = job(user_id=ObjectId())  # a sign-up writes its mail first; this user never came
+    from accounts.events.mail_jobs import mail_job
+
+    # A sign-up writes its mail first (before_the_user: no owner to prove yet); this user never came.
+    [written] = outbox.outbox_write([mail_job("verify_email", user_id=ObjectId())], before_the_user=True)
+    created = OutboxJob._get_collection().find_one({"_id": written})
     assert outbox.outbox_drain() == 1
     stored = OutboxJob.objects.get(id=created["_id"])
     assert stored.status == PENDING and stored.attempts == 0 and stored.next_attempt_at > now()
