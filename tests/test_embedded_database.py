@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pymongo
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -167,8 +168,11 @@ def test_startup_names_the_database_and_where_its_data_lives(server, settings, c
         _back_to_the_suite_database(settings)
 
 
+SUITE_URI = django_settings.MONGODB_URI  # this worker's database (config/settings/test.py), not the raw TEST_MONGODB_URI
+
+
 def _back_to_the_suite_database(settings) -> None:
-    uri = os.environ.get("TEST_MONGODB_URI", "")
+    uri = SUITE_URI
     settings.MONGODB_URI, settings.MONGODB_CLIENT_CLASS = uri, "" if uri else "mongomock.MongoClient"
     mongo.connect(event_listeners=(COUNTER,) if uri else ())
     mongo.indexes_ensure()  # a new in-memory store has none

@@ -5,6 +5,7 @@ in-process fake, the fast backend; tests/mongomock_store.py), with it on that se
 a second time on a SecantusDB server). Round trips are counted by tests/conftest.py.
 """
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("DEBUG", "true")
 
@@ -12,7 +13,12 @@ from config.settings.base import *  # noqa: E402,F403
 
 MONGODB_URI = os.environ.get("TEST_MONGODB_URI", "")
 MONGODB_CLIENT_CLASS = "" if MONGODB_URI else "mongomock.MongoClient"
-MONGODB_DB = "user_service_test"
+# Under pytest-xdist (`-n`) each worker has a database of its own on the server: the suite empties
+# its collections before every test. A database named in the URI would win over MONGODB_DB, so the
+# URI names the worker's too (children started with this environment land in the same one).
+MONGODB_DB = "user_service_test" + (f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else "")
+if MONGODB_URI:
+    MONGODB_URI = urlunsplit(urlsplit(MONGODB_URI)._replace(path=f"/{MONGODB_DB}"))
 # Tests measure behaviour, not hashing cost.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
