@@ -11,8 +11,9 @@ attacker-chosen string never becomes a counter key or reaches the audit log.
 import ipaddress
 
 from django.conf import settings
+from rest_framework.throttling import ScopedRateThrottle
 
-from common.throttling import ScopedSharedThrottle
+from common.throttling import DeferredThrottle, ScopedSharedThrottle
 
 UNKNOWN = "unknown"
 
@@ -48,6 +49,11 @@ class ClientAddressMixin:
 class ScopedClientThrottle(ClientAddressMixin, ScopedSharedThrottle):
     """DRF's ScopedRateThrottle, counted in MongoDB (common/throttling.py) and keyed by `client_ip`
     for anonymous callers."""
+
+
+class DeferredScopedClientThrottle(ClientAddressMixin, ScopedRateThrottle, DeferredThrottle):
+    """`ScopedClientThrottle` whose hit the view's service counts with its own first write (the
+    same key, limit and 429; common/throttling.py's `DeferredThrottle`): POST /login."""
 
 
 def user_agent(request) -> str:

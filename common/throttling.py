@@ -18,12 +18,15 @@ replaced by this counter, and `ScopedSharedThrottle` is `ScopedRateThrottle` on 
 from __future__ import annotations
 
 import datetime
+import math
 import time
+from dataclasses import dataclass
 
 from limits import RateLimitItemPerSecond
 from limits.storage import MongoDBStorage
 from limits.strategies import MovingWindowRateLimiter
 from mongoengine.connection import get_connection, get_db
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 WINDOWS = "rate_limit_windows"
@@ -65,20 +68,22 @@ class ServiceConnectionStorage(MongoDBStorage):
         update is then no match, its upsert meets the unique `_id`, and the hit is refused."""
         if amount > limit:
             return False
-        now = time.time()
-        position = f"entries.{limit - amount}"
         try:
-            self.windows.update_one(
-                {"_id": key, "$or": [{position: {"$exists": False}}, {position: {"$lt": now - expiry}}]},
-                {
-                    "$push": {"entries": {"$each": [now] * amount, "$position": 0, "$slice": limit}},
-                    "$set": {"expireAt": _utc_after(expiry)},
-                },
-                upsert=True,
-            )
+            self.windows.update_one(*window_hit(key, limit, expiry, amount), upsert=True)
             return True
         except self.lib.errors.DuplicateKeyError:
             return False
+
+
+def window_hit(key: str, limit: int, expiry: int, amount: int = 1) -> tuple[dict, dict]:
+    """The filter and update of one conditional upsert that counts `amount` hits on `key`'s moving
+    window, or meets the unique `_id` (a duplicate key: refused) when the window is full."""
+    now = time.time()
+    position = f"entries.{limit - amount}"
+    return (
+        {"_id": key, "$or": [{position: {"$exists": False}}, {position: {"$lt": now - expiry}}]},
+        {"$push": {"entries": {"$each": [now] * amount, "$position": 0, "$slice": limit}}, "$set": {"expireAt": _utc_after(expiry)}},
+    )
 
 
 def _utc_after(seconds: int) -> datetime.datetime:
@@ -108,6 +113,29 @@ def limit_wait(key: str, count: int, seconds: int) -> float:
     return 0.0 if stats.remaining else max(0.0, stats.reset_time - time.time())
 
 
+@dataclass
+class RateHit:
+    """A hit on a rate limit not yet counted: a throttle that defers its write (`DeferredThrottle`)
+    hands it to the service, which counts it in the same round trip as its own first write
+    (`common/batch.py`) and answers 429 (`throttled`) when the window was full."""
+
+    key: str
+    count: int
+    seconds: int
+
+    def write(self):
+        from common import batch
+
+        limiter().storage.storage  # the TTL index exists before the first hit, as with `limit_hit`
+        windows = get_connection()[get_db().name][WINDOWS]
+        item = RateLimitItemPerSecond(self.count, self.seconds)  # `limit_hit`'s document, the same key
+        return batch.update(windows, *window_hit(item.key_for(self.key), item.amount, item.get_expiry()), upsert=True)
+
+    def throttled(self) -> Throttled:
+        """The 429 DRF's throttles give, with the seconds until the next hit may count."""
+        return Throttled(wait=max(1, math.ceil(limit_wait(self.key, self.count, self.seconds))))
+
+
 class SharedRateThrottle(SimpleRateThrottle):
     """DRF's `SimpleRateThrottle` counted in MongoDB (`limit_hit`) instead of Django's cache."""
 
@@ -121,6 +149,21 @@ class SharedRateThrottle(SimpleRateThrottle):
 
     def wait(self) -> float:
         return limit_wait(self.key, self.num_requests, self.duration)
+
+
+class DeferredThrottle(SharedRateThrottle):
+    """A `SharedRateThrottle` that lets the request in and leaves its hit on `request.rate_hit`
+    (a `RateHit`), for a view whose service counts it together with its own first write: one
+    round trip fewer (POST /login). A request refused before that write (a 400) costs the
+    database nothing and is not counted."""
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is not None:
+            request.rate_hit = RateHit(key, self.num_requests, self.duration)
+        return True
 
 
 class ScopedSharedThrottle(ScopedRateThrottle, SharedRateThrottle):

@@ -3,7 +3,8 @@
 - Real MongoDB: a `pymongo.monitoring.CommandListener` (passed to the client by the test
   settings) sees every command sent to the server.
 - mongomock: every public operation of `mongomock.collection.Collection` is one round trip, and
-  so is `Database.command` (a ping); calls that an operation makes internally (find_one calls
+  so are `Database.command` (a ping) and common/batch.py's `one_by_one` (the stand-in for
+  MongoDB 8.0's one `bulkWrite` command, which mongomock lacks); calls that an operation makes internally (find_one calls
   find) are not counted twice.
 The two give the same figures for every request (tests/test_round_trip_budgets.py, run on both
 in CI). Index creation (done once per process by MongoEngine) and the driver's own handshakes
@@ -57,6 +58,7 @@ class RoundTripCounter(monitoring.CommandListener):
             if depth == 0:
                 # Database.command(name): named as the server names it, like the listener does.
                 name = args[1] if method.__name__ == "command" and len(args) > 1 and isinstance(args[1], str) else method.__name__
+                name = "bulkWrite" if method.__name__ == "one_by_one" else name
                 counter._record(name)
             counter._local.depth = depth + 1
             try:
@@ -70,8 +72,11 @@ class RoundTripCounter(monitoring.CommandListener):
         import mongomock.collection
         import mongomock.database
 
+        from common import batch
+
         targets = [(mongomock.collection.Collection, name) for name in MONGOMOCK_OPERATIONS]
-        for cls, name in [*targets, (mongomock.database.Database, "command")]:
+        # common/batch.py's stand-in for MongoDB 8.0's `bulkWrite`: one command on a server.
+        for cls, name in [*targets, (mongomock.database.Database, "command"), (batch, "one_by_one")]:
             method = getattr(cls, name)
             if not getattr(method, "_counted", False):
                 wrapped = self.wrap(method)

@@ -38,7 +38,7 @@ from tests.two_factor_helpers import code_at, enrol
 # hit in MongoDB, shared by every process (common/throttling.py).
 CASES = [
     ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 4),
-    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 8),
+    ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 3),
     ("refresh", None, "post", "/auth/refresh", "REFRESH", 3),
     ("logout", None, "post", "/auth/logout", "REFRESH", 6),
     # The LinkedId, its copy on the user (the owner check too), and the re-check against a racing unlink (issue 26).
@@ -80,7 +80,7 @@ CASES = [
     ("mfa reset (admin)", "admin", "delete", "/users/{id}/mfa", None, 8),
     ("totp confirm", "user", "post", "/users/{id}/mfa/totp/confirm", "TOTP_PENDING", 9),
     ("recovery codes", "user", "post", "/users/{id}/mfa/recovery_codes", "MFA_ON", 9),
-    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 16),
+    ("second factor", None, "post", "/auth/mfa", "MFA_TOKEN", 12),
     ("health", None, "get", "/health", None, 1),
     # The public keys and the discovery document are read from settings: no database.
     ("jwks", None, "get", "/.well-known/jwks.json", None, 0),
@@ -100,8 +100,8 @@ CASES = [
     # (with the verification mail's when the provider did not vouch for the email).
     ("providers", None, "get", "/auth/providers", None, 0),
     ("provider redirect", None, "get", "/auth/providers/{provider}/redirect", "PROVIDER", 2),
-    ("provider callback", None, "get", "/auth/providers/{provider}/callback", "PROVIDER_CALLBACK", 17),
-    ("provider token", None, "post", "/auth/providers/{provider}/token", "PROVIDER_CODE", 15),
+    ("provider callback", None, "get", "/auth/providers/{provider}/callback", "PROVIDER_CALLBACK", 16),
+    ("provider token", None, "post", "/auth/providers/{provider}/token", "PROVIDER_CODE", 14),
     ("identities", "user", "get", "/users/{id}/identities", None, 2),
     ("connect identity", "user", "post", "/users/{id}/identities/{provider}", "PROVIDER_CODE", 6),
     ("disconnect identity", "user", "delete", "/users/{id}/identities/{identity_id}", "IDENTITY", 6),

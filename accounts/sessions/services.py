@@ -24,9 +24,11 @@ detection go through it. A change of the user that must end every session in the
 update (a password change or reset, a trash move) puts `sessions_end_all_set()` in its `$set`
 and calls `sessions_documents_delete` after: the same mechanism, one write fewer.
 """
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from bson import ObjectId
+from pymongo.errors import OperationFailure
 from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework_simplejwt.exceptions import TokenError
@@ -35,10 +37,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.events.outbox import outbox_write
 from accounts.events.webhooks import event_emit, event_job
 from accounts.users.audit import audit_record
-from accounts.users.guard import alive_filter, owner_guard
+from accounts.users.guard import alive_filter, insert_write, owner_guard
 from accounts.sessions.selectors import SESSION_CLAIM, TOKEN_VERSION_CLAIM, user_for_token
 from accounts.sessions.documents import Session
 from accounts.users.documents import User, now
+from common import batch
 
 USER_AGENT_MAX = 512
 REVOKED = "Token is revoked."
@@ -56,15 +59,23 @@ def _token_pair(user: User, session_id: ObjectId) -> RefreshToken:
     return refresh
 
 
-def session_start(*, user: User, ip: str | None = None, user_agent: str = "") -> RefreshToken:
+def session_start(
+    *, user: User, ip: str | None = None, user_agent: str = "", live: set[ObjectId] | None = None, also: Sequence[batch.Write] = ()
+) -> RefreshToken:
     """Begin a session for `user` (who has just proved who they are) and return its first
     refresh token (`.access_token` is the matching access token).
 
     The Session document is written before its id joins `User.session_ids`, so a listed id
     always has its document. Ids of sessions that expired meanwhile (TTL) are pruned from the
     list here, and past SESSIONS_MAX_PER_USER live sessions the oldest logins end, so the list
-    that every request loads stays small. Round trips: 2, plus 1 to find expired sessions when
-    the user has any, plus 1 (2 when over the limit) to prune them when there are some.
+    that every request loads stays small. `live`: the ids of the user's sessions still live, when
+    the caller read them with the user (the login: accounts/users/selectors.py's
+    `user_by_email_for_login`); otherwise one read finds them. `also`: the caller's own writes
+    (a login's lock-out and audit writes), sent first in the same round trip.
+
+    Round trips: 1 (the Session, the caller's writes, the pruning and the user's update, in one
+    `bulkWrite`: common/batch.py), plus 1 to find the live sessions when the user has any and
+    the caller did not, plus 1 to end the oldest past the limit.
     """
     session_id = ObjectId()
     refresh = _token_pair(user, session_id)
@@ -72,18 +83,20 @@ def session_start(*, user: User, ip: str | None = None, user_agent: str = "") ->
     # remains (not being chain-deleted): that match proves the owner for the session document
     # and whatever else the caller's owner guard holds; no match, and they are removed (404).
     with owner_guard(user.id) as guard:
-        Session(
+        session = Session(
             id=session_id,
             user=user.id,
             refresh_jti=refresh["jti"],
             ip=ip,
             user_agent=(user_agent or "")[:USER_AGENT_MAX],
             expires_at=_expiry(refresh),
-        ).save(force_insert=True)
-        users = User._get_collection()
+        )
+        writes = [*also, insert_write(session)]
         known = list(user.session_ids or [])
         if known:
-            live = set(Session._get_collection().distinct("_id", {"_id": {"$in": known}, "expires_at": {"$gt": now()}}))
+            if live is None:
+                live = set(Session._get_collection().distinct("_id", {"_id": {"$in": known}, "expires_at": {"$gt": now()}}))
+            live = {i for i in known if i in live}
             dead = [i for i in known if i not in live]
             excess = len(live) + 1 - settings.SESSIONS_MAX_PER_USER
             if excess > 0:  # ObjectIds grow with time: the smallest are the oldest logins
@@ -91,8 +104,12 @@ def session_start(*, user: User, ip: str | None = None, user_agent: str = "") ->
                 dead += oldest
                 Session._get_collection().delete_many({"_id": {"$in": oldest}})
             if dead:
-                users.update_one({"_id": user.id}, {"$pull": {"session_ids": {"$in": dead}}})
-        guard.proven(users.update_one(alive_filter(user.id), {"$addToSet": {"session_ids": session_id}}).matched_count)
+                writes.append(batch.update(User, {"_id": user.id}, {"$pull": {"session_ids": {"$in": dead}}}))
+        writes.append(batch.update(User, alive_filter(user.id), {"$addToSet": {"session_ids": session_id}}))
+        outcome = batch.writes_together(writes)
+        if not outcome.ok:
+            raise OperationFailure(f"session not started: {outcome.errors}")
+        guard.proven(outcome.matched[-1])
     return refresh
 
 

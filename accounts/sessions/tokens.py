@@ -27,11 +27,12 @@ class LoginOutcome:
     mfa_methods: list[str] | None = None
 
 
-def login_outcome(user: User, *, ip: str | None = None, user_agent: str = "") -> LoginOutcome:
+def login_outcome(user: User, *, ip: str | None = None, user_agent: str = "", live=None, also=()) -> LoginOutcome:
     """A login's end (by password, passkey, second factor or provider): a session begins for
-    `user`, and its token pair is the outcome; counted as a successful login in /metrics."""
+    `user`, and its token pair is the outcome; counted as a successful login in /metrics.
+    `live` and `also`: see `session_start` (a password login's writes go in the same round trip)."""
     metrics.count_login("success")
-    return LoginOutcome(user=user, refresh=sessions.session_start(user=user, ip=ip, user_agent=user_agent))
+    return LoginOutcome(user=user, refresh=sessions.session_start(user=user, ip=ip, user_agent=user_agent, live=live, also=also))
 
 
 def token_pair_for(user: User, *, ip: str | None = None, user_agent: str = "") -> RefreshToken:

@@ -2,17 +2,23 @@
 import logging
 
 from accounts.users.documents import AuditEvent
+from accounts.users.guard import insert_write
+from common import batch
 
 logger = logging.getLogger(__name__)
 
 
 def audit_record(*, action: str, actor=None, target=None, ip: str | None = None, **detail) -> None:
     """Record a security event. Callers pass no secrets; `detail` holds plain facts only."""
-    AuditEvent(
-        action=action,
-        actor_id=getattr(actor, "id", actor),
-        target=getattr(target, "id", target),
-        ip=ip,
-        detail=detail,
-    ).save(force_insert=True)
+    _event(action=action, actor=actor, target=target, ip=ip, detail=detail).save(force_insert=True)
+
+
+def audit_write(*, action: str, actor=None, target=None, ip: str | None = None, **detail) -> batch.Write:
+    """`audit_record`'s event as a write for the caller's batch (common/batch.py), inside the
+    target's `owner_guard` block (accounts/users/guard.py's `insert_write`)."""
+    return insert_write(_event(action=action, actor=actor, target=target, ip=ip, detail=detail))
+
+
+def _event(*, action: str, actor, target, ip: str | None, detail: dict) -> AuditEvent:
     logger.info("audit %s actor=%s target=%s", action, getattr(actor, "id", actor), getattr(target, "id", target))
+    return AuditEvent(action=action, actor_id=getattr(actor, "id", actor), target=getattr(target, "id", target), ip=ip, detail=detail)

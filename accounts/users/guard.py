@@ -35,6 +35,7 @@ from mongoengine import CASCADE, Document, signals
 from rest_framework.exceptions import NotFound
 
 from accounts.users.documents import User
+from common import batch
 
 NO_USER = "No user with this id."
 _local = threading.local()
@@ -133,6 +134,23 @@ def owner_guard(user_id: ObjectId | None) -> Iterator[OwnerGuard]:
     if guard.proof and outer is not None:
         # Proven after every write the enclosing block made so far: that proof covers them too.
         outer.proof = True
+
+
+def insert_write(document: Document) -> batch.Write:
+    """`document`, validated, as an insert for `common/batch.py`, guarded as its `save()` would be:
+    inside the `owner_guard` block of its owner (required), whose proof must come after it (the
+    block's conditional update of the user, last in the same ordered batch)."""
+    document.validate()
+    if document.pk is None:
+        document.pk = ObjectId()
+    field = owner_field(type(document))
+    user_id = _user_id(document._data.get(field)) if field else None
+    if user_id is not None:
+        guard = _active(user_id)
+        if guard is None:
+            raise RuntimeError(f"a batched {type(document).__name__} of user {user_id} outside its owner_guard block")
+        guard.written(type(document), {"_id": document.pk})
+    return batch.insert(type(document), document.to_mongo().to_dict())
 
 
 def guarded(user_id: ObjectId, cls: type[Document], query: dict) -> None:

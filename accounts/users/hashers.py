@@ -155,7 +155,7 @@ def argon2_parameters_check(app_configs=None, **kwargs) -> list[checks.CheckMess
     elif not argon2_meets_owasp_floor(time_cost=t, memory_kib=m):
         problems.append(checks.Warning(
             f"Argon2id at {m} KiB and {t} passes is below OWASP's floor for password storage.",
-            hint="OWASP: 19456 KiB (19 MiB) and 2 passes, or 47104 KiB and 1 pass (README, Performance).",
+            hint="OWASP: 12288 KiB (12 MiB) and 3 passes, 19456 KiB and 2, or 47104 KiB and 1 (README, Performance).",
             id="accounts.W001",
         ))
     return problems

@@ -36,12 +36,13 @@ from datetime import datetime, timedelta, timezone
 
 from django.conf import settings
 from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError
+from pymongo.errors import OperationFailure
 from rest_framework.exceptions import Throttled
 
 from accounts.users.documents import LoginFailure
 from accounts.users.guard import guarded
-from common import metrics
+from common import batch, metrics
+from common.throttling import RateHit
 
 TOO_MANY = "Too many failed login attempts. Try again later."
 DUPLICATE_KEY = 11000
@@ -73,14 +74,15 @@ def _under_limit(limit: int) -> dict:
     return {"$not": {"$gte": limit}}  # a missing count (a fresh counter) is under every limit
 
 
-def _reservations(attempt: Attempt, now: datetime, user_id) -> list[tuple[str, UpdateOne]]:
+def _reservations(attempt: Attempt, now: datetime, user_id) -> list[tuple[str, batch.Write]]:
     """(counter key, its conditional increment): the account's (unless the attempt names no
     account) and the address's."""
     fresh = {"expires_at": now + timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)}
     live = {"expires_at": {"$gt": now}}
     ops = []
     if attempt.account_key != "account:":
-        account = UpdateOne(
+        account = batch.update(
+            LoginFailure,
             {
                 "key": attempt.account_key,
                 **live,
@@ -91,7 +93,8 @@ def _reservations(attempt: Attempt, now: datetime, user_id) -> list[tuple[str, U
             upsert=True,
         )
         ops.append((attempt.account_key, account))
-    address = UpdateOne(
+    address = batch.update(
+        LoginFailure,
         {"key": attempt.ip_key, **live, "count": _under_limit(settings.LOGIN_FAILURE_LIMIT_PER_IP)},
         {"$inc": {"count": 1}, "$setOnInsert": fresh},
         upsert=True,
@@ -111,26 +114,30 @@ def _refund(attempt: Attempt, keys: list[str]) -> None:
         LoginFailure._get_collection().bulk_write([ops[k] for k in keys], ordered=False)
 
 
-def login_attempt_reserve(*, email_key: str, ip: str, user_id=None) -> Attempt:
+def login_attempt_reserve(*, email_key: str, ip: str, user_id=None, rate: RateHit | None = None) -> Attempt:
     """Count one attempt for the account (from this address) and for the address, before the
     password is checked; 429 (Throttled, with Retry-After) when either is past its limit, and
     then nothing is counted. One round trip; a counter whose window ended costs one more to
     restart it. `user_id`: the account's user, when it exists (its counter belongs to them).
     An empty `email_key` (an attempt that names no account: an unknown passkey) counts for the
-    address alone."""
+    address alone. `rate`: the endpoint's rate-limit hit (common/throttling.py's
+    `DeferredThrottle`), counted in the same round trip: refused, it is DRF's 429 and the
+    attempt is not counted either."""
     attempt = _attempt(email_key, ip)
     collection = LoginFailure._get_collection()
     for _ in range(3):  # at most: a window restarted, then a race with another restart
         now = _now()
         keyed = _reservations(attempt, now, user_id)
-        try:
-            collection.bulk_write([op for _, op in keyed], ordered=False)
-            failed: list[str] = []
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            failed = [keyed[e["index"]][0] for e in errors]
+        writes = [write for _, write in keyed]
+        outcome = batch.writes_together([*writes, rate.write()] if rate is not None else writes, ordered=False)
+        if any(code != DUPLICATE_KEY for code in outcome.errors.values()):
+            raise OperationFailure(f"login attempt not counted: {outcome.errors}")
+        failed = [keyed[i][0] for i in outcome.errors if i < len(keyed)]
+        if rate is not None and len(keyed) in outcome.errors:
+            # The endpoint's rate is spent: DRF's 429. What this attempt counted goes back.
+            _refund(attempt, [key for key, _ in keyed if key not in failed])
+            raise rate.throttled()
+        rate = None  # counted: a restart below must not count it twice
         if not failed:
             break
         counted = [key for key, _ in keyed if key not in failed]
@@ -171,13 +178,16 @@ def login_attempt_succeeded(attempt: Attempt, *, clear: bool = True) -> None:
     if not clear:
         _refund(attempt, [attempt.account_key, attempt.ip_key])
         return
-    LoginFailure._get_collection().bulk_write(
-        [
-            UpdateOne({"key": attempt.account_key}, {"$unset": {f"by_address.{attempt.address}": ""}, "$inc": {"count": -1}}),
-            UpdateOne({"key": attempt.ip_key, "count": {"$gt": 0}}, {"$inc": {"count": -1}}),
-        ],
-        ordered=False,
-    )
+    batch.writes_together(login_success_writes(attempt), ordered=False)
+
+
+def login_success_writes(attempt: Attempt) -> list[batch.Write]:
+    """`login_attempt_succeeded`'s writes, for a caller that sends them with its own
+    (common/batch.py): a login sends them with its audit event and its session."""
+    return [
+        batch.update(LoginFailure, {"key": attempt.account_key}, {"$unset": {f"by_address.{attempt.address}": ""}, "$inc": {"count": -1}}),
+        batch.update(LoginFailure, {"key": attempt.ip_key, "count": {"$gt": 0}}, {"$inc": {"count": -1}}),
+    ]
 
 
 def login_lockout_clear(*, email_key: str, user_id) -> None:

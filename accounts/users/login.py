@@ -12,20 +12,21 @@ from accounts.users import lockout
 from accounts.users.documents import User
 from accounts.users.guard import owner_guard
 from accounts.users.identity import email_keys_for_lookup
-from accounts.users.selectors import user_by_email
+from accounts.users.selectors import user_by_email_for_login
 from accounts.mfa import two_factor
 from accounts.mfa.passkeys.sign_in import passkey_login_check
-from accounts.users.audit import audit_record
+from accounts.users.audit import audit_record, audit_write
 from accounts.emails.email_verification import login_verification_check
 from accounts.users.passwords import dummy_hash
 from accounts.sessions.tokens import LoginOutcome, login_outcome
 from common import metrics
+from common.throttling import RateHit
 
 INVALID_LOGIN = "Invalid email or password."
 
 
 @sensitive_variables("password", "outcome")
-def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> LoginOutcome:
+def user_login(*, email: str, password: str, ip: str, user_agent: str = "", rate: RateHit | None = None) -> LoginOutcome:
     """Check a password and begin a session (or, with two-factor on, ask for the second factor).
 
     Every failure (unknown email, wrong password, inactive or trashed account) is the same 401
@@ -35,13 +36,20 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     two-factor on, the right password yields no tokens but a short-lived, single-use mfa_token,
     and the failure counter is cleared only once the second factor is right too. With
     EMAIL_VERIFICATION=mandatory, an unverified account is refused (403) after the right password,
-    before any second factor.
+    before any second factor. `rate`: POST /login's rate-limit hit, counted with the lock-out's
+    (common/throttling.py's `DeferredThrottle`).
+
+    Round trips of a login that succeeds: 3. The user, with their live sessions (one aggregate);
+    the rate limit's hit and the lock-out's two counters (one `bulkWrite`: common/batch.py);
+    after the hash, the lock-out's counters handed back, the audit event, the session and the
+    user's list of sessions (one `bulkWrite`, whose last write proves the owner). On a server
+    before MongoDB 8.0 each write of a `bulkWrite` is a round trip of its own.
     """
     # Failures are counted under the address's current key (an older account's too).
     email_key = email_keys_for_lookup(email)[0]
     # The attempt is counted before the password is checked (accounts/users/lockout.py: atomic,
     # 429 past the limit, no hash). A user being chain-deleted is no user (the same 401).
-    user = user_by_email(email)
+    user, live = user_by_email_for_login(email)
     if user is not None and user.deleting:
         user = None
     # Every write below that belongs to the user (the lock-out's counter, the audit event, the
@@ -49,12 +57,14 @@ def user_login(*, email: str, password: str, ip: str, user_agent: str = "") -> L
     # the session's own conditional update of the user on success (no extra read), by one read
     # on a failure (accounts/users/guard.py).
     with owner_guard(user.id) if user is not None else nullcontext():
-        return _password_checked(user, email_key=email_key, password=password, ip=ip, user_agent=user_agent)
+        return _password_checked(user, email_key=email_key, password=password, ip=ip, user_agent=user_agent, rate=rate, live=live)
 
 
 @sensitive_variables("password")
-def _password_checked(user: User | None, *, email_key: str, password: str, ip: str, user_agent: str) -> LoginOutcome:
-    counts = lockout.login_attempt_reserve(email_key=email_key, ip=ip, user_id=user.id if user else None)
+def _password_checked(
+    user: User | None, *, email_key: str, password: str, ip: str, user_agent: str, rate: RateHit | None, live: set
+) -> LoginOutcome:
+    counts = lockout.login_attempt_reserve(email_key=email_key, ip=ip, user_id=user.id if user else None, rate=rate)
     if user is None:
         dummy_hash()
         ok = False
@@ -77,9 +87,9 @@ def _password_checked(user: User | None, *, email_key: str, password: str, ip: s
         audit_record(action="login_password_ok", actor=user, target=user, ip=ip, mfa="pending")
         metrics.count_login("mfa_required")
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user), mfa_methods=two_factor.mfa_methods(user=user))
-    lockout.login_failures_clear(email_key=email_key, ip=ip, counts=counts)
-    audit_record(action="login", actor=user, target=user, ip=ip)
-    return login_outcome(user, ip=ip, user_agent=user_agent)
+    # The counters handed back and the audit event go with the session's writes: one round trip.
+    writes = [*lockout.login_success_writes(counts), audit_write(action="login", actor=user, target=user, ip=ip)]
+    return login_outcome(user, ip=ip, user_agent=user_agent, live=live, also=writes)
 
 
 def passkey_login(*, ceremony: str, credential: dict, ip: str, user_agent: str = "") -> LoginOutcome:

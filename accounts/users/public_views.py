@@ -18,7 +18,7 @@ from accounts.users.serializers import (
 from accounts.sessions import tokens
 from accounts.users import login as login_service
 from accounts.users import registration
-from common.client_ip import ScopedClientThrottle, client_ip, user_agent
+from common.client_ip import DeferredScopedClientThrottle, ScopedClientThrottle, client_ip, user_agent
 from common.public import PublicMixin
 from common.openapi import Detail, ValidationErrors
 from common.validation import validated
@@ -35,6 +35,10 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     def get_serializer_class(self):
         return LoginInput if self.action == "login" else RefreshInput
 
+    def get_throttles(self):
+        # The login's hit is counted by the login, with its lock-out's counters (one round trip).
+        return [DeferredScopedClientThrottle()] if self.action == "login" else super().get_throttles()
+
     @extend_schema(
         request=LoginInput,
         responses={
@@ -50,7 +54,11 @@ class AuthViewSet(PublicMixin, viewsets.GenericViewSet):
     def login(self, request):
         data = validated(LoginInput, request.data)
         outcome = login_service.user_login(
-            email=data["email"], password=data["password"], ip=client_ip(request), user_agent=user_agent(request)
+            email=data["email"],
+            password=data["password"],
+            ip=client_ip(request),
+            user_agent=user_agent(request),
+            rate=getattr(request, "rate_hit", None),
         )
         return Response(login_body(outcome))
 

@@ -1,11 +1,13 @@
 """Reads of users. Each selector names its round trips in its docstring."""
 import re
 from collections import defaultdict
+from datetime import datetime, timezone
 
 from bson import ObjectId
 from rest_framework.exceptions import NotFound
 
-from accounts.users.documents import LinkedId, User, casefold_key
+from accounts.sessions.documents import Session
+from accounts.users.documents import LinkedId, User, casefold_key, now
 from accounts.users.identity import email_keys_for_lookup
 
 NO_USER = "No user with this id."
@@ -77,3 +79,30 @@ def user_by_email(email: str) -> User | None:
     (`identity.email_keys_for_lookup`). Trashed and inactive accounts too: each caller decides
     about those. The one lookup by email (login, password reset, admins, createadmin). One query."""
     return User.objects(email_key__in=email_keys_for_lookup(email)).first()
+
+
+def user_by_email_for_login(email: str) -> tuple[User | None, set[ObjectId]]:
+    """`user_by_email`, and the ids of the user's sessions still live, in one round trip (an
+    aggregate whose `$lookup` reads the Session documents the user lists): the login prunes the
+    dead ones from the list in the write that adds its own (accounts/sessions/services.py's
+    `session_start`), without a read of its own."""
+    rows = User._get_collection().aggregate(
+        [
+            {"$match": {"email_key": {"$in": email_keys_for_lookup(email)}}},
+            {"$limit": 1},
+            {"$lookup": {"from": Session._get_collection_name(), "localField": "session_ids", "foreignField": "_id", "as": LIVE}},
+        ]
+    )
+    row = next(iter(rows), None)
+    if row is None:
+        return None, set()
+    moment = now()
+    live = {s["_id"] for s in row.pop(LIVE) if _aware(s["expires_at"]) > moment}
+    return User._from_son(row), live
+
+
+LIVE = "_live_sessions"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -24,7 +24,7 @@ def params(encoded: str) -> argon2.Parameters:
 def test_defaults_meet_owasp_floor():
     from config.settings import base
 
-    assert (base.PASSWORD_ARGON2_TIME_COST, base.PASSWORD_ARGON2_MEMORY_KIB, base.PASSWORD_ARGON2_PARALLELISM) == (2, 19456, 1)
+    assert (base.PASSWORD_ARGON2_TIME_COST, base.PASSWORD_ARGON2_MEMORY_KIB, base.PASSWORD_ARGON2_PARALLELISM) == (3, 12288, 1)
     assert argon2_meets_owasp_floor(time_cost=base.PASSWORD_ARGON2_TIME_COST, memory_kib=base.PASSWORD_ARGON2_MEMORY_KIB)
     assert argon2_meets_owasp_floor(time_cost=1, memory_kib=47104)
     assert not argon2_meets_owasp_floor(time_cost=1, memory_kib=19456)

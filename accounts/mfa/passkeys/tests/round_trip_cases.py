@@ -14,9 +14,9 @@ CASES = [
     ("passkey rename", "user", "patch", "/users/{id}/passkeys/{passkey}", "PASSKEY_RENAME", 2),
     ("passkey remove", "user", "delete", "/users/{id}/passkeys/{passkey}", "WITH_PASSKEY", 6),
     ("passkey sign-in options", None, "post", "/auth/passkey/options", {"email": "alice@example.com"}, 5),
-    ("passkey sign-in", None, "post", "/auth/passkey", "PASSKEY_LOGIN", 13),
+    ("passkey sign-in", None, "post", "/auth/passkey", "PASSKEY_LOGIN", 12),
     ("mfa passkey options", None, "post", "/auth/mfa/webauthn/options", "PASSKEY_MFA_OPTIONS", 6),
-    ("mfa with a passkey", None, "post", "/auth/mfa", "PASSKEY_MFA", 16),
+    ("mfa with a passkey", None, "post", "/auth/mfa", "PASSKEY_MFA", 12),
 ]
 
 
