@@ -163,17 +163,17 @@ class Process:
         self.log_file.close()
 
 
-def server_command(server: str, port: int, workers: int, app: str = "config.wsgi:application") -> list[str]:
+def server_command(server: str, port: int, workers: int, app: str = "config.wsgi:application", threads: int = THREADS) -> list[str]:
     """Our WSGI application under a candidate production server."""
     if server == "granian":
         return [
             tool("granian"), "--interface", "wsgi", "--host", HOST, "--port", str(port), "--workers", str(workers),
-            "--blocking-threads", str(THREADS), "--no-ws", "--log-level", "warning", app,
+            "--blocking-threads", str(threads), "--no-ws", "--log-level", "warning", app,
         ]
     if server == "gunicorn":
         module, _, name = app.partition(":")
         return [
-            tool("gunicorn"), f"{module}:{name}", "-w", str(workers), "-k", "gthread", "--threads", str(THREADS),
+            tool("gunicorn"), f"{module}:{name}", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
             "-b", f"{HOST}:{port}", "--timeout", "120", "--no-control-socket",
         ]
     raise ValueError(server)
@@ -617,6 +617,7 @@ def main() -> None:
     parser.add_argument("--systems", default="ours,old,fau,djoser", help="comma-separated systems (default all: ours,old,fau,djoser)")
     parser.add_argument("--server", default="granian", choices=["granian", "gunicorn"], help="our WSGI server (default granian)")
     parser.add_argument("--workers", type=int, default=1, help="our processes (default 1, as the others)")
+    parser.add_argument("--threads", type=int, default=THREADS, help=f"our threads per process (default {THREADS})")
     parser.add_argument("--servers", action="store_true", help="also compare WSGI servers with 1 and 2 processes")
     parser.add_argument("--db-port", type=int, default=0, help="SecantusDB's port (default: a free one)")
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "latest.md")
@@ -674,7 +675,7 @@ def main() -> None:
         for system in systems:
             port = ports[system]
             if system == "ours":
-                p = Process("ours", server_command(args.server, port, args.workers), env, results / "ours.log", port)
+                p = Process("ours", server_command(args.server, port, args.workers, threads=args.threads), env, results / "ours.log", port)
             elif system == "old":
                 p = Process("old", old_command(port), old_env(f"{uri}/bench_old"), results / "old.log", port)
             elif system == "fau":

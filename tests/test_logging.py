@@ -200,3 +200,67 @@ def test_pymongo_loggers_stay_at_info_whatever_log_level_says():
     assert done.returncode == 0, done.stderr
     root, *driver = map(int, done.stdout.split())
     assert root == 10 and driver == [20, 20, 20]
+
+
+# --- The console handler writes from a thread of its own (config/logging.py) -----------------
+def test_the_background_handler_writes_every_line_in_order_and_flushes_at_exit():
+    import io
+    import threading
+
+    from config.logging import BackgroundStreamHandler, PlainFormatter
+
+    stream = io.StringIO()
+    handler = BackgroundStreamHandler(stream)
+    handler.setFormatter(PlainFormatter("%(name)s %(message)s"))
+    logger = logging.getLogger("tests.background")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        def burst(k):
+            for i in range(200):
+                logger.warning("thread %s line %s", k, i)
+
+        threads = [threading.Thread(target=burst, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        handler.flush()  # what logging.shutdown does at exit: nothing left in the queue
+        lines = stream.getvalue().splitlines()
+        assert len(lines) == 800
+        for k in range(4):  # each thread's lines, whole and in its order
+            mine = [line for line in lines if line.startswith(f"tests.background thread {k} ")]
+            assert mine == [f"tests.background thread {k} line {i}" for i in range(200)]
+        assert [t.name for t in threading.enumerate()].count("log-writer") >= 1
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_a_line_written_in_the_background_is_still_escaped_and_stamped():
+    """The filters run when the record is logged, in the caller's thread: the request id is the
+    caller's, and what a client wrote cannot forge a line, however late the writer writes."""
+    import io
+
+    from config.logging import BackgroundStreamHandler, EscapeControlFilter, RequestIdFilter, request_id_var
+
+    stream = io.StringIO()
+    handler = BackgroundStreamHandler(stream)
+    handler.setFormatter(logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"]))
+    handler.addFilter(RequestIdFilter())
+    handler.addFilter(EscapeControlFilter())
+    logger = logging.getLogger("tests.background.escape")
+    logger.propagate = False
+    logger.addHandler(handler)
+    token = request_id_var.set("req-bg-1")
+    try:
+        logger.warning("GET %s", "/health\nINFO forged line")
+    finally:
+        request_id_var.reset(token)
+        logger.removeHandler(handler)
+    handler.flush()
+    (line,) = stream.getvalue().splitlines()
+    assert "[req-bg-1]" in line and line.endswith("GET /health\\nINFO forged line")
+
+
+def test_the_service_logs_through_the_background_handler_by_default():
+    assert settings.LOGGING["handlers"]["console"]["class"] == "config.logging.BackgroundStreamHandler"

@@ -11,12 +11,24 @@ from django.test import override_settings
 from config.logging import escape_control
 
 
+class Written(io.StringIO):
+    """The console handler's stream: reading it first waits for the handler's writer thread
+    (config/logging.py's BackgroundStreamHandler) to write what was logged."""
+
+    handler = None
+
+    def getvalue(self) -> str:
+        self.handler.flush()
+        return super().getvalue()
+
+
 @pytest.fixture
 def console(caplog):
     """What the configured console handler writes (the plain format, as the service runs)."""
     caplog.set_level(logging.INFO)
     handler = next(h for h in logging.getLogger().handlers if h.name == "console")
-    out = io.StringIO()
+    out = Written()
+    out.handler = handler
     previous = handler.setStream(out)
     yield out
     handler.setStream(previous)
@@ -63,7 +75,8 @@ def test_the_json_format_stays_one_object_a_line(console):
     handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"))
     try:
         logging.getLogger("anything").warning("ua=%s", "evil\n{\"forged\": 1}")
+        written = console.getvalue()  # formatted by the writer thread: while the JSON formatter is on
     finally:
         handler.setFormatter(previous)
-    (line,) = console.getvalue().splitlines()
+    (line,) = written.splitlines()
     assert json.loads(line)["message"] == 'ua=evil\\n{"forged": 1}'
