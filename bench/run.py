@@ -200,6 +200,9 @@ def ours_env(mongodb_uri: str) -> dict:
         THROTTLE_LOGIN="1000000/s",
         THROTTLE_REGISTER="1000000/s",
         ACCESS_TOKEN_MINUTES="120",  # tokens issued while seeding outlive the run
+        # The registrations' verification mails are delivered at once (no mail server here): an
+        # undeliverable mail is retried by the outbox, whose work would run through every row.
+        EMAIL_URL="dummymail://",
         # The production default, ES256, with a key made for this run (required with DEBUG off).
         JWT_SIGNING_KEYS=os.environ.get("JWT_SIGNING_KEYS") or _bench_signing_key(),
         ADMIN_USERNAME=ADMIN["username"],
@@ -312,14 +315,17 @@ class Client:
         return data
 
 
-def seed(client: Client, prefix: str, count: int, *, tokens: bool) -> list[dict]:
-    """Register `count` users through a system's own API, link an id and add details to each.
-    Ours needs a token for link_id and add_details (logged in first); the old path takes none."""
+def seed(client: Client, prefix: str, count: int, *, tokens: bool, details: bool = True) -> list[dict]:
+    """Register `count` users through a system's own API, link an id and add details to each
+    (unless `details` is off: users who only log in). Ours needs a token for link_id and
+    add_details (logged in first); the old path takes none."""
 
     def one(n: int) -> dict:
         email = f"{prefix}-{n}@example.com"
         body = {"username": f"{prefix} {n}", "email": email, "password": PASSWORD}
         user = {"email": email, "login": email, "id": client.expect((200, 201), "POST", "/users/register", body)["user_id"], "token": None}
+        if not details:
+            return user
         if tokens:
             user["token"] = client.expect((200,), "POST", "/login", {"email": email, "password": PASSWORD})["access"]
         client.expect((200,), "POST", "/users/link_id", {"user_id": user["id"], "linked_id": f"{prefix}-ext-{n}"}, user["token"])
@@ -689,15 +695,21 @@ def main() -> None:
             processes.append(p.start())
             started[system] = p
 
-        log(f"seeding {args.users} users into each, through its own API")
+        # Two sets of users: the reads use the first set's tokens, the login rows log the second set
+        # in. A user logged in ~50 times in a run would reach SESSIONS_MAX_PER_USER, whose oldest
+        # sessions then end (as designed): the readers' tokens must not be among them.
+        log(f"seeding 2 x {args.users} users into each (readers, and users who log in), through its own API")
         users: dict[str, list[dict]] = {}
+        login_users: dict[str, list[dict]] = {}
         for system, p in started.items():
             if system in ("ours", "old"):
                 users[system] = seed(Client(p.port), f"seed{tag}", args.users, tokens=system == "ours")
+                login_users[system] = seed(Client(p.port), f"login{tag}", args.users, tokens=False, details=False)
             else:
                 users[system] = seed_peer(Client(p.port), system, f"seed{tag}", args.users)
+                login_users[system] = seed_peer(Client(p.port), system, f"login{tag}", args.users)
         files = {system: write_rows(data / f"{system}_users.txt", [[u["id"], *([u["token"]] if u["token"] else [])] for u in us]) for system, us in users.items()}
-        logins = {system: write_rows(data / f"{system}_logins.txt", [[u.get("login", u["email"]), PASSWORD] for u in us]) for system, us in users.items()}
+        logins = {system: write_rows(data / f"{system}_logins.txt", [[u.get("login", u["email"]), PASSWORD] for u in us]) for system, us in login_users.items()}
 
         def one_row(row: str, system: str) -> dict:
             # All idle: nothing queued from the previous row, no database work left over
