@@ -35,7 +35,8 @@ from tests.two_factor_helpers import code_at, enrol
 # (name, caller, method, path, body, budget). `{id}` is the user's id, `{other}` a trashed user's.
 # A throttled endpoint (register, login, refresh, logout, a PATCH naming a username or email, the
 # email endpoints) spends one round trip on its rate limit: one conditional write that counts the
-# hit in MongoDB, shared by every process (common/throttling.py).
+# hit in MongoDB, shared by every process (common/throttling.py). POST /login counts its hit in the
+# same `bulkWrite` as its lock-out's counters (common/throttling.py's DeferredThrottle).
 CASES = [
     ("register", None, "post", "/users/register", {"username": "newbie", "email": "newbie@example.com", "password": PASSWORD}, 4),
     ("login", None, "post", "/login", {"email": "alice@example.com", "password": PASSWORD}, 3),
