@@ -36,7 +36,7 @@ from django.utils import timezone as django_timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from accounts.users.documents import User, casefold_key
+from accounts.users.documents import User, as_utc, casefold_key
 
 FIRST_WINDOW_MS = 1
 GROWTH = 16
@@ -48,9 +48,7 @@ BAD_CURSOR = "Not a valid cursor: use a next_cursor of this listing, or an empty
 
 
 def _ms(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return (moment - EPOCH) // timedelta(milliseconds=1)
+    return (as_utc(moment) - EPOCH) // timedelta(milliseconds=1)
 
 
 def _moment(ms: int) -> datetime:

@@ -34,6 +34,11 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (a naive one, as some stores hand back, is UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 def casefold_key(value: str) -> str:
     """The form in which usernames and emails are compared, stored and indexed (NFKC, then case
     folded: see accounts/users/identity.py)."""

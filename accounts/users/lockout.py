@@ -39,7 +39,7 @@ from pymongo import UpdateOne
 from pymongo.errors import OperationFailure
 from rest_framework.exceptions import Throttled
 
-from accounts.users.documents import LoginFailure
+from accounts.users.documents import LoginFailure, as_utc
 from accounts.users.guard import guarded
 from common import batch, metrics
 from common.throttling import RateHit
@@ -143,11 +143,11 @@ def login_attempt_reserve(*, email_key: str, ip: str, user_id=None, rate: RateHi
         counted = [key for key, _ in keyed if key not in failed]
         # A collision: that counter exists and is either past its limit or past its window.
         docs = {d["key"]: d for d in collection.find({"key": {"$in": failed}})}
-        ended = [k for k in failed if k in docs and _aware(docs[k]["expires_at"]) <= now]
+        ended = [k for k in failed if k in docs and as_utc(docs[k]["expires_at"]) <= now]
         if len(ended) < len(failed):
             # Past a limit: refused. The other counter's increment of this attempt goes back.
             _refund(attempt, counted)
-            held = [_aware(docs[k]["expires_at"]) for k in failed if k in docs and k not in ended]
+            held = [as_utc(docs[k]["expires_at"]) for k in failed if k in docs and k not in ended]
             until = max(held) if held else now
             metrics.count_lockout()
             raise Throttled(wait=max(1, math.ceil((until - now).total_seconds())), detail=TOO_MANY)
@@ -163,10 +163,6 @@ def login_attempt_reserve(*, email_key: str, ip: str, user_id=None, rate: RateHi
         # The account's counter belongs to the user: none may outlive a chain delete racing this.
         guarded(user_id, LoginFailure, {"key": attempt.account_key, "user": user_id})
     return attempt
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def login_attempt_succeeded(attempt: Attempt, *, clear: bool = True) -> None:

@@ -1,13 +1,12 @@
 """Reads of users. Each selector names its round trips in its docstring."""
 import re
 from collections import defaultdict
-from datetime import datetime, timezone
 
 from bson import ObjectId
 from rest_framework.exceptions import NotFound
 
 from accounts.sessions.documents import Session
-from accounts.users.documents import LinkedId, User, casefold_key, now
+from accounts.users.documents import LinkedId, User, as_utc, casefold_key, now
 from accounts.users.identity import email_keys_for_lookup
 
 NO_USER = "No user with this id."
@@ -97,12 +96,8 @@ def user_by_email_for_login(email: str) -> tuple[User | None, set[ObjectId]]:
     if row is None:
         return None, set()
     moment = now()
-    live = {s["_id"] for s in row.pop(LIVE) if _aware(s["expires_at"]) > moment}
+    live = {s["_id"] for s in row.pop(LIVE) if as_utc(s["expires_at"]) > moment}
     return User._from_son(row), live
 
 
 LIVE = "_live_sessions"
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -19,13 +19,13 @@ one). The client holds only the opaque `ceremony` id.
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from bson import ObjectId
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
-from accounts.users.documents import now
+from accounts.users.documents import as_utc, now
 from accounts.mfa.passkeys.documents import WebAuthnChallenge
 
 CEREMONY_INVALID = "This ceremony is unknown, expired, already used or not for this request; ask for new options."
@@ -70,9 +70,6 @@ def challenge_claim(*, ceremony: str, kind: str) -> Claimed:
     doc = collection.find_one(query)
     if doc is None or collection.delete_one(query).deleted_count != 1:
         raise ceremony_invalid()
-    expires_at = doc["expires_at"]
-    if expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=timezone.utc)
-    if expires_at <= now():
+    if as_utc(doc["expires_at"]) <= now():
         raise ceremony_invalid()
     return Claimed(kind=doc["kind"], challenge=bytes(doc["challenge"]), user_id=doc.get("user"), binding=doc.get("binding") or "")
