@@ -39,8 +39,30 @@ def process_ready() -> None:
     from accounts.events.outbox import worker_start_in_process
 
     worker_start_in_process()
+    sql_housekeeping_off()
     gc.collect()
     gc.freeze()
+
+
+def sql_housekeeping_off() -> bool:
+    """Disconnect Django's per-request SQL housekeeping when there is no SQL database.
+
+    Django connects `reset_queries` and `close_old_connections` to every request's start and end;
+    each walks the SQL connections of the thread (an asgiref `Local`, a context variable per
+    lookup). This service has none (settings: `DATABASES = {}`, Django's dummy backend), so both
+    have nothing to do. Measured: a request's start and finish signals cost 29-35 µs of CPU with
+    them, 13-17 µs without (about 1% of a signed-in read under granian; issue 26). With a real SQL
+    database configured they stay connected. Returns whether they were disconnected."""
+    from django.conf import settings
+    from django.core import signals
+    from django.db import close_old_connections, reset_queries
+
+    if any(db.get("ENGINE") != "django.db.backends.dummy" for db in settings.DATABASES.values()):
+        return False
+    signals.request_started.disconnect(reset_queries)
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    return True
 
 
 def _static_files_note() -> None:

@@ -1,8 +1,21 @@
 """config/startup.py: what config/wsgi.py and config/asgi.py run once per server process."""
 import gc
 
+import pytest
+from django.core import signals
+
 from accounts.users.documents import User
 from config.startup import process_ready
+
+
+@pytest.fixture(autouse=True)
+def _request_signals_restored():
+    """process_ready disconnects Django's SQL housekeeping: the rest of the suite gets it back."""
+    saved = {signal: list(signal.receivers) for signal in (signals.request_started, signals.request_finished)}
+    yield
+    for signal, receivers in saved.items():
+        signal.receivers = receivers
+        signal.sender_receivers_cache.clear()
 
 
 def test_process_ready_creates_the_first_admin_and_freezes_what_is_loaded(settings):
@@ -48,3 +61,28 @@ def test_any_other_start_up_error_is_raised_as_is(monkeypatch):
     monkeypatch.setattr(mongo, "startup", broken)
     with pytest.raises(ValueError, match="a bug"):
         process_ready()
+
+
+def test_without_a_sql_database_the_per_request_sql_housekeeping_is_disconnected(settings):
+    """Django's reset_queries/close_old_connections have nothing to do with the dummy backend; a
+    real SQL database keeps them."""
+    from django.db import close_old_connections, reset_queries
+
+    from config.startup import sql_housekeeping_off
+
+    def connected():
+        return (
+            reset_queries in _receivers(signals.request_started),
+            close_old_connections in _receivers(signals.request_started),
+            close_old_connections in _receivers(signals.request_finished),
+        )
+
+    def _receivers(signal):
+        return [ref() for _, ref, _ in signal.receivers]
+
+    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    assert sql_housekeeping_off() is False
+    assert connected() == (True, True, True)
+    settings.DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
+    assert sql_housekeeping_off() is True
+    assert connected() == (False, False, False)
