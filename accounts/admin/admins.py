@@ -4,7 +4,9 @@ import logging
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
-from accounts.users.documents import ROLE_ADMIN, ROLE_USER, User, now
+from accounts.events.webhooks import event_emit
+from accounts.users.documents import ROLE_ADMIN, User, now
+from accounts.users.guard import owner_guard
 from accounts.users.selectors import user_by_email
 from accounts.admin.admin_guard import active_admin_filter
 from accounts.users.audit import audit_record
@@ -18,9 +20,18 @@ def admin_create(*, username: str, email: str, password: str | None) -> tuple[Us
     """Make the user with this email an admin, or create one. Returns (user, created)."""
     user = user_by_email(email)
     if user is not None:
-        User.objects(id=user.id).update_one(set__role=ROLE_ADMIN, set__updated_at=now())
+        old_role = user.role
+        if old_role == ROLE_ADMIN:
+            return user, False  # an admin already: nothing changes, nothing to record or tell
+        # Conditional on the role read: of two promotions at once, one records the change.
+        changed = User._get_collection().update_one({"_id": user.id, "role": old_role}, {"$set": {"role": ROLE_ADMIN, "updated_at": now()}})
         user.reload()
-        audit_record(action="role_change", target=user, old=ROLE_USER, new=ROLE_ADMIN, via="createadmin")
+        if changed.modified_count:
+            # As PATCH /users/{id} does for a role change: the audit event and `user.updated`,
+            # proven together against a racing chain delete (accounts/users/guard.py).
+            with owner_guard(user.id):
+                audit_record(action="role_change", target=user, old=old_role, new=ROLE_ADMIN, via="createadmin")
+                event_emit("user.updated", user_id=user.id, data={"role": ROLE_ADMIN})
         return user, False
     if not password:
         raise ValidationError({"password": ["A password is needed to create a new admin."]})

@@ -172,6 +172,24 @@ def test_createadmin_creates_and_promotes(settings, user):
     assert "Made admin" in out and User.objects.get(id=user.id).role == "admin"
 
 
+def test_a_promotion_by_createadmin_is_audited_and_told_once(settings, user):
+    """Like a role change through PATCH /users/{id}: a role_change audit event and `user.updated`
+    with the new role. Promoting an admin again changes nothing and tells nobody."""
+    from accounts.events.documents import OutboxJob
+    from accounts.users.documents import AuditEvent
+
+    def told():
+        return [job.payload["data"] for job in OutboxJob.objects(kind="event", user=user.id) if job.payload["type"] == "user.updated"]
+
+    run("createadmin", "--username", "alice", "--email", "alice@example.com", "--no-input")
+    assert told() == [{"user_id": str(user.id), "role": "admin"}]
+    (audit,) = AuditEvent.objects(action="role_change", target=user.id)
+    assert (audit.detail["old"], audit.detail["new"], audit.detail["via"]) == ("user", "admin", "createadmin")
+    out, _ = run("createadmin", "--username", "alice", "--email", "alice@example.com", "--no-input")
+    assert "Made admin" in out
+    assert len(told()) == 1 and AuditEvent.objects(action="role_change", target=user.id).count() == 1
+
+
 def test_createadmin_refuses_a_weak_or_missing_password(settings):
     settings.ADMIN_PASSWORD = ""
     with pytest.raises(CommandError, match="password"):
