@@ -2,7 +2,10 @@
 from bson import ObjectId
 from pymongo.errors import BulkWriteError
 
-from accounts.users.documents import LinkedId, User, casefold_key
+from accounts.events.documents import PENDING, OutboxJob
+from accounts.events.outbox import outbox_write
+from accounts.events.webhooks import event_job, user_deleted_events
+from accounts.users.documents import ROLE_USER, LinkedId, User, casefold_key, now
 from accounts.users.identity import username_skeleton
 from accounts.users.linked_ids import link_copy_entry
 
@@ -84,9 +87,13 @@ def users_import(*, rows: list[dict], dry_run: bool = False, progress=None) -> i
             links_of[user.id] = LinkedId(id=ObjectId(), linked_id=row["linked_id"], user=user.id)
             user.links_copy = [link_copy_entry(links_of[user.id])]
     user_ids = [u.id for u in users]
+    events: list = []
     try:
         for start in range(0, len(users), IMPORT_BATCH):
             batch = users[start : start + IMPORT_BATCH]
+            # user.created first, as a sign-up writes it (accounts/users/registration.py): a crash
+            # before the users leaves events whose users never came, which the outbox cancels.
+            events += outbox_write([_created_event(user) for user in batch], before_the_user=True)
             User._get_collection().insert_many([u.to_mongo() for u in batch], ordered=True)
             batch_links = [links_of[u.id].to_mongo() for u in batch if u.id in links_of]
             if batch_links:
@@ -94,7 +101,29 @@ def users_import(*, rows: list[dict], dry_run: bool = False, progress=None) -> i
             if progress is not None:
                 progress(len(batch))
     except BulkWriteError as exc:
+        _events_taken_back(events)
         LinkedId._get_collection().delete_many({"user": {"$in": user_ids}})
         User._get_collection().delete_many({"_id": {"$in": user_ids}})
         raise ValueError(f"the database refused a write ({exc.details.get('writeErrors', [{}])[0].get('errmsg', exc)}); nothing was kept") from exc
     return len(users)
+
+
+def _created_event(user: User) -> dict:
+    """What a sign-up's user.created says, for an imported user (a user, their address as the old
+    system had it, their one linked id if any)."""
+    linked = [entry["linked_id"] for entry in user.links_copy]
+    data = {"username": user.username, "email": user.email, "email_verified": user.email_verified, "role": ROLE_USER, "linked_ids": linked}
+    return event_job("user.created", user_id=user.id, data=data)
+
+
+def _events_taken_back(event_ids: list) -> None:
+    """An import undone: its user.created events go too. One a worker has taken already (sent,
+    or being sent: its user of an earlier batch existed) is answered by a user.deleted, written
+    while the user still exists, as a chain delete does (accounts/events/webhooks.py)."""
+    if not event_ids:
+        return
+    jobs = OutboxJob._get_collection()
+    jobs.delete_many({"_id": {"$in": event_ids}, "status": PENDING, "$or": [{"leased_until": None}, {"leased_until": {"$lt": now()}}]})
+    told = [job["user"] for job in jobs.find({"_id": {"$in": event_ids}}, {"user": 1})]
+    if told:
+        user_deleted_events(user_ids=told)

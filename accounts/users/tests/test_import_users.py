@@ -159,3 +159,63 @@ def test_the_progress_bar_shows_at_a_terminal(tmp_path, monkeypatch):
     command = import_users.Command(stdout=io.StringIO(), stderr=out)
     command.handle(file=write_lines(tmp_path, [export_line("shown", "shown@example.com", "pw")]), dry_run=False, skip_existing=False)
     assert "importing" in out.getvalue() and "1/1" in out.getvalue()
+
+
+def _rows(count: int, prefix: str = "imp") -> list[dict]:
+    return [
+        {"username": f"{prefix} {n}", "email": f"{prefix}{n}@example.com", "password": LegacyBcryptPasswordHasher.wrap(raw_bcrypt("pw")), "line": n, "id": None, "linked_id": f"{prefix}:{n}" if n % 2 else None}
+        for n in range(1, count + 1)
+    ]
+
+
+def _events(event_type: str) -> list:
+    from accounts.events.documents import OutboxJob
+
+    return [job for job in OutboxJob.objects(kind="event") if job.payload["type"] == event_type]
+
+
+def test_every_imported_user_is_announced_with_user_created(monkeypatch):
+    """As a sign-up is: other services hear of every user, with what a sign-up's event says."""
+    from accounts.users import importing
+
+    monkeypatch.setattr(importing, "IMPORT_BATCH", 2)
+    assert importing.users_import(rows=_rows(3)) == 3
+    created = {job.payload["data"]["username"]: job for job in _events("user.created")}
+    assert sorted(created) == ["imp 1", "imp 2", "imp 3"]
+    first = User.objects.get(username="imp 1")
+    assert created["imp 1"].user.id == first.id and created["imp 1"].status == "pending"
+    assert created["imp 1"].payload["data"] == {
+        "user_id": str(first.id), "username": "imp 1", "email": "imp1@example.com", "email_verified": True, "role": "user", "linked_ids": ["imp:1"],
+    }
+    assert created["imp 2"].payload["data"]["linked_ids"] == []
+
+
+def test_a_write_refused_midway_keeps_no_user_and_takes_its_events_back(monkeypatch, user):
+    """The third batch meets an email registered after the check (the unique index refuses it):
+    every user of the run is removed, and so are their user.created events; the one a worker had
+    already sent (its user of the first batch existed then) is answered by a user.deleted."""
+    from accounts.events.documents import DELIVERED, OutboxJob
+    from accounts.users import importing
+
+    monkeypatch.setattr(importing, "IMPORT_BATCH", 2)
+    monkeypatch.setattr(importing, "_problems", lambda rows: [])  # the race: checked before alice took it
+    rows = _rows(5)
+    rows[4]["email"] = user.email
+    calls = []
+
+    def written_then_one_sent(documents, **kwargs):
+        ids = importing_outbox_write(documents, **kwargs)
+        calls.append(ids)
+        if len(calls) == 2:  # a worker delivered the first batch's first event meanwhile
+            OutboxJob.objects(id=calls[0][0]).update_one(set__status=DELIVERED)
+        return ids
+
+    importing_outbox_write = importing.outbox_write
+    monkeypatch.setattr(importing, "outbox_write", written_then_one_sent)
+    with pytest.raises(ValueError, match="nothing was kept"):
+        importing.users_import(rows=rows)
+    assert list(User.objects.values_list("username")) == [user.username] and LinkedId.objects.count() == 0
+    remaining = [job for job in _events("user.created") if job.subject_id != user.id]  # alice's own stays
+    assert [job.id for job in remaining] == [calls[0][0]]  # the one sent stays as a record
+    (deleted,) = _events("user.deleted")
+    assert deleted.subject_id == remaining[0].subject_id and deleted.payload["data"]["linked_ids"] == ["imp:1"]
