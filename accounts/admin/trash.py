@@ -140,19 +140,27 @@ def user_trash(*, user: User, actor: User, reason: str, ip: str | None = None) -
     return bool(_trash_moves([user], actor_id=actor.id, reason=reason, ip=ip))
 
 
-def trash_moves_unfinished() -> dict[str, list[ObjectId]]:
+def trash_moves_unfinished(*, begun_before=None) -> dict[str, list[ObjectId]]:
     """The trash moves and restores cut short (`check_integrity`), as user ids: `trash_pending`
     (marked, events maybe missing), `trash_unmarked` (an entry, no mark, no restore begun),
     `trash_no_entry` (in the trash without an entry), `trash_restoring` (a restore begun).
-    One query on the users, two on the entries."""
+    One query on the users, two on the entries.
+
+    `begun_before` (a datetime): only the moves and restores begun before then, the others may
+    still be running: a move by its entry's time (step 1) and its mark's `updated_at` (step 2), a
+    restore by its intent's id. An account in the trash without an entry is never a step of a
+    running move or restore (the entry comes first and goes last), so it is always listed."""
     users = User._get_collection()
-    found = {"trash_pending": [r["_id"] for r in users.find({"trash_pending": True}, {"_id": 1})]}
+    older_mark = {"updated_at": {"$lt": begun_before}} if begun_before else {}
+    found = {"trash_pending": [r["_id"] for r in users.find({"trash_pending": True, **older_mark}, {"_id": 1})]}
     entries = list(TrashEntry._get_collection().find({}, {"user": 1, "restoring": 1}))
     trashed = set(users.distinct("_id", {"in_trash": True, "deleting": {"$ne": True}}))
     live = set(users.distinct("_id", {"_id": {"$in": [e["user"] for e in entries]}, "in_trash": {"$ne": True}, "deleting": {"$ne": True}}))
+    with_entry = {e["user"] for e in entries}
+    if begun_before:
+        entries = [e for e in entries if (e.get("restoring") or e["_id"]).generation_time < begun_before]
     found["trash_restoring"] = [e["user"] for e in entries if e.get("restoring")]
     found["trash_unmarked"] = [e["user"] for e in entries if e["user"] in live and not e.get("restoring")]
-    with_entry = {e["user"] for e in entries}
     found["trash_no_entry"] = sorted(i for i in trashed if i not in with_entry)
     return found
 

@@ -170,10 +170,14 @@ def users_chain_delete(*, user_ids: list[ObjectId], actor_id: ObjectId | None, r
     return {k: v for k, v in totals.items() if v}
 
 
-def users_deleting_find(limit: int = 0) -> list[dict]:
+def users_deleting_find(limit: int = 0, *, begun_before: datetime | None = None) -> list[dict]:
     """Users left marked `deleting` (a chain delete cut short, or one running right now), oldest
-    in id order: `_id` and the intent. One query."""
-    rows = User._get_collection().find({"deleting": True}, {"_id": 1, **dict.fromkeys(INTENT, 1)}).sort("_id", 1)
+    in id order: `_id` and the intent. One query. `begun_before`: only the deletes begun before
+    then (marks of older versions, which hold no time, count as begun long ago)."""
+    query: dict = {"deleting": True}
+    if begun_before:
+        query["$or"] = [{"deleting_since": {"$lt": begun_before}}, {"deleting_since": None}]
+    rows = User._get_collection().find(query, {"_id": 1, **dict.fromkeys(INTENT, 1)}).sort("_id", 1)
     return list(rows.limit(limit) if limit else rows)
 
 
@@ -246,16 +250,22 @@ def user_export(*, user: User) -> dict:
 
 
 # --- Orphans ----------------------------------------------------------------------------------
-def orphans_find() -> dict[str, list]:
+def orphans_find(*, begun_before: datetime | None = None) -> dict[str, list]:
     """Per collection (and GridFS bucket), the ids of documents whose user no longer exists.
-    One aggregation per collection ($lookup of the user), so it scales with the database."""
+    One aggregation per collection ($lookup of the user), so it scales with the database.
+
+    `begun_before`: only documents made before then (by their ObjectId's time). A younger one may
+    belong to a write still on its way: the jobs a sign-up or an import writes before their user,
+    an avatar's file before its record, a write racing a chain delete before its owner guard
+    removes it (`check_integrity`'s grace)."""
     users = User._get_collection_name()
+    older = {"_id": {"$lt": ObjectId.from_datetime(begun_before)}} if begun_before else {}
     found: dict[str, list] = {}
     for cls, field in user_dependents():
         db_field = cls._fields[field].db_field
         collection = cls._get_collection()
         pipeline = [
-            {"$match": {db_field: {"$ne": None}}},
+            {"$match": {db_field: {"$ne": None}, **older}},
             {"$lookup": {"from": users, "localField": db_field, "foreignField": "_id", "as": "_owner"}},
             {"$match": {"_owner.0": {"$exists": False}}},
             {"$project": {"_id": 1}},
@@ -264,7 +274,7 @@ def orphans_find() -> dict[str, list]:
         for f in _file_fields(cls):
             referenced = set(collection.distinct(f.db_field))
             bucket = get_db()[f"{f.collection_name}.files"]
-            found[bucket.name] = [row["_id"] for row in bucket.find({}, {"_id": 1}) if row["_id"] not in referenced]
+            found[bucket.name] = [row["_id"] for row in bucket.find(older, {"_id": 1}) if row["_id"] not in referenced]
     return found
 
 

@@ -379,6 +379,11 @@ if EMAIL_TEMPLATES_DIR:
     TEMPLATES[0]["DIRS"].insert(0, EMAIL_TEMPLATES_DIR)
 
 # --- The outbox and webhooks (accounts/events/; README "Integrating other services") -----------
+# `manage.py check_integrity` leaves alone what began less than this long ago (a sign-up's jobs
+# before its user, a chain delete or trash move still running): it may be a write on its way,
+# not one a crash cut short. `--grace` overrides it for one run.
+INTEGRITY_GRACE_SECONDS = env.int("INTEGRITY_GRACE_SECONDS", default=60)
+
 # Worker threads in each server process (0 when `manage.py outbox` runs elsewhere), how often an
 # idle worker looks for due jobs, and how long a claimed job is held before another worker may
 # take it up (a worker that died).

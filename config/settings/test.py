@@ -32,3 +32,6 @@ ADMIN_USERNAME = ADMIN_EMAIL = ADMIN_PASSWORD = ""
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # The tests run the outbox's work themselves (accounts.events.outbox.outbox_drain), synchronously.
 OUTBOX_WORKERS_IN_PROCESS = 0
+# The tests make what check_integrity looks for a moment before they run it: no grace (its own
+# tests set one).
+INTEGRITY_GRACE_SECONDS = 0

@@ -27,7 +27,19 @@ Not at start-up, on purpose: each worker of each process would run it at once, a
 delete would hold start-up (and readiness) back, and a delete that is merely slow, still
 running in another process, looks the same as one cut short. Run it by hand after a crash, or on
 a schedule (its exit status alerts).
+
+The grace: what began less than `--grace` seconds ago (INTEGRITY_GRACE_SECONDS, 60) is left
+alone, neither reported nor finished nor removed: on a live service it is most likely a write
+on its way. A sign-up writes its mail and user.created jobs before its user (without the grace
+they are orphans, and `--fix` would delete them); a chain delete or a trash move in another
+process is marked before its last step. Their age: a document's ObjectId time, a chain delete's
+`deleting_since`, a trash move's entry and mark, a restore's intent. `--grace 0` looks at
+everything (on a stopped service, right after a crash).
 """
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import CommandError
 
 from accounts.events.documents import PENDING, OutboxJob, WebhookDelivery
 from accounts.users.documents import now
@@ -55,9 +67,11 @@ def _lease_expired() -> dict:
     return {"status": PENDING, "leased_until": {"$ne": None, "$lt": now()}}
 
 
-def interrupted_find() -> dict[str, list]:
-    """Every interrupted operation, by kind (the keys of INTERRUPTED): user ids, job ids."""
-    found = {"users.deleting": [row["_id"] for row in users_deleting_find()], **trash_moves_unfinished()}
+def interrupted_find(begun_before=None) -> dict[str, list]:
+    """Every interrupted operation, by kind (the keys of INTERRUPTED): user ids, job ids; with
+    `begun_before`, only those begun before then (a delivery's lease says for itself)."""
+    deleting = users_deleting_find(begun_before=begun_before)
+    found = {"users.deleting": [row["_id"] for row in deleting], **trash_moves_unfinished(begun_before=begun_before)}
     for name, cls in QUEUES.items():
         found[name] = [row["_id"] for row in cls._get_collection().find(_lease_expired(), {"_id": 1})]
     return found
@@ -83,16 +97,24 @@ class Command(ServiceCommand):
             "--fix", "--repair", dest="fix", action="store_true",
             help="Finish the interrupted operations, remove the orphaned documents, mend the rest.",
         )
+        parser.add_argument(
+            "--grace", type=int, default=None, metavar="SECONDS",
+            help="Leave alone what began less than this long ago: it may still be running (default: INTEGRITY_GRACE_SECONDS, 60).",
+        )
 
-    def handle(self, *args, fix: bool, **options):
-        interrupted = interrupted_find()
+    def handle(self, *args, fix: bool, grace: int | None = None, **options):
+        grace = settings.INTEGRITY_GRACE_SECONDS if grace is None else grace
+        if grace < 0:
+            raise CommandError("--grace is a number of seconds, 0 or more.")
+        begun_before = now() - timedelta(seconds=grace) if grace else None
+        interrupted = interrupted_find(begun_before)
         for name, ids in interrupted.items():
             if ids:
                 self.stdout.write(f"{name:<24} {len(ids)} {INTERRUPTED[name]}   {self._shown(ids)}")
         if fix and any(interrupted.values()):
             self._finish(interrupted)
-            interrupted = interrupted_find()  # what is left: a move that would leave no admin
-        found = orphans_find()
+            interrupted = interrupted_find(begun_before)  # what is left: a move that would leave no admin
+        found = orphans_find(begun_before=begun_before)
         # Session ids on users without their document, and Session documents on no user's list.
         found.update(sessions_integrity_find())
         found.update(passkeys_integrity_find())  # a count left behind by a crash between two writes

@@ -111,7 +111,7 @@ def test_the_progress_bar_is_not_coloured_as_an_error(make_user):
 
 
 def test_an_unreachable_database_is_one_line(monkeypatch):
-    def unreachable():
+    def unreachable(**kwargs):
         raise ServerSelectionTimeoutError("localhost:27017: [Errno 111] Connection refused, Timeout: 30s, Topology Description: ...")
 
     monkeypatch.setattr(check_integrity, "orphans_find", unreachable)

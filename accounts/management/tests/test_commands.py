@@ -206,3 +206,40 @@ def test_admin_bootstrap_from_environment(settings):
     assert created.role == "admin"
     assert admin_bootstrap_from_env() is None  # an admin exists: nothing more
     assert User.objects(role="admin").count() == 1
+
+
+def test_check_integrity_leaves_alone_what_may_still_be_on_its_way(settings, crowd):
+    """The grace (INTEGRITY_GRACE_SECONDS, `--grace`): a sign-up's jobs written before its user, a
+    chain delete and a trash move begun a moment ago are neither reported nor touched by --fix;
+    the same, begun before the grace, are what a crash left, and --grace 0 looks at everything."""
+    from accounts.admin.documents import TrashEntry
+    from accounts.events.documents import OutboxJob
+    from accounts.events.outbox import outbox_write
+    from accounts.events.webhooks import event_job
+
+    settings.INTEGRITY_GRACE_SECONDS = 60
+    long_ago = now() - timedelta(minutes=5)
+    # A sign-up on its way: its user.created, written before the user it names.
+    on_its_way = outbox_write([event_job("user.created", user_id=ObjectId(), data={})], before_the_user=True)
+    # A chain delete and a trash move in another process, each past its first write.
+    deleting, moving = crowd[1], crowd[2]
+    User._get_collection().update_one({"_id": deleting.id}, {"$set": {"deleting": True, "deleting_since": now()}})
+    TrashEntry._get_collection().insert_one({"user": moving.id, "deleted_by": crowd[3].id, "deleted_at": now(), "reason": "spam"})
+    out, _ = run("check_integrity", "--fix")
+    assert "No orphaned documents" in out
+    assert OutboxJob.objects(id__in=on_its_way).count() == 1 and User.objects(id=deleting.id).count() == 1
+    # Older than the grace: what a crash left.
+    stale = event_job("user.created", user_id=ObjectId(), data={})
+    OutboxJob._get_collection().insert_one({**stale, "_id": ObjectId.from_datetime(long_ago)})
+    User._get_collection().update_one({"_id": deleting.id}, {"$set": {"deleting_since": long_ago}})
+    report = io.StringIO()
+    with pytest.raises(SystemExit) as exc:
+        call_command("check_integrity", stdout=report)
+    assert exc.value.code == 1
+    assert "users.deleting" in report.getvalue() and "outbox" in report.getvalue() and "trash_unmarked" not in report.getvalue()
+    report = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("check_integrity", "--grace", "0", stdout=report)
+    assert "trash_unmarked" in report.getvalue()  # the move begun a moment ago, counted at --grace 0
+    with pytest.raises(CommandError, match="--grace"):
+        run("check_integrity", "--grace", "-1")
