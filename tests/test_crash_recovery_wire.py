@@ -52,7 +52,8 @@ def seeded(uri: str, count: int) -> list[str]:
 
 
 def check(uri: str, *args: str, code: int) -> str:
-    done = manage(uri, "check_integrity", *args)
+    # Right after the crash, nothing else running: no grace (what was killed a moment ago counts).
+    done = manage(uri, "check_integrity", "--grace", "0", *args)
     assert done.returncode == code, done.stdout + done.stderr[-3000:]
     return done.stdout
 

@@ -256,8 +256,8 @@ def orphans_find(*, begun_before: datetime | None = None) -> dict[str, list]:
 
     `begun_before`: only documents made before then (by their ObjectId's time). A younger one may
     belong to a write still on its way: the jobs a sign-up or an import writes before their user,
-    an avatar's file before its record, a write racing a chain delete before its owner guard
-    removes it (`check_integrity`'s grace)."""
+    a stored file before the record that names it, a write racing a chain delete before its
+    owner guard removes it (`check_integrity`'s grace)."""
     users = User._get_collection_name()
     older = {"_id": {"$lt": ObjectId.from_datetime(begun_before)}} if begun_before else {}
     found: dict[str, list] = {}
