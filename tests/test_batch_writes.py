@@ -121,10 +121,10 @@ def test_the_login_rate_is_counted_with_the_lockout_and_refused_as_drf_does(api,
     assert [login(api, ip="10.7.7.8").status_code for _ in range(3)] == [200, 200, 200]
 
 
-def test_a_chain_delete_racing_the_login_write_leaves_nothing(api, user, monkeypatch, mode):
+def test_a_chain_delete_racing_the_login_write_leaves_nothing(api, user, monkeypatch, mode, caplog):
     """The batch's last write (the user's conditional update) finds the user marked: the session
     and the audit event of the same batch are removed, and no token is handed out (404, as
-    every write racing a chain delete: accounts/users/guard.py)."""
+    every write racing a chain delete: accounts/users/guard.py). No log line claims the event."""
     real = batch.writes_together
 
     def mark_first(writes, **kwargs):
@@ -133,10 +133,13 @@ def test_a_chain_delete_racing_the_login_write_leaves_nothing(api, user, monkeyp
         return real(writes, **kwargs)
 
     monkeypatch.setattr(batch, "writes_together", mark_first)
-    response = login(api)
+    with caplog.at_level("INFO", logger="accounts.users.audit"):
+        response = login(api)
     assert response.status_code == 404 and "access" not in response.json()
     assert Session.objects(user=user.id).count() == 0
     assert AuditEvent.objects(target=user.id, action="login").count() == 0
+    assert not [r for r in caplog.records if r.getMessage().startswith("audit login ")]
+    # (a login that lands logs its line: tests/test_logging.py)
 
 
 def test_parallel_wrong_passwords_get_exactly_the_limit_of_hashes(api, user, settings, mode):

@@ -15,7 +15,7 @@ from accounts.users.identity import email_keys_for_lookup
 from accounts.users.selectors import user_by_email_for_login
 from accounts.mfa import two_factor
 from accounts.mfa.passkeys.sign_in import passkey_login_check
-from accounts.users.audit import audit_record, audit_write
+from accounts.users.audit import audit_log, audit_record, audit_write
 from accounts.emails.email_verification import login_verification_check
 from accounts.users.passwords import dummy_hash
 from accounts.sessions.tokens import LoginOutcome, login_outcome
@@ -89,7 +89,9 @@ def _password_checked(
         return LoginOutcome(user=user, mfa_token=two_factor.mfa_token_issue(user=user), mfa_methods=two_factor.mfa_methods(user=user))
     # The counters handed back and the audit event go with the session's writes: one round trip.
     writes = [*lockout.login_success_writes(counts), audit_write(action="login", actor=user, target=user, ip=ip)]
-    return login_outcome(user, ip=ip, user_agent=user_agent, live=live, also=writes)
+    outcome = login_outcome(user, ip=ip, user_agent=user_agent, live=live, also=writes)
+    audit_log(action="login", actor=user, target=user)  # its event landed with the session
+    return outcome
 
 
 def passkey_login(*, ceremony: str, credential: dict, ip: str, user_agent: str = "") -> LoginOutcome:
