@@ -131,6 +131,16 @@ def test_the_page_shares_the_login_rate_with_post_login(browser, api, user, monk
     assert r.status_code == 429
 
 
+def test_the_page_logs_in_with_as_few_round_trips_as_post_login(browser, user, round_trips):
+    """The page's rate-limit hit is counted with the lock-out's counters, as POST /login's is
+    (common/throttling.py DeferredThrottle): the read, the reservation, the session's batch."""
+    page = browser.get(LOGIN, {"next": "/users/me"})
+    data = {"email": user.email, "password": PASSWORD, "next": "/users/me", "csrfmiddlewaretoken": form_token(page)}
+    with round_trips() as n:
+        assert browser.post(LOGIN, data).status_code == 302
+    assert n.count == 3, n.commands
+
+
 # --- The cookie as authentication -------------------------------------------------------------
 def test_the_cookie_authenticates_safe_requests(browser, user):
     log_in(browser, user.email)

@@ -71,15 +71,14 @@ def login_page(request: HttpRequest) -> HttpResponse:
     status = 200
     form = LoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        throttle = LoginPageThrottle()
+        LoginPageThrottle().allow_request(request, None)  # leaves its hit for the login to count
         try:
-            if not throttle.allow_request(request, None):
-                raise exceptions.Throttled(wait=throttle.wait())
             outcome = login_service.user_login(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 ip=client_ip(request),
                 user_agent=user_agent(request),
+                rate=getattr(request, "rate_hit", None),
             )
             if outcome.mfa_token is not None:
                 outcome = _second_factor(request, form, outcome)

@@ -1,11 +1,13 @@
 """DRF rate throttles of `accounts` beyond the scoped ones the viewsets declare. They count in
 MongoDB, shared by every process (common/throttling.py)."""
 from common.client_ip import ClientAddressMixin
-from common.throttling import SharedRateThrottle
+from common.throttling import DeferredThrottle, SharedRateThrottle
 
 
-class LoginPageThrottle(ClientAddressMixin, SharedRateThrottle):
-    """The `login` rate of POST /login, sharing its counters: the browser page is no way around it."""
+class LoginPageThrottle(ClientAddressMixin, DeferredThrottle):
+    """The `login` rate of POST /login, sharing its counters: the browser page is no way around it.
+    Deferred as POST /login's is: `allow_request` leaves the hit on `request.rate_hit`, and the
+    login counts it with the lock-out's counters (one round trip fewer; a 429 past the rate)."""
 
     scope = "login"
 
