@@ -55,8 +55,13 @@ def retry_delay(attempts: int) -> timedelta | None:
     return timedelta(seconds=delays[attempts - 1]) if attempts <= len(delays) else None
 
 
+def _unleased(at) -> dict:
+    """Pending and held by no worker (never claimed, or its lease expired)."""
+    return {"status": PENDING, "$or": [{"leased_until": None}, {"leased_until": {"$lt": at}}]}
+
+
 def _claim_query(at) -> dict:
-    return {"status": PENDING, "next_attempt_at": {"$lte": at}, "$or": [{"leased_until": None}, {"leased_until": {"$lt": at}}]}
+    return {**_unleased(at), "next_attempt_at": {"$lte": at}}
 
 
 def job_claim(cls, *, at=None) -> dict | None:
@@ -135,9 +140,10 @@ def outbox_write(documents: list[dict], *, guard=None, before_the_user: bool = F
 
 
 def outbox_forget(ids: list) -> None:
-    """Remove jobs whose cause was refused (a registration that lost its unique index)."""
+    """Remove jobs whose cause was refused (a registration that lost its unique index, an import
+    undone). A job a worker holds right now is left to it: it may be on its way out already."""
     if ids:
-        OutboxJob._get_collection().delete_many({"_id": {"$in": ids}, "status": PENDING})
+        OutboxJob._get_collection().delete_many({"_id": {"$in": ids}, **_unleased(now())})
 
 
 # --- Handlers, by queue: registered by the modules that do the work (mail_jobs, webhooks), so

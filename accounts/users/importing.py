@@ -2,10 +2,10 @@
 from bson import ObjectId
 from pymongo.errors import BulkWriteError
 
-from accounts.events.documents import PENDING, OutboxJob
-from accounts.events.outbox import outbox_write
+from accounts.events.documents import OutboxJob
+from accounts.events.outbox import outbox_forget, outbox_write
 from accounts.events.webhooks import event_job, user_deleted_events
-from accounts.users.documents import ROLE_USER, LinkedId, User, casefold_key, now
+from accounts.users.documents import ROLE_USER, LinkedId, User, casefold_key
 from accounts.users.identity import username_skeleton
 from accounts.users.linked_ids import link_copy_entry
 
@@ -122,8 +122,7 @@ def _events_taken_back(event_ids: list) -> None:
     while the user still exists, as a chain delete does (accounts/events/webhooks.py)."""
     if not event_ids:
         return
-    jobs = OutboxJob._get_collection()
-    jobs.delete_many({"_id": {"$in": event_ids}, "status": PENDING, "$or": [{"leased_until": None}, {"leased_until": {"$lt": now()}}]})
-    told = [job["user"] for job in jobs.find({"_id": {"$in": event_ids}}, {"user": 1})]
+    outbox_forget(event_ids)
+    told = [job["user"] for job in OutboxJob._get_collection().find({"_id": {"$in": event_ids}}, {"user": 1})]
     if told:
         user_deleted_events(user_ids=told)
