@@ -112,3 +112,23 @@ def test_three_worker_processes_allow_exactly_the_configured_limits(tmp_path):
     assert register.count(429) == 12 and sorted(set(register) - {429}) == [201], register
     assert login.count(429) == 10, login  # 5 answered (401: wrong password), the rest refused
     assert reset.count(429) == 8 and reset.count(202) == 4, reset
+
+
+def test_an_attempt_past_the_endpoint_rate_never_touches_the_lock_out_counters():
+    """The endpoint's rate is counted first, in order: a refused hit runs none of the lock-out's
+    increments, so it cannot hold, even for a moment, a place a concurrent attempt within the
+    rate needs (the three-worker test above caught an 11th 429 when it did)."""
+    from rest_framework.exceptions import Throttled
+
+    from accounts.users.documents import LoginFailure
+    from accounts.users.lockout import login_attempt_reserve
+    from common.throttling import RateHit
+
+    rate = RateHit("login-rate-first", 1, 60)
+    first = login_attempt_reserve(email_key="first@example.com", ip="10.1.2.3", rate=rate)
+    counters = {d["key"]: d["count"] for d in LoginFailure._get_collection().find()}
+    assert counters == {first.account_key: 1, first.ip_key: 1}
+    with pytest.raises(Throttled):
+        login_attempt_reserve(email_key="second@example.com", ip="10.1.2.3", rate=rate)
+    after = {d["key"]: d["count"] for d in LoginFailure._get_collection().find()}
+    assert after == counters  # no counter of the second account, none raised then given back

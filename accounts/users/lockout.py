@@ -129,18 +129,28 @@ def login_attempt_reserve(*, email_key: str, ip: str, user_id=None, rate: RateHi
         now = _now()
         keyed = _reservations(attempt, now, user_id)
         writes = [write for _, write in keyed]
-        outcome = batch.writes_together([*writes, rate.write()] if rate is not None else writes, ordered=False)
+        if rate is not None:
+            # The endpoint's rate first, in order: refused, nothing after it runs, so a request
+            # past the rate never holds a place in the lock-out's counters, even for a moment
+            # (a concurrent attempt within the rate must not be locked out by it).
+            outcome = batch.writes_together([rate.write(), *writes], ordered=True)
+            if 0 in outcome.errors:
+                if outcome.errors[0] != DUPLICATE_KEY:
+                    raise OperationFailure(f"rate limit not counted: {outcome.errors}")
+                raise rate.throttled()
+            outcome = batch.Outcome(
+                matched=outcome.matched[1:], errors={i - 1: code for i, code in outcome.errors.items()}
+            )
+        else:
+            outcome = batch.writes_together(writes, ordered=False)
         if any(code != DUPLICATE_KEY for code in outcome.errors.values()):
             raise OperationFailure(f"login attempt not counted: {outcome.errors}")
-        failed = [keyed[i][0] for i in outcome.errors if i < len(keyed)]
-        if rate is not None and len(keyed) in outcome.errors:
-            # The endpoint's rate is spent: DRF's 429. What this attempt counted goes back.
-            _refund(attempt, [key for key, _ in keyed if key not in failed])
-            raise rate.throttled()
+        failed = [keyed[i][0] for i in outcome.errors]
         rate = None  # counted: a restart below must not count it twice
         if not failed:
             break
-        counted = [key for key, _ in keyed if key not in failed]
+        # Counted: what ran and matched or inserted (after a refusal, an ordered batch runs no more).
+        counted = [key for i, (key, _) in enumerate(keyed) if outcome.matched[i] is not None]
         # A collision: that counter exists and is either past its limit or past its window.
         docs = {d["key"]: d for d in collection.find({"key": {"$in": failed}})}
         ended = [k for k in failed if k in docs and as_utc(docs[k]["expires_at"]) <= now]
