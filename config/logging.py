@@ -6,6 +6,7 @@ request runs (audit events included), whichever logger or handler writes it. The
 holds method, path, status, duration and user id: never a header, body, query string or token,
 so no secret can reach the log. LOG_JSON switches the console handler to one JSON object a line.
 """
+import copy
 import logging
 import os
 import queue
@@ -84,6 +85,15 @@ class PlainFormatter(logging.Formatter):
     """The plain-text line. A traceback (the only text allowed to span lines) has every line
     marked with `  | `, so none of it, even an exception message a client chose, can pass for a
     record of its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_text:
+            # Another handler's formatter (a test's capture, an error tracker) may have formatted
+            # the record first and cached its own, unmarked traceback on it; logging would reuse
+            # it. This handler formats later (in its writer thread), so it marks its own copy.
+            cached, record = record.exc_text, copy.copy(record)
+            record.exc_text = None if record.exc_info else self._continuation(cached)
+        return super().format(record)
 
     def formatException(self, ei) -> str:  # noqa: N802 - logging's name
         return self._continuation(super().formatException(ei))

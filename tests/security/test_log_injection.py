@@ -4,6 +4,7 @@ escaped once, by the console handler's filter, whatever logger wrote the record.
 import io
 import json
 import logging
+import sys
 
 import pytest
 from django.test import override_settings
@@ -63,8 +64,31 @@ def test_a_traceback_is_marked_so_no_line_of_it_can_pass_for_a_record(console):
     except ValueError:
         logging.getLogger("anything").exception("failed with %s", "x\ny")
     lines = console.getvalue().splitlines()
-    assert "failed with x\\ny" in lines[0]
-    assert all(line.startswith("  | ") for line in lines[1:]) and len(lines) > 2
+    # The record's lines (a thread left by another test may log before or after them; a record is
+    # written whole, so its own lines are together).
+    first = next(i for i, line in enumerate(lines) if "failed with x\\ny" in line)
+    traceback = lines[first + 1 : first + 6]
+    assert traceback[0] == "  | Traceback (most recent call last):", lines
+    assert traceback[-1] == "  | 2026-01-01 00:00:00,000 INFO forged line", lines
+    assert all(line.startswith("  | ") for line in traceback), lines
+    assert not any(line.startswith("2026-01-01") for line in lines)
+
+
+def test_a_traceback_another_handler_formatted_first_is_still_marked():
+    """logging caches a record's traceback text on the record: a handler that formats first (a
+    test's capture, an error tracker) must not hand the console its unmarked lines."""
+    from config.logging import PlainFormatter
+
+    try:
+        raise ValueError("bad\n2026-01-01 00:00:00,000 INFO forged line")
+    except ValueError:
+        record = logging.getLogger("anything").makeRecord("anything", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    logging.Formatter().format(record)  # the other handler's formatter, first
+    assert "\n2026-01-01" in record.exc_text
+    lines = PlainFormatter("%(message)s").format(record).splitlines()
+    assert lines[0] == "failed" and all(line.startswith("  | ") for line in lines[1:]) and len(lines) == 6, lines
+    record.exc_info = None  # only the cached text left (a record that crossed a queue)
+    assert all(line.startswith("  | ") for line in PlainFormatter("%(message)s").format(record).splitlines()[1:])
 
 
 def test_the_json_format_stays_one_object_a_line(console):
