@@ -11,7 +11,9 @@ The caller is read from the database on every request, never from a cache, so a 
 trashed or deleted user is refused on the very next request. What is remembered across requests
 is only that a given token's signature and claims were checked (`_checked_token`): its expiry is
 checked again on every use, and everything about its user is read afresh, in one `find_one` by
-`_id` (`user_for_token`, accounts/sessions/selectors.py, which services use too). The document as
+`_id` (`caller_for_token`, accounts/sessions/selectors.py, whose checks services use too). The
+user is `request.user` as a `Caller` (accounts/sessions/caller.py): a `User` built from that
+document on first need, so a request that asks only who the caller is builds none. The document as
 read is handed to a view that renders the caller from what is stored on it (the join, from the
 copies of the linked ids and details the user document carries) through
 accounts/sessions/prefetch.py, so it needs no other read.
@@ -32,7 +34,7 @@ from rest_framework_simplejwt.utils import aware_utcnow
 
 # The browser's cookie (an access token, HttpOnly), defined with its setter in cookie.py.
 from accounts.sessions.cookie import ACCESS_COOKIE
-from accounts.sessions.selectors import user_for_token
+from accounts.sessions.selectors import caller_for_token
 from accounts.users.documents import User
 
 
@@ -64,7 +66,7 @@ class MongoJWTAuthentication(JWTAuthentication):
         return token
 
     def get_user(self, validated_token) -> User:
-        return user_for_token(validated_token)
+        return caller_for_token(validated_token)  # a `User`, built when first needed (caller.py)
 
 
 class CookieJWTAuthentication(MongoJWTAuthentication):

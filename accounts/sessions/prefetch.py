@@ -1,7 +1,8 @@
 """The caller's stored document, read once by authentication (`selectors.user_for_token`), handed
 to a selector that renders the caller from what is stored on it (the user-with-details join reads
 the copies of the linked ids and details the user document carries: no other read). This module
-owns both ends of that hand-off, so no other code sets or reads the attribute it travels in."""
+owns both ends of that hand-off, so no other code sets or reads the attribute it travels in (the
+request's `Caller`, caller.py, answers it from the document it wraps, without building a `User`)."""
 from bson import ObjectId
 
 _ATTRIBUTE = "son"  # where the document travels on the request's `User` (issue 26 named it)

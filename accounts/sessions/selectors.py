@@ -5,9 +5,8 @@ from bson import ObjectId
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-from accounts.sessions.prefetch import caller_document_keep
+from accounts.sessions.caller import Caller, user_from_document
 from accounts.users.documents import User
-from accounts.users.user_extensions import USER_COPIES
 
 TOKEN_VERSION_CLAIM = "ver"
 SESSION_CLAIM = "sid"
@@ -25,12 +24,22 @@ def user_for_token(token, *, session_required: bool = True) -> User:
     Unless `session_required` is off (the second step of a two-factor login, which has no session
     yet), the token must also belong to one of the user's live sessions (`session_ids`, on the
     document read anyway). The stored document is kept for the request (prefetch.py)."""
+    return user_from_document(token_user_document(token, session_required=session_required))
+
+
+def caller_for_token(token) -> Caller:
+    """`user_for_token` for authentication: the same checks and read, and the user as a `Caller`
+    (caller.py), which builds the `User` only when the request asks for more than who it is."""
+    return Caller(token_user_document(token))
+
+
+def token_user_document(token, *, session_required: bool = True) -> dict:
+    """The stored document of the live user a validated token names (see `user_for_token`)."""
     user_id = token_user_id(token)
     # Straight from the collection: the same document, without building a QuerySet per request.
     son = User._get_collection().find_one({"_id": user_id})
     # The checks read the stored document (with the fields' defaults), so a refused token costs no
-    # `User`; building one is a tenth of a signed-in read (issue 26, bench/profile_join.py).
-    # A user being chain-deleted is gone already: 401, as for one deleted (issue 20).
+    # `User`. A user being chain-deleted is gone already: 401, as for one deleted (issue 20).
     if son is None or not son.get("is_active", True) or son.get("in_trash", False) or son.get("deleting", False):
         raise AuthenticationFailed("User not found or not active.", code="user_not_found")
     if token.get(TOKEN_VERSION_CLAIM) != son.get("token_version", 0):
@@ -39,9 +48,4 @@ def user_for_token(token, *, session_required: bool = True) -> User:
         sid = token.get(SESSION_CLAIM)
         if not isinstance(sid, str) or not ObjectId.is_valid(sid) or ObjectId(sid) not in (son.get("session_ids") or ()):
             raise AuthenticationFailed("Token has been revoked.", code="token_not_valid")
-    # The copies the user carries for the join (user_copy_add) are read from the document by the
-    # join alone: the `User` is built without them. (MongoEngine saves only the fields a request
-    # changes, so their defaults on this instance are never written back.)
-    user = User._from_son({key: value for key, value in son.items() if key not in USER_COPIES})
-    caller_document_keep(user, son)
-    return user
+    return son
