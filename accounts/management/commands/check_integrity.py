@@ -117,7 +117,7 @@ class Command(ServiceCommand):
         found = orphans_find(begun_before=begun_before)
         # Session ids on users without their document, and Session documents on no user's list.
         found.update(sessions_integrity_find())
-        found.update(passkeys_integrity_find())  # a count left behind by a crash between two writes
+        found.update(passkeys_integrity_find(begun_before=begun_before))  # a count left behind by a crash between two writes
         copies = {name: find() for name, (find, _) in USER_COPIES.items()}
         if not any(found.values()) and not any(copies.values()) and not any(interrupted.values()):
             self.stdout.write(self.style.SUCCESS("No orphaned documents. Every user's copies match their documents."))
@@ -128,7 +128,7 @@ class Command(ServiceCommand):
             if ids:
                 self.stdout.write(f"users.{name:<18} {len(ids)} missing or differing from their documents   {self._shown(ids)}")
         if fix:
-            removed = orphans_delete(found) | sessions_integrity_fix(found) | passkeys_integrity_fix(found)
+            removed = orphans_delete(found) | sessions_integrity_fix(found) | passkeys_integrity_fix(found, begun_before=begun_before)
             for name, count in removed.items():
                 self.stdout.write(self.style.SUCCESS(f"removed {count} from {name}"))
             for name, ids in copies.items():

@@ -25,7 +25,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from accounts.users.documents import User, now
+from accounts.users.documents import User, as_utc, now
 from accounts.mfa.passkeys.challenges import ceremony_invalid, challenge_claim, challenge_store
 from accounts.mfa.passkeys.documents import CEREMONY_REGISTER, PASSKEY_NAME_MAX, Passkey
 from accounts.mfa.passkeys.relying_party import MALFORMED, not_accepted, options_body, origins
@@ -116,7 +116,7 @@ def passkey_register(*, user: User, session_id: str, ceremony: str, credential: 
         raise Conflict(ALREADY_REGISTERED) from None
     users = User._get_collection()
     under_limit = {"$or": [{"passkeys_count": {"$lt": PASSKEYS_MAX_PER_USER}}, {"passkeys_count": {"$exists": False}}]}
-    counted = users.update_one({"_id": user.id, **under_limit}, {"$inc": {"passkeys_count": 1}})
+    counted = users.update_one({"_id": user.id, **under_limit}, _count_moved(+1))
     if not counted.modified_count:
         Passkey._get_collection().delete_one({"_id": passkey.id})
         raise Conflict(TOO_MANY)
@@ -166,29 +166,62 @@ def passkey_remove(*, user: User, passkey_id: str, actor: User, ip: str | None =
         raise NotFound(NO_PASSKEY)
     keep = 0 if is_password_usable(user.password) else 1
     users = User._get_collection()
-    if not users.update_one({"_id": user.id, "passkeys_count": {"$gt": keep}}, {"$inc": {"passkeys_count": -1}}).modified_count:
+    if not users.update_one({"_id": user.id, "passkeys_count": {"$gt": keep}}, _count_moved(-1)).modified_count:
         raise Conflict(LAST_WAY_IN)
     if not passkeys.delete_one({"_id": ObjectId(passkey_id), "user": user.id}).deleted_count:
-        users.update_one({"_id": user.id}, {"$inc": {"passkeys_count": 1}})
+        users.update_one({"_id": user.id}, _count_moved(+1))
         raise NotFound(NO_PASSKEY)
     user.passkeys_count = max(0, (user.passkeys_count or 0) - 1)
     audit_record(action="passkey_removed", actor=actor, target=user, ip=ip, passkey=passkey_id)
 
 
-def passkeys_integrity_find() -> dict[str, list]:
+def _count_moved(by: int) -> dict:
+    """The update that moves a user's `passkeys_count`, stamped for `check_integrity`'s grace."""
+    return {"$inc": {"passkeys_count": by}, "$set": {"passkeys_changed_at": now()}}
+
+
+def passkeys_integrity_find(*, begun_before=None) -> dict[str, list]:
     """Users whose `passkeys_count` differs from their passkeys (a crash between a passkey's
     insert or delete and the count's update), for `check_integrity`. One aggregation and one
-    query."""
+    query (two with `begun_before`).
+
+    `begun_before` (a datetime, check_integrity's grace): a user whose count moved since then, or
+    who has a passkey added since then, is left out: an add (insert, then +1) or a removal (-1,
+    then delete) may be between its two writes, and either differs by one until it ends."""
     counts = {row["_id"]: row["n"] for row in Passkey._get_collection().aggregate([{"$group": {"_id": "$user", "n": {"$sum": 1}}}])}
-    users = User._get_collection().find({"$or": [{"passkeys_count": {"$gt": 0}}, {"_id": {"$in": list(counts)}}]}, {"passkeys_count": 1})
-    wrong = [row["_id"] for row in users if (row.get("passkeys_count") or 0) != counts.get(row["_id"], 0)]
-    return {"users.passkeys_count": wrong}
+    users = User._get_collection().find(
+        {"$or": [{"passkeys_count": {"$gt": 0}}, {"_id": {"$in": list(counts)}}]}, {"passkeys_count": 1, "passkeys_changed_at": 1}
+    )
+    wrong = [row for row in users if (row.get("passkeys_count") or 0) != counts.get(row["_id"], 0)]
+    if begun_before is not None and wrong:
+        recent = set(Passkey._get_collection().distinct("user", {"_id": {"$gte": ObjectId.from_datetime(begun_before)}}))
+        wrong = [row for row in wrong if row["_id"] not in recent and not _moved_since(row, begun_before)]
+    return {"users.passkeys_count": [row["_id"] for row in wrong]}
 
 
-def passkeys_integrity_fix(found: dict[str, list]) -> dict[str, int]:
-    """Recount the passkeys of the users `passkeys_integrity_find` named."""
+def _moved_since(row: dict, moment) -> bool:
+    changed = row.get("passkeys_changed_at")
+    return changed is not None and as_utc(changed) >= moment
+
+
+def passkeys_integrity_fix(found: dict[str, list], *, begun_before=None) -> dict[str, int]:
+    """Recount the passkeys of the users `passkeys_integrity_find` named, each by one update
+    conditional on the count (and its stamp) it read: an add or removal that moves the count
+    meanwhile wins, and that user is left for the next run. With `begun_before`, a user who gained
+    a passkey since then is skipped, and only passkeys older than it are counted, so an add that
+    begins during the recount is counted by its own +1, not twice."""
     fixed = 0
+    passkeys, users = Passkey._get_collection(), User._get_collection()
     for user_id in found.get("users.passkeys_count", []):
-        n = Passkey._get_collection().count_documents({"user": user_id})
-        fixed += User._get_collection().update_one({"_id": user_id}, {"$set": {"passkeys_count": n}}).modified_count
+        row = users.find_one({"_id": user_id}, {"passkeys_count": 1, "passkeys_changed_at": 1})
+        if row is None:
+            continue
+        mine = {"user": user_id}
+        if begun_before is not None:
+            if _moved_since(row, begun_before) or passkeys.find_one({**mine, "_id": {"$gte": ObjectId.from_datetime(begun_before)}}, {"_id": 1}):
+                continue
+            mine["_id"] = {"$lt": ObjectId.from_datetime(begun_before)}
+        n = passkeys.count_documents(mine)
+        unchanged = {"_id": user_id, "passkeys_count": row.get("passkeys_count"), "passkeys_changed_at": row.get("passkeys_changed_at")}
+        fixed += users.update_one(unchanged, {"$set": {"passkeys_count": n}}).modified_count
     return {"users.passkeys_count": fixed} if fixed else {}

@@ -1,7 +1,7 @@
 """What the passkeys keep on the user document itself. Declared with `User`
 (settings.USER_FIELD_MODULES, read by accounts/users/documents.py): this module imports nothing of
 `accounts`, since it is read while `User` is being declared."""
-from mongoengine import IntField
+from mongoengine import DateTimeField, IntField
 
 
 def user_fields() -> dict:
@@ -12,4 +12,7 @@ def user_fields() -> dict:
         # the user representation (`passkeys_count`) and login's list of second factors, at no
         # extra query. `check_integrity --fix` recounts it after a crash between the two writes.
         "passkeys_count": IntField(default=0),
+        # When the services last moved that count (set with each $inc): `check_integrity` leaves
+        # alone a count moved within its grace period, whose other write may still be coming.
+        "passkeys_changed_at": DateTimeField(),  # absent until the count first moves
     }

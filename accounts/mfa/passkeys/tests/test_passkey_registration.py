@@ -147,3 +147,78 @@ def test_the_check_integrity_command_finds_and_mends_a_wrong_count(user, authent
     call_command("check_integrity", "--fix")
     assert User.objects.get(id=user.id).passkeys_count == 1
     call_command("check_integrity")  # clean now: no exit
+
+
+# --- check_integrity's grace: a count between its two writes is not a crash ----------------------
+def _aged(user, minutes: int = 10) -> None:
+    """As if the user's passkeys were added, and their count last moved, `minutes` ago."""
+    from datetime import timedelta
+
+    from bson import ObjectId
+
+    from accounts.users.documents import now
+
+    then = now() - timedelta(minutes=minutes)
+    for passkey in Passkey._get_collection().find({"user": user.id}):
+        Passkey._get_collection().delete_one({"_id": passkey["_id"]})
+        Passkey._get_collection().insert_one({**passkey, "_id": ObjectId.from_datetime(then)})
+    User._get_collection().update_one({"_id": user.id}, {"$set": {"passkeys_changed_at": then}})
+
+
+def _a_minute_ago():
+    from datetime import timedelta
+
+    from accounts.users.documents import now
+
+    return now() - timedelta(seconds=60)
+
+
+def test_an_add_between_its_insert_and_its_count_is_left_to_finish(user, authenticator):
+    passkey_add(user, authenticator)
+    User._get_collection().update_one({"_id": user.id}, {"$inc": {"passkeys_count": -1}})  # the +1 not yet run
+    grace = _a_minute_ago()
+    assert services.passkeys_integrity_find(begun_before=grace) == {"users.passkeys_count": []}
+    assert services.passkeys_integrity_fix({"users.passkeys_count": [user.id]}, begun_before=grace) == {}
+    User._get_collection().update_one({"_id": user.id}, {"$inc": {"passkeys_count": 1}})  # the add's +1 lands
+    assert User.objects.get(id=user.id).passkeys_count == 1  # counted once, not twice
+    assert services.passkeys_integrity_find() == {"users.passkeys_count": []}
+
+
+def test_a_removal_between_its_count_and_its_delete_is_left_to_finish(user, authenticator):
+    passkey_add(user, authenticator)
+    _aged(user)
+    User._get_collection().update_one({"_id": user.id}, services._count_moved(-1))  # the delete not yet run
+    grace = _a_minute_ago()
+    assert services.passkeys_integrity_find(begun_before=grace) == {"users.passkeys_count": []}
+    assert services.passkeys_integrity_fix({"users.passkeys_count": [user.id]}, begun_before=grace) == {}
+    Passkey._get_collection().delete_many({"user": user.id})  # the removal's delete lands
+    assert User.objects.get(id=user.id).passkeys_count == 0
+    assert services.passkeys_integrity_find() == {"users.passkeys_count": []}
+
+
+def test_a_count_a_crash_left_long_ago_is_mended_within_the_grace(user, authenticator):
+    passkey_add(user, authenticator)
+    User._get_collection().update_one({"_id": user.id}, {"$set": {"passkeys_count": 0}})  # the +1 never ran
+    _aged(user)
+    grace = _a_minute_ago()
+    found = services.passkeys_integrity_find(begun_before=grace)
+    assert found == {"users.passkeys_count": [user.id]}
+    assert services.passkeys_integrity_fix(found, begun_before=grace) == {"users.passkeys_count": 1}
+    assert User.objects.get(id=user.id).passkeys_count == 1
+
+
+def test_a_count_that_moves_between_the_find_and_the_fix_is_not_overwritten(user, authenticator, monkeypatch):
+    passkey_add(user, authenticator)
+    User._get_collection().update_one({"_id": user.id}, {"$set": {"passkeys_count": 0}})
+    found = services.passkeys_integrity_find()
+    assert found == {"users.passkeys_count": [user.id]}
+    real_count = Passkey._get_collection().count_documents
+
+    def count_then_a_removal_moves_the_count(query, *args, **kwargs):
+        n = real_count(query, *args, **kwargs)
+        User._get_collection().update_one({"_id": user.id}, services._count_moved(+1))  # another writer, meanwhile
+        return n
+
+    monkeypatch.setattr(Passkey._get_collection(), "count_documents", count_then_a_removal_moves_the_count)
+    assert services.passkeys_integrity_fix(found) == {}  # the conditional update lost: nothing clobbered
+    assert User.objects.get(id=user.id).passkeys_count == 1
