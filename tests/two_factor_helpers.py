@@ -1,5 +1,6 @@
 """Turning two-factor on in tests, as a person with an authenticator app would, and computing
 the codes the app would show."""
+import time
 from datetime import datetime, timedelta, timezone
 
 import pyotp
@@ -8,8 +9,19 @@ from accounts.mfa import two_factor
 from tests.conftest import PASSWORD
 
 
-def code_at(secret: str, *, steps: int = 0) -> str:
-    """The code an authenticator shows now (`steps` 30-second steps later or earlier)."""
+# The service accepts the current step's code and one either side (accounts/mfa/factors.py). A
+# code computed in the last moments of a step reaches the service in the next one, and one from
+# `steps=-1` is then two steps old: on a loaded machine (the wire run) that happened. A code is
+# computed at least this long before its step ends.
+STEP_MARGIN_SECONDS = 3.0
+
+
+def code_at(secret: str, steps: int = 0) -> str:
+    """The code an authenticator shows now (`steps` 30-second steps later or earlier), computed
+    at least STEP_MARGIN_SECONDS before the current step ends (it waits for the next otherwise)."""
+    left = 30 - time.time() % 30
+    if left < STEP_MARGIN_SECONDS:
+        time.sleep(left + 0.05)
     return pyotp.TOTP(secret).at(datetime.now(timezone.utc) + timedelta(seconds=30 * steps))
 
 

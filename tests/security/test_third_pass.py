@@ -5,7 +5,6 @@ Two-factor is turned on over HTTP too (start, then confirm with the code an app 
 """
 import json
 import logging
-from datetime import datetime, timedelta, timezone
 
 import pyotp
 import pytest
@@ -17,16 +16,13 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.users.documents import User
 from tests.conftest import PASSWORD
 from tests.mailbox import delivered, last_token
+from tests.two_factor_helpers import code_at
 
 NEW_PASSWORD = "another-horse-battery-staple"
 # Digits that str.isdigit() accepts and the ASCII alphabet of a TOTP code does not hold.
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def code_at(secret: str, steps: int = 0) -> str:
-    return pyotp.TOTP(secret).at(datetime.now(timezone.utc) + timedelta(seconds=30 * steps))
 
 
 def other_code(secret: str) -> str:
