@@ -21,7 +21,7 @@ import copy
 from django.utils.functional import LazyObject, empty
 
 from accounts.sessions.prefetch import caller_document_keep
-from accounts.users.documents import ROLE_ADMIN, ROLE_USER, User
+from accounts.users.documents import User
 from accounts.users.user_extensions import USER_COPIES
 
 
@@ -59,20 +59,19 @@ class Caller(LazyObject):
     @property
     def role(self) -> str:
         user = self._built()
-        return self.__dict__["_document"].get("role", ROLE_USER) if user is None else user.role
+        return self.__dict__["_document"].get("role", User.role.default) if user is None else user.role
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role == ROLE_ADMIN
+    # `User`'s own rule, read against the role above: one definition of who is an admin.
+    is_admin = User.is_admin
 
     @property
     def son(self) -> dict:
         """The stored document, for prefetch.py's `caller_document` (no `User` needed)."""
         return self.__dict__["_document"]
 
-    # What DRF and simplejwt ask of request.user (as on `User`).
-    is_authenticated = True
-    is_anonymous = False
+    # What DRF and simplejwt ask of request.user: `User`'s own answers.
+    is_authenticated = User.is_authenticated
+    is_anonymous = User.is_anonymous
 
     def __bool__(self) -> bool:
         return True

@@ -183,7 +183,7 @@ def _count_moved(by: int) -> dict:
 def passkeys_integrity_find(*, begun_before=None) -> dict[str, list]:
     """Users whose `passkeys_count` differs from their passkeys (a crash between a passkey's
     insert or delete and the count's update), for `check_integrity`. One aggregation and one
-    query (two with `begun_before`).
+    query (and one more for each user found, with `begun_before`).
 
     `begun_before` (a datetime, check_integrity's grace): a user whose count moved since then, or
     who has a passkey added since then, is left out: an add (insert, then +1) or a removal (-1,
@@ -193,15 +193,20 @@ def passkeys_integrity_find(*, begun_before=None) -> dict[str, list]:
         {"$or": [{"passkeys_count": {"$gt": 0}}, {"_id": {"$in": list(counts)}}]}, {"passkeys_count": 1, "passkeys_changed_at": 1}
     )
     wrong = [row for row in users if (row.get("passkeys_count") or 0) != counts.get(row["_id"], 0)]
-    if begun_before is not None and wrong:
-        recent = set(Passkey._get_collection().distinct("user", {"_id": {"$gte": ObjectId.from_datetime(begun_before)}}))
-        wrong = [row for row in wrong if row["_id"] not in recent and not _moved_since(row, begun_before)]
-    return {"users.passkeys_count": [row["_id"] for row in wrong]}
+    return {"users.passkeys_count": [row["_id"] for row in wrong if not _may_be_in_flight(row, begun_before)]}
 
 
-def _moved_since(row: dict, moment) -> bool:
+def _may_be_in_flight(row: dict, begun_before) -> bool:
+    """Whether an add or removal of the user's passkeys may still be between its two writes: the
+    count (`row`, the user's stored count and stamp) moved, or a passkey was added, since
+    `begun_before`. Never, without a grace (None)."""
+    if begun_before is None:
+        return False
     changed = row.get("passkeys_changed_at")
-    return changed is not None and as_utc(changed) >= moment
+    if changed is not None and as_utc(changed) >= begun_before:
+        return True
+    recent = {"user": row["_id"], "_id": {"$gte": ObjectId.from_datetime(begun_before)}}
+    return Passkey._get_collection().find_one(recent, {"_id": 1}) is not None
 
 
 def passkeys_integrity_fix(found: dict[str, list], *, begun_before=None) -> dict[str, int]:
@@ -216,10 +221,10 @@ def passkeys_integrity_fix(found: dict[str, list], *, begun_before=None) -> dict
         row = users.find_one({"_id": user_id}, {"passkeys_count": 1, "passkeys_changed_at": 1})
         if row is None:
             continue
+        if _may_be_in_flight(row, begun_before):
+            continue
         mine = {"user": user_id}
         if begun_before is not None:
-            if _moved_since(row, begun_before) or passkeys.find_one({**mine, "_id": {"$gte": ObjectId.from_datetime(begun_before)}}, {"_id": 1}):
-                continue
             mine["_id"] = {"$lt": ObjectId.from_datetime(begun_before)}
         n = passkeys.count_documents(mine)
         unchanged = {"_id": user_id, "passkeys_count": row.get("passkeys_count"), "passkeys_changed_at": row.get("passkeys_changed_at")}
