@@ -12,7 +12,7 @@ service's own processes: each job is claimed by one atomic findAndModify with a 
 (accounts/events/outbox.py). Set OUTBOX_WORKERS_IN_PROCESS=0 on the service when these run.
 """
 import signal
-import threading
+import time
 
 from bson import ObjectId
 from django.core.management.base import CommandError
@@ -53,6 +53,13 @@ class Command(ServiceCommand):
             return
         if workers < 1:
             raise CommandError("--workers must be at least 1.")
+        # Set by SIGTERM/SIGINT, installed before anything is printed (a signal sent as soon as the
+        # first line appears must not meet the default action). The handler only appends: calling
+        # `Event.set()` from a handler can deadlock on the event's own lock when the signal lands
+        # while the main thread holds it inside `wait()`; `time.sleep` below is interrupted cleanly.
+        stopping: list[int] = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: stopping.append(signum))
         server = None
         if metrics_port is not None:
             from config.metrics import metrics_server_start
@@ -63,13 +70,11 @@ class Command(ServiceCommand):
                 raise CommandError(f"--metrics-port: cannot listen on {metrics_host}:{metrics_port} ({exc.strerror}).") from None
             self.stdout.write(f"outbox: metrics at http://{metrics_host}:{server.server_port}/metrics")
         threads = [OutboxWorker(name=f"outbox-command-{n}") for n in range(workers)]
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
         for thread in threads:
             thread.start()
         self.stdout.write(f"outbox: {plural(workers, 'worker')} running; SIGTERM or Ctrl-C stops them.")
-        stop.wait()
+        while not stopping:
+            time.sleep(0.2)
         for thread in threads:
             thread.stop()
         for thread in threads:
