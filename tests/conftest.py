@@ -24,14 +24,24 @@ mongo.indexes_ensure()  # as the service's start-up does (config/mongo.py `start
 
 
 def pytest_collection_modifyitems(config, items):
-    """`@pytest.mark.secantus_defect("...")` marks a test that meets a known defect of the
-    SecantusDB server (listed in README.md, "The embedded database"): skipped, with the reason,
-    on a SecantusDB server only. On mongomock and on a real mongod it runs."""
-    if not settings.MONGODB_URI or "secantusVersion" not in get_db().command("buildInfo"):
+    """Two markers skip tests on a server (TEST_MONGODB_URI) only; on mongomock everything runs.
+
+    - `@pytest.mark.own_servers`: the test starts database servers and service processes of its
+      own (crashes, kills, a live JWKS, the embedded server), so the suite's store plays no part
+      in it and a second run would repeat the same test on the same kind of server. The run on
+      mongomock runs it; CI's wire run leaves it out (a third of that run's time).
+    - `@pytest.mark.secantus_defect("...")`: the test meets a known defect of the SecantusDB
+      server (listed in README.md, "The embedded database"): skipped, with the reason, on a
+      SecantusDB server only. On a real mongod it runs."""
+    if not settings.MONGODB_URI:
         return
+    own = pytest.mark.skip(reason="starts servers of its own (TEST_MONGODB_URI plays no part): the run on mongomock runs it")
+    secantus = "secantusVersion" in get_db().command("buildInfo")
     for item in items:
+        if item.get_closest_marker("own_servers") is not None:
+            item.add_marker(own)
         marker = item.get_closest_marker("secantus_defect")
-        if marker is not None:
+        if secantus and marker is not None:
             item.add_marker(pytest.mark.skip(reason=f"SecantusDB defect (a real mongod is right): {marker.args[0]}"))
 
 

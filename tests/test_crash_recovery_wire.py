@@ -3,7 +3,8 @@ step of a chain delete (`manage.py delete_users`) and of a bulk trash, in a chil
 against a SecantusDB server of the test's own; then `manage.py check_integrity` sees it (exit 1),
 `--repair` finishes it (exit 0), and nothing is lost or doubled. The steps are the failpoints
 the operations pass (tests/test_crash_recovery.py records them, and checks the answers of the
-API at each: these tests add the real kill). They run the same on mongomock and wire runs."""
+API at each: these tests add the real kill). TEST_MONGODB_URI plays no part: they run in the run
+on mongomock only (`own_servers`, tests/conftest.py)."""
 import json
 import signal
 
@@ -15,7 +16,7 @@ from accounts.user_data.services import users_chain_delete
 from common import failpoints
 from tests.faults import database_server, manage, python
 
-pytestmark = [pytest.mark.faults, pytest.mark.slow]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.own_servers]
 
 KILLED = -signal.SIGKILL
 

@@ -49,7 +49,7 @@ def other_server(tmp_path_factory):
     embedded.wipe()
 
 
-pytestmark = pytest.mark.slow  # each server start takes a few seconds
+pytestmark = [pytest.mark.slow, pytest.mark.own_servers]  # each server start takes a few seconds
 
 
 def test_racing_first_users_start_one_server(server):

@@ -1,8 +1,8 @@
 """The database failing under a running service, over the wire, with real processes (issue 20):
 out of space (SecantusDB's `failCommand`, the error its stopped storage engine gives), frozen
 (SIGSTOP), killed under a write load (SIGKILL), then back. Each test starts its own SecantusDB
-server and, where it needs one, the service under granian; they run the same on mongomock and
-wire CI runs (TEST_MONGODB_URI plays no part)."""
+server and, where it needs one, the service under granian; TEST_MONGODB_URI plays no part, so they
+run in the run on mongomock only (`own_servers`, tests/conftest.py)."""
 import os
 import signal
 import threading
@@ -21,7 +21,7 @@ from tests.conftest import PASSWORD
 from tests.faults import database_server
 from tests.live_server import free_port, running_service
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.own_servers]
 
 DATA_COMMANDS = ["insert", "update", "findAndModify", "delete", "find", "aggregate", "count"]
 

@@ -77,6 +77,7 @@ def get(url: str, timeout: float = 30) -> tuple[int, bytes]:
 
 
 @pytest.mark.slow
+@pytest.mark.own_servers
 def test_sigterm_lets_the_requests_in_flight_finish(tmp_path):
     process, base = start("tests.slow_wsgi:app", WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
     try:
@@ -94,6 +95,7 @@ def test_sigterm_lets_the_requests_in_flight_finish(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.own_servers
 def test_a_worker_still_busy_after_the_kill_timeout_is_stopped(tmp_path):
     process, base = start("tests.slow_wsgi:app", WEB_CONCURRENCY="1", GRANIAN_WORKERS_KILL_TIMEOUT="1", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
     try:
@@ -112,6 +114,7 @@ def test_a_worker_still_busy_after_the_kill_timeout_is_stopped(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.own_servers
 def test_metrics_sum_every_process_of_the_service(tmp_path):
     """Two granian processes on the embedded database: /metrics, whichever process answers it,
     counts the requests both served."""

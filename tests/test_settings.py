@@ -32,3 +32,12 @@ def test_a_filemail_url_without_an_absolute_folder_refuses_to_start(url):
     result = setting_in_a_fresh_process("EMAIL_FILE_PATH", {"EMAIL_URL": url})
     assert result.returncode != 0
     assert "EMAIL_URL=filemail:///absolute/folder names the folder" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_deferral_of_less_than_a_second_refuses_to_start(value):
+    """A worker would claim a job whose cause is not visible yet again at once, in a busy loop."""
+    result = setting_in_a_fresh_process("OUTBOX_DEFER_SECONDS", {"OUTBOX_DEFER_SECONDS": value})
+    assert result.returncode != 0
+    assert "OUTBOX_DEFER_SECONDS must be 1 or more" in result.stderr
+    assert setting_in_a_fresh_process("OUTBOX_DEFER_SECONDS", {"OUTBOX_DEFER_SECONDS": "1"}).stdout.strip() == "1"

@@ -96,7 +96,7 @@ def _post(url: str, body: dict) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(bool(settings.MONGODB_URI), reason="the service runs on a server of its own: once, in the mongomock run, is enough")
+@pytest.mark.own_servers
 def test_three_worker_processes_allow_exactly_the_configured_limits(tmp_path):
     rates = {"THROTTLE_REGISTER": "6/min", "THROTTLE_LOGIN": "5/min", "THROTTLE_PASSWORD_RESET": "4/min"}
     with running_service(tmp_path / "server.log", workers=3, **rates) as base:

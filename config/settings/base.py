@@ -396,6 +396,8 @@ OUTBOX_RETRY_DELAYS = [int(s) for s in env.list("OUTBOX_RETRY_DELAYS", default=[
 # A job whose cause is not visible yet (a sign-up's mail written before the user) is looked at
 # again every OUTBOX_DEFER_SECONDS, and cancelled after the grace (the change never happened).
 OUTBOX_DEFER_SECONDS = env.int("OUTBOX_DEFER_SECONDS", default=5)
+if OUTBOX_DEFER_SECONDS < 1:  # 0 would have a worker claim the same deferred job again at once, in a busy loop
+    raise ImproperlyConfigured("OUTBOX_DEFER_SECONDS must be 1 or more (seconds before a deferred job is looked at again).")
 OUTBOX_CAUSE_GRACE_SECONDS = env.int("OUTBOX_CAUSE_GRACE_SECONDS", default=600)
 # Webhook URLs on loopback, private, link-local or reserved addresses are refused (SSRF) unless this is on.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)

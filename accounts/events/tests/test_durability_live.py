@@ -79,6 +79,7 @@ def mails_to(folder: Path, address: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.own_servers
 def test_registrations_followed_by_a_sigkill_still_get_their_mail_after_the_restart(shared_database, tmp_path):
     port, mail = free_port(), tmp_path / "mail"
     with service(shared_database, port, tmp_path / "service.log") as (base, process):
@@ -93,6 +94,7 @@ def test_registrations_followed_by_a_sigkill_still_get_their_mail_after_the_rest
 
 
 @pytest.mark.slow
+@pytest.mark.own_servers
 def test_a_worker_killed_mid_delivery_loses_nothing(shared_database, tmp_path):
     port = free_port()
     env = {**shared_database, "OUTBOX_WORKERS_IN_PROCESS": "0", "OUTBOX_LEASE_SECONDS": "3"}

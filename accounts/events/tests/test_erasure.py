@@ -1,12 +1,13 @@
 """Erasure that reaches every recipient (issue 22, item 4): a chain delete by the API, the purge or
 `delete_users` sends user.deleted (the id and the linked ids, nothing else) to every subscribed
 endpoint, and the receipts say, per recipient, delivered, failing or given up."""
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-from accounts.users.documents import User
+from accounts.users.documents import User, now
 from accounts.events.documents import OutboxJob, WebhookDelivery
 from accounts.events.outbox import outbox_drain
 from accounts.events.tests.receivers import Receiver
@@ -66,18 +67,25 @@ def test_receipts_show_failing_then_given_up(user, admin, client_for, settings):
 
 
 def test_the_event_waits_until_the_user_is_really_gone_and_is_written_once(user, admin, client_for, settings):
-    settings.OUTBOX_DEFER_SECONDS = 0
+    settings.OUTBOX_DEFER_SECONDS = 60
+    events = OutboxJob._get_collection()
     with Receiver() as receiver:
         register(client_for(admin), receiver)
         from accounts.events.webhooks import user_deleted_events
 
         user_deleted_events(user_ids=[user.id])  # a chain delete that crashed right after its first step
+        before = now()
         outbox_drain()
         assert receiver.received == []  # the user is still there: nothing is announced
+        event = events.find_one({"subject_id": user.id, "payload.type": "user.deleted"})
+        # Deferred, not failed: looked at again in OUTBOX_DEFER_SECONDS, not claimed again at once.
+        assert event["status"] == "pending" and event["attempts"] == 0
+        assert event["next_attempt_at"].replace(tzinfo=before.tzinfo) > before + timedelta(seconds=55)
         users_chain_delete(user_ids=[user.id], actor_id=None, reason="again")  # run again, to the end
+        events.update_one({"_id": event["_id"]}, {"$set": {"next_attempt_at": now()}})  # the deferral's minute passes
         outbox_drain()
         assert receiver.types() == ["user.deleted"]
-    assert OutboxJob._get_collection().count_documents({"subject_id": user.id, "payload.type": "user.deleted"}) == 1
+    assert events.count_documents({"subject_id": user.id, "payload.type": "user.deleted"}) == 1
 
 
 def test_purge_and_delete_users_send_it_and_the_command_reports_receipts(make_user, admin, client_for, tmp_path):

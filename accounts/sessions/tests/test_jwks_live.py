@@ -54,6 +54,7 @@ def forged(token: str, *, kid: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.own_servers
 def test_another_service_verifies_our_tokens_from_the_live_jwks_before_and_after_a_rotation(tmp_path):
     old_key, new_key = key_generate_pem("ES256"), key_generate_pem("ES256")
     port = free_port()  # the same URL across the restarts, as a real rotation keeps it
