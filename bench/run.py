@@ -672,8 +672,12 @@ def main() -> None:
         ).stdout.strip()
         uri = f"mongodb://{HOST}:{db_port}"
         log(f"SecantusDB on {uri} (folder {storage})")
+        # Every system writes without retryable writes, as the service writes to its embedded
+        # SecantusDB server (config/mongo.py EMBEDDED_ONLY_OPTIONS): with them, that server's cost per
+        # write grows with the writes of the last 30 minutes (bench/retryable_writes.py).
+        options = "?retryWrites=false"
 
-        env = ours_env(f"{uri}/bench_ours")
+        env = ours_env(f"{uri}/bench_ours{options}")
         meta["hasher"] = hasher_check(env)
         log(f"hasher: {meta['hasher']}")
         started: dict[str, Process] = {}
@@ -683,9 +687,9 @@ def main() -> None:
             if system == "ours":
                 p = Process("ours", server_command(args.server, port, args.workers, threads=args.threads), env, results / "ours.log", port)
             elif system == "old":
-                p = Process("old", old_command(port), old_env(f"{uri}/bench_old"), results / "old.log", port)
+                p = Process("old", old_command(port), old_env(f"{uri}/bench_old{options}"), results / "old.log", port)
             elif system == "fau":
-                p = Process("fau", fau_command(port), {**os.environ, "MONGODB_URI": f"{uri}/bench_fau"}, results / "fau.log", port)
+                p = Process("fau", fau_command(port), {**os.environ, "MONGODB_URI": f"{uri}/bench_fau{options}"}, results / "fau.log", port)
             else:
                 sqlite_env = djoser_env(str(Path(storage) / "djoser.sqlite3"))
                 djoser_migrate(sqlite_env)
@@ -771,7 +775,7 @@ def main() -> None:
 
         servers = []
         if args.servers:
-            servers = compare_servers(args, free_port(), f"{uri}/bench_ours", files["ours"], processes)
+            servers = compare_servers(args, free_port(), f"{uri}/bench_ours{options}", files["ours"], processes)
     except KeyboardInterrupt:
         sys.exit(130)
     finally:

@@ -103,7 +103,22 @@ def connect(*, event_listeners: tuple = ()) -> None:
         host=EmbeddedServer.from_settings().uri,
         mongo_client_class=EmbeddedMongoClient,
         **options,
+        **EMBEDDED_ONLY_OPTIONS,
     )
+
+
+# The embedded SecantusDB server is written to without retryable writes (pymongo's `retryWrites`,
+# on by default, stays on for every MONGODB_URI). On that server they cost more than they give:
+# - it keeps the record of every retryable write for 30 minutes (up to 10,000) and scans them all
+#   on each write, sorting them all once there are 10,000: after 10,000 writes a write costs 17-24
+#   times what it costs without them (17-21 ms against about 1 ms; 1.5x on a fresh server;
+#   `bench/retryable_writes.py`, README "The embedded database");
+# - the records live in its memory only: a retry after the server restarted runs the write again
+#   anyway, and on loopback a connection lost without a restart is all they would cover.
+# A write whose answer is lost fails (a 503) instead of being retried by the driver, as any write
+# does while the server is away; an operation of several writes cut short that way is found and
+# finished by check_integrity, as after a crash.
+EMBEDDED_ONLY_OPTIONS = {"retryWrites": False}
 
 
 def is_embedded() -> bool:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pymongo
 import pytest
+from mongoengine.connection import get_connection, get_db
+from pymongo import monitoring
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -164,6 +166,40 @@ def test_startup_names_the_database_and_where_its_data_lives(server, settings, c
             mongo.startup()
         assert f"embedded SecantusDB at {server.uri}" in caplog.text and str(server.data_dir) in caplog.text
         assert "embedded_db wipe" in caplog.text
+    finally:
+        _back_to_the_suite_database(settings)
+
+
+def test_the_embedded_server_is_written_to_without_retryable_writes(server, settings):
+    """SecantusDB's cost per retryable write grows with the writes of the last 30 minutes
+    (config/mongo.py EMBEDDED_ONLY_OPTIONS): a write to the embedded server carries no transaction
+    number, so none is recorded; a MONGODB_URI keeps pymongo's default (retryable writes on)."""
+    commands = []
+
+    class Listener(monitoring.CommandListener):
+        def started(self, event):
+            commands.append(event.command)
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    settings.EMBEDDED_MONGODB_PORT, settings.EMBEDDED_MONGODB_DIR = server.port, str(server.data_dir)
+    settings.MONGODB_URI, settings.MONGODB_CLIENT_CLASS = "", ""
+    try:
+        mongo.connect(event_listeners=(Listener(),))
+        get_db()["retry_probe"].insert_one({"probe": 1})
+        get_db()["retry_probe"].update_one({"probe": 1}, {"$set": {"probe": 2}})
+        writes = [c for c in commands if "insert" in c or "update" in c]
+        assert len(writes) == 2 and not any("txnNumber" in c for c in writes), writes
+        settings.MONGODB_URI = "mongodb://db.example.com:27017/app"
+        mongo.connect()
+        assert get_connection().options.retry_writes is True
+        settings.MONGODB_URI = "mongodb://db.example.com:27017/app?retryWrites=false"  # a URI may say otherwise
+        mongo.connect()
+        assert get_connection().options.retry_writes is False
     finally:
         _back_to_the_suite_database(settings)
 
