@@ -23,9 +23,7 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,39 +41,14 @@ import django  # noqa: E402
 
 django.setup()
 
-import pymongo  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 from config import mongo  # noqa: E402
-from config.embedded_mongodb import server_arguments  # noqa: E402
+import secantus_server  # noqa: E402 - bench/, beside this script
 
-SCRIPT = str(Path(sys.executable).parent / "secantusd-py")
 MD5 = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(folder: Path, durable: bool) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    args = server_arguments(host="127.0.0.1", port=port, data_dir=folder)
-    if not durable:
-        args.remove("--sync-on-commit")
-    process = subprocess.Popen([SCRIPT, *args, "--log-level", "ERROR"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with pymongo.MongoClient("127.0.0.1", port, serverSelectionTimeoutMS=300) as client:
-                client.admin.command("ping")
-            return process, port
-        except pymongo.errors.PyMongoError:
-            time.sleep(0.2)
-    raise SystemExit("a database server did not start")
 
 
 def use(port: int, durable: bool) -> None:
@@ -119,7 +92,7 @@ def main() -> None:
     try:
         for mode, durable in (("before", False), ("now", True)):
             (root / mode).mkdir()
-            servers[mode] = (*start(root / mode, durable), durable)
+            servers[mode] = (*secantus_server.start(root / mode, durable), durable)
         client = Client()
         tokens = {}
         for mode, (_, port, durable) in servers.items():

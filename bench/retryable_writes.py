@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,31 +32,7 @@ import pymongo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from config.embedded_mongodb import server_arguments  # noqa: E402
-
-SCRIPT = str(Path(sys.executable).parent / "secantusd-py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(folder: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    args = server_arguments(host="127.0.0.1", port=port, data_dir=folder)
-    process = subprocess.Popen([SCRIPT, *args, "--log-level", "ERROR"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with pymongo.MongoClient("127.0.0.1", port, serverSelectionTimeoutMS=300) as client:
-                client.admin.command("ping")
-            return process, port
-        except pymongo.errors.PyMongoError:
-            time.sleep(0.2)
-    raise SystemExit("a database server did not start")
-
+import secantus_server  # noqa: E402 - bench/, beside this script
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,7 +44,7 @@ def main() -> None:
     try:
         collections = {}
         for retry in (True, False):
-            process, port = start(folder / str(retry))
+            process, port = secantus_server.start(folder / str(retry))
             servers.append(process)
             client = pymongo.MongoClient("127.0.0.1", port, retryWrites=retry, journal=True, w=1)
             collections[retry] = client["bench_retryable"]["docs"]
