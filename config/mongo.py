@@ -20,6 +20,7 @@ from mongoengine.connection import DEFAULT_CONNECTION_NAME
 from pymongo.errors import ConnectionFailure
 from pymongo.uri_parser import parse_uri
 
+from config import mongo_reads
 from config.embedded_mongodb import EmbeddedDatabaseError, EmbeddedServer
 from config.metrics import DATABASE_LISTENER
 
@@ -47,6 +48,16 @@ def names_replica_set(uri: str) -> bool:
     """A URI that names a replica set: `replicaSet=`, or a `mongodb+srv://` seed list (Atlas,
     whose DNS TXT record names the set)."""
     return bool(uri) and (uri.startswith("mongodb+srv://") or "replicaset" in uri_options(uri))
+
+
+def uses_tls(uri: str) -> bool:
+    """A URI whose connections are TLS: `tls=true`/`ssl=true`, or a `mongodb+srv://` seed list
+    (TLS unless it says otherwise)."""
+    given = {key.lower(): values[-1].lower() for key, values in parse_qs(urlsplit(uri).query).items()} if uri else {}
+    setting = given.get("tls", given.get("ssl"))
+    if setting is not None:
+        return setting == "true"
+    return uri.startswith("mongodb+srv://")
 
 
 def client_options(uri: str) -> dict:
@@ -94,6 +105,12 @@ def connect(*, event_listeners: tuple = ()) -> None:
         return
     # Every round trip is counted for /metrics (config/metrics.py), besides any listener given.
     options = {**common, **client_options(settings.MONGODB_URI), "event_listeners": [DATABASE_LISTENER, *event_listeners]}
+    blocking = "socketTimeoutMS" in options and settings.MONGODB_BLOCKING_READS and not uses_tls(settings.MONGODB_URI)
+    if blocking and mongo_reads.install(options["socketTimeoutMS"]):
+        # Blocking sockets, the bound kept by the kernel instead (config/mongo_reads.py).
+        options["socketTimeoutMS"] = None
+    else:
+        mongo_reads.uninstall()
     if settings.MONGODB_URI:
         mongoengine.register_connection(DEFAULT_CONNECTION_NAME, db=settings.MONGODB_DB, host=settings.MONGODB_URI, **options)
         return

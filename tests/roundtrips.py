@@ -13,6 +13,7 @@ are not counted.
 import functools
 import threading
 
+from django.conf import settings as django_settings
 from pymongo import monitoring
 
 _NOT_ROUND_TRIPS = {"createIndexes", "listIndexes", "endSessions", "hello", "isMaster", "ismaster", "buildInfo"}
@@ -85,3 +86,20 @@ class RoundTripCounter(monitoring.CommandListener):
 
 
 COUNTER = RoundTripCounter()
+
+
+# This worker's database (config/settings/test.py), not the raw TEST_MONGODB_URI; read when the
+# suite starts (conftest.py imports this module), before any test overrides it.
+SUITE_URI = django_settings.MONGODB_URI
+
+
+def suite_database_back(settings) -> None:
+    """The suite's own connection again, with the round-trip counter listening, after a test that
+    connected elsewhere (`settings`: pytest-django's fixture, or django.conf.settings once any
+    override is over)."""
+    from config import mongo
+
+    uri = SUITE_URI
+    settings.MONGODB_URI, settings.MONGODB_CLIENT_CLASS = uri, "" if uri else "mongomock.MongoClient"
+    mongo.connect(event_listeners=(COUNTER,) if uri else ())
+    mongo.indexes_ensure()  # a new in-memory store has none

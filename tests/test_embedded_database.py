@@ -17,13 +17,12 @@ import pymongo
 import pytest
 from mongoengine.connection import get_connection, get_db
 from pymongo import monitoring
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from config import mongo
 from config.embedded_mongodb import EmbeddedDatabaseError, EmbeddedServer
-from tests.roundtrips import COUNTER
+from tests.roundtrips import suite_database_back
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -167,7 +166,7 @@ def test_startup_names_the_database_and_where_its_data_lives(server, settings, c
         assert f"embedded SecantusDB at {server.uri}" in caplog.text and str(server.data_dir) in caplog.text
         assert "embedded_db wipe" in caplog.text
     finally:
-        _back_to_the_suite_database(settings)
+        suite_database_back(settings)
 
 
 def test_the_embedded_server_is_written_to_without_retryable_writes(server, settings):
@@ -201,17 +200,7 @@ def test_the_embedded_server_is_written_to_without_retryable_writes(server, sett
         mongo.connect()
         assert get_connection().options.retry_writes is False
     finally:
-        _back_to_the_suite_database(settings)
-
-
-SUITE_URI = django_settings.MONGODB_URI  # this worker's database (config/settings/test.py), not the raw TEST_MONGODB_URI
-
-
-def _back_to_the_suite_database(settings) -> None:
-    uri = SUITE_URI
-    settings.MONGODB_URI, settings.MONGODB_CLIENT_CLASS = uri, "" if uri else "mongomock.MongoClient"
-    mongo.connect(event_listeners=(COUNTER,) if uri else ())
-    mongo.indexes_ensure()  # a new in-memory store has none
+        suite_database_back(settings)
 
 
 def test_startup_of_an_unreachable_embedded_server_is_one_line(settings, tmp_path):
@@ -228,7 +217,7 @@ def test_startup_of_an_unreachable_embedded_server_is_one_line(settings, tmp_pat
             assert "did not start" in line and "\n" not in line
             assert not (tmp_path / "db.pid").exists()
         finally:
-            _back_to_the_suite_database(settings)
+            suite_database_back(settings)
 
 
 def test_describe_never_shows_a_password(settings):
@@ -237,7 +226,7 @@ def test_describe_never_shows_a_password(settings):
         mongo.connect()
         line = mongo.describe()
     finally:
-        _back_to_the_suite_database(settings)
+        suite_database_back(settings)
     assert "db.example.com:27017" in line and "s3cret" not in line and "app:" not in line
 
 

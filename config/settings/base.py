@@ -151,6 +151,9 @@ MONGODB_CONNECT_TIMEOUT_MS = env.int("MONGODB_CONNECT_TIMEOUT_MS", default=2000)
 MONGODB_SERVER_SELECTION_TIMEOUT_MS = env.int("MONGODB_SERVER_SELECTION_TIMEOUT_MS", default=3000)
 MONGODB_SOCKET_TIMEOUT_MS = env.int("MONGODB_SOCKET_TIMEOUT_MS", default=5000)
 MONGODB_WAIT_QUEUE_TIMEOUT_MS = env.int("MONGODB_WAIT_QUEUE_TIMEOUT_MS", default=2000)
+# Replies read by blocking sockets, MONGODB_SOCKET_TIMEOUT_MS kept by the kernel: half the
+# context switches of a request (config/mongo_reads.py). Off: pymongo's own reads.
+MONGODB_BLOCKING_READS = env.bool("MONGODB_BLOCKING_READS", default=True)
 # Acknowledged means durable (config/mongo.py): every write waits for the journal (`j: true`),
 # and for a majority of the replica set when the URI names one. `w=`/`journal=` in MONGODB_URI win.
 # The embedded server commits with an fsync of its log (`--sync-on-commit`).
