@@ -43,6 +43,9 @@ reply's next part would wait there).
 Given up. pymongo's own read notices within half a second that the pool cancelled its
 operation (a server marked unreachable by its monitor); this one notices when its `recv`
 returns, at most `MONGODB_SOCKET_TIMEOUT_MS` later, which is the bound a request had anyway.
+And the bound is on each `recv`, as a Python socket timeout is, where pymongo's own read bounds
+the whole reply: a server that stops answering fails the read after it all the same, one that
+sends a large reply a few bytes at a time could take longer.
 
 Off with `MONGODB_BLOCKING_READS=false`. `install()` also leaves pymongo alone, and the
 service keeps pymongo's own socket timeout, if pymongo's function is not the one this was
@@ -108,9 +111,16 @@ def receive_data(conn, length: int, deadline: float | None) -> memoryview:
     sock = conn.conn.get_conn
     if type(sock) not in BLOCKING_TYPES or sock.gettimeout() is not None:
         return PYMONGO_RECEIVE_DATA(conn, length, time.monotonic() + _timeout_seconds)
-    if not conn.__dict__.get(MARK):
-        set_kernel_timeouts(sock, _timeout_seconds)
-        conn.__dict__[MARK] = True
+    kernel = conn.__dict__.get(MARK)
+    if kernel is None:
+        try:
+            set_kernel_timeouts(sock, _timeout_seconds)
+            kernel = True
+        except OSError:  # a platform without them: this connection keeps pymongo's reads, bounded
+            kernel = False
+        conn.__dict__[MARK] = kernel
+    if not kernel:
+        return PYMONGO_RECEIVE_DATA(conn, length, time.monotonic() + _timeout_seconds)
     return receive_blocking(conn, sock, length)
 
 

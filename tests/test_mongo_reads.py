@@ -190,3 +190,17 @@ def test_a_socket_of_another_kind_gets_pymongos_read_with_the_bound(installed, m
     with OtherSocket() as other:
         network_layer.receive_data(Conn(other), 1, None)
     assert seen[0] is not None and time.monotonic() < seen[0] <= time.monotonic() + 0.3
+
+
+def test_a_socket_that_refuses_kernel_timeouts_keeps_pymongos_read_with_the_bound(installed, pair, monkeypatch):
+    def refused(sock, seconds):
+        raise OSError("not on this platform")
+
+    seen = []
+    monkeypatch.setattr(mongo_reads, "set_kernel_timeouts", refused)
+    monkeypatch.setattr(mongo_reads, "PYMONGO_RECEIVE_DATA", lambda conn, length, deadline: seen.append(deadline) or b"x")
+    conn = Conn(pair[0])
+    network_layer.receive_data(conn, 1, None)
+    network_layer.receive_data(conn, 1, None)
+    assert len(seen) == 2 and all(deadline is not None for deadline in seen)
+    assert conn.__dict__[mongo_reads.MARK] is False, "tried once per connection"
