@@ -262,5 +262,40 @@ def test_a_line_written_in_the_background_is_still_escaped_and_stamped():
     assert "[req-bg-1]" in line and line.endswith("GET /health\\nINFO forged line")
 
 
+def test_the_background_writer_gathers_the_lines_queued_while_it_waits():
+    """Woken by a line, the writer waits GATHER_SECONDS before it takes the queue: a burst is
+    written in a few writes, not one a line (each wake of the writer takes the GIL from the
+    request threads)."""
+    import io
+    import threading
+    import time
+
+    from config.logging import BackgroundStreamHandler, PlainFormatter
+
+    class Counting(io.StringIO):
+        writes = 0
+
+        def write(self, text):
+            Counting.writes += 1
+            return super().write(text)
+
+    stream = Counting()
+    handler = BackgroundStreamHandler(stream)
+    handler.setFormatter(PlainFormatter("%(message)s"))
+    logger = logging.getLogger("tests.background.gather")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        for i in range(60):  # a line a millisecond or so, as requests log under load
+            logger.warning("line %s", i)
+            time.sleep(0.001)
+        handler.flush()
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue().splitlines() == [f"line {i}" for i in range(60)]
+    assert Counting.writes < 20, Counting.writes  # one a line (60) without the wait
+    assert "log-writer" in [t.name for t in threading.enumerate()]
+
+
 def test_the_service_logs_through_the_background_handler_by_default():
     assert settings.LOGGING["handlers"]["console"]["class"] == "config.logging.BackgroundStreamHandler"
