@@ -31,15 +31,10 @@ import secantus_server  # noqa: E402
 def context_switches(pgid: int) -> int:
     """Voluntary and involuntary context switches of every thread of a process group."""
     total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid, _ in run.group_stats(pgid):
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[2]) != pgid:
-                    continue
-            for task in os.listdir(f"/proc/{entry}/task"):
-                with open(f"/proc/{entry}/task/{task}/status") as f:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/status") as f:
                     total += sum(int(line.split()[1]) for line in f if "ctxt_switches" in line)
         except OSError:
             continue

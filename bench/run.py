@@ -94,9 +94,9 @@ def free_port() -> int:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU time used so far by the processes of one process group (all their threads)."""
-    total = 0
+def group_stats(pgid: int):
+    """(pid, the fields of /proc/<pid>/stat after the command's name) of each process of one
+    process group; a process gone meanwhile is skipped."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -106,8 +106,12 @@ def group_cpu_seconds(pgid: int) -> float:
         except OSError:
             continue
         if int(fields[2]) == pgid:  # pgrp
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / CLOCK_TICKS
+            yield int(entry), fields
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time used so far by the processes of one process group (all their threads)."""
+    return sum(int(fields[11]) + int(fields[12]) for _, fields in group_stats(pgid)) / CLOCK_TICKS  # utime + stime
 
 
 class Process:

@@ -203,18 +203,27 @@ def test_pymongo_loggers_stay_at_info_whatever_log_level_says():
 
 
 # --- The console handler writes from a thread of its own (config/logging.py) -----------------
+def background_logger(name: str, stream, formatter: logging.Formatter):
+    """A logger of its own (not propagating) writing to `stream` through a BackgroundStreamHandler;
+    returns both. The caller removes the handler when done."""
+    from config.logging import BackgroundStreamHandler
+
+    handler = BackgroundStreamHandler(stream)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger(name)
+    logger.propagate = False
+    logger.addHandler(handler)
+    return logger, handler
+
+
 def test_the_background_handler_writes_every_line_in_order_and_flushes_at_exit():
     import io
     import threading
 
-    from config.logging import BackgroundStreamHandler, PlainFormatter
+    from config.logging import PlainFormatter
 
     stream = io.StringIO()
-    handler = BackgroundStreamHandler(stream)
-    handler.setFormatter(PlainFormatter("%(name)s %(message)s"))
-    logger = logging.getLogger("tests.background")
-    logger.propagate = False
-    logger.addHandler(handler)
+    logger, handler = background_logger("tests.background", stream, PlainFormatter("%(name)s %(message)s"))
     try:
         def burst(k):
             for i in range(200):
@@ -241,16 +250,13 @@ def test_a_line_written_in_the_background_is_still_escaped_and_stamped():
     caller's, and what a client wrote cannot forge a line, however late the writer writes."""
     import io
 
-    from config.logging import BackgroundStreamHandler, EscapeControlFilter, RequestIdFilter, request_id_var
+    from config.logging import EscapeControlFilter, RequestIdFilter, request_id_var
 
     stream = io.StringIO()
-    handler = BackgroundStreamHandler(stream)
-    handler.setFormatter(logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"]))
+    plain = logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"])
+    logger, handler = background_logger("tests.background.escape", stream, plain)
     handler.addFilter(RequestIdFilter())
     handler.addFilter(EscapeControlFilter())
-    logger = logging.getLogger("tests.background.escape")
-    logger.propagate = False
-    logger.addHandler(handler)
     token = request_id_var.set("req-bg-1")
     try:
         logger.warning("GET %s", "/health\nINFO forged line")
@@ -270,7 +276,7 @@ def test_the_background_writer_gathers_the_lines_queued_while_it_waits():
     import threading
     import time
 
-    from config.logging import BackgroundStreamHandler, PlainFormatter
+    from config.logging import PlainFormatter
 
     class Counting(io.StringIO):
         writes = 0
@@ -280,11 +286,7 @@ def test_the_background_writer_gathers_the_lines_queued_while_it_waits():
             return super().write(text)
 
     stream = Counting()
-    handler = BackgroundStreamHandler(stream)
-    handler.setFormatter(PlainFormatter("%(message)s"))
-    logger = logging.getLogger("tests.background.gather")
-    logger.propagate = False
-    logger.addHandler(handler)
+    logger, handler = background_logger("tests.background.gather", stream, PlainFormatter("%(message)s"))
     try:
         for i in range(60):  # a line a millisecond or so, as requests log under load
             logger.warning("line %s", i)
